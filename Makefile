@@ -1,0 +1,60 @@
+# Tributary: `make run` serves the app with demo data; `make test` runs the tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export FLASK_APP := wsgi
+
+.PHONY: run test install install-test system-packages translations db lint format bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed system-packages translations
+install-test: $(VENV)/.installed-test system-packages translations
+
+# Debian packages: HarfBuzz subsetting makes WeasyPrint ~4x faster; Chromium drives the browser tests.
+system-packages:
+	@bash scripts/system-packages.sh
+
+translations: | $(BIN)/python
+	@$(BIN)/pybabel compile --use-fuzzy -d translations -f --statistics >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations -f
+
+db: install
+	$(BIN)/flask db upgrade
+
+run: install db
+	$(BIN)/flask seed-demo
+	@echo ""
+	@echo "Tributary is at http://127.0.0.1:$(PORT)/"
+	@echo "Demo logins (password: $${DEMO_PASSWORD:-demo-password}):"
+	@echo "  admin@example.org  fundraising@example.org  operations@example.org  board@example.org"
+	@echo ""
+	$(BIN)/flask run --host 127.0.0.1 --port $(PORT)
+
+test: install-test
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install-test
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+bench: install-test
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache

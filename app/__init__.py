@@ -1,0 +1,101 @@
+"""Tributary: create_app() as a list of small named steps."""
+
+from pathlib import Path
+
+from flask import Flask
+
+from config import INSTANCE_DIR, Config, config_from_environment
+
+from .extensions import babel, csrf, db, login_manager, migrate
+
+
+def create_app(config_class: type[Config] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        template_folder="../templates",
+        instance_path=str(INSTANCE_DIR),
+        instance_relative_config=True,
+    )
+    app.config.from_object(config_class or config_from_environment())
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+
+    register_extensions(app)
+    register_models(app)
+    register_blueprints(app)
+    register_template_helpers(app)
+    register_security(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(__file__).resolve().parent.parent / "migrations"))
+    login_manager.init_app(app)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=_ui_locale)
+    from .common import sqlite
+
+    with app.app_context():
+        sqlite.configure(db.engine)
+
+
+def _ui_locale() -> str:
+    # The interface speaks English; documents choose their own language with force_locale().
+    return "en"
+
+
+def register_models(app: Flask) -> None:
+    # Import every models module so that metadata is complete for create_all() and Alembic.
+    from . import models  # noqa: F401
+    from .common import audit
+
+    audit.install_listeners(db)
+
+
+def register_blueprints(app: Flask) -> None:
+    from .admin import bp as admin_bp
+    from .auth import bp as auth_bp
+    from .contributions import bp as contributions_bp
+    from .donors import bp as donors_bp
+    from .hubs import bp as hubs_bp
+    from .main import bp as main_bp
+    from .pipeline import bp as pipeline_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(donors_bp, url_prefix="/donors")
+    app.register_blueprint(pipeline_bp, url_prefix="/pipeline")
+    app.register_blueprint(contributions_bp, url_prefix="/contributions")
+    app.register_blueprint(hubs_bp, url_prefix="/hubs")
+
+
+def register_template_helpers(app: Flask) -> None:
+    from .common import filters
+
+    filters.register(app)
+
+
+def register_security(app: Flask) -> None:
+    from .common import security
+
+    security.register(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from .common import errors
+
+    errors.register(app)
+
+
+def register_commands(app: Flask) -> None:
+    from .auth.cli import users_cli
+    from .common.seed import seed_demo_command
+
+    app.cli.add_command(users_cli)
+    app.cli.add_command(seed_demo_command)
+    for module_name in ("contributions", "hubs"):
+        module = __import__(f"app.{module_name}.cli", fromlist=["register"])
+        module.register(app)

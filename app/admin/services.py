@@ -1,0 +1,51 @@
+"""Reading the audit log: filters and pagination for the admin page."""
+
+from datetime import UTC, date, datetime, time, timedelta
+
+import sqlalchemy as sa
+
+from ..auth.models import User
+from ..common.audit import AuditEntry
+from ..extensions import db
+
+
+def audit_query(
+    user_id: int | None = None,
+    record_type: str | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    text: str | None = None,
+    nothing: bool = False,
+) -> sa.Select:
+    """Audit entries, newest first, narrowed by the given filters."""
+    query = sa.select(AuditEntry).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    if nothing:
+        return query.where(sa.false())
+    if user_id:
+        query = query.where(AuditEntry.actor_id == user_id)
+    if record_type:
+        query = query.where(AuditEntry.record_type == record_type)
+    if date_from:
+        query = query.where(AuditEntry.at >= datetime.combine(date_from, time.min, tzinfo=UTC))
+    if date_to:
+        query = query.where(
+            AuditEntry.at < datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
+        )
+    if text:
+        pattern = f"%{text.strip()}%"
+        query = query.where(
+            sa.or_(AuditEntry.record_id == text.strip(), AuditEntry.record_label.ilike(pattern))
+        )
+    return query
+
+
+def audited_record_types() -> list[str]:
+    """Every model name that has audit entries, for the filter."""
+    return list(
+        db.session.scalars(sa.select(AuditEntry.record_type).distinct().order_by(AuditEntry.record_type))
+    )
+
+
+def users_by_name() -> list[User]:
+    """All users, by name."""
+    return list(db.session.scalars(sa.select(User).order_by(User.full_name)))

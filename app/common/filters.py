@@ -1,0 +1,59 @@
+"""Jinja filters and globals shared by every template."""
+
+from datetime import date, datetime
+
+from babel.dates import format_date, format_datetime
+from flask import Flask, request, url_for
+from flask_login import current_user
+
+from ..auth.permissions import Permission
+from .money import format_money
+from .time import as_utc
+
+
+def money(amount, currency=None, locale: str = "en") -> str:
+    """`{{ invoice.total|money(invoice.currency) }}`; accepts a Money too."""
+    if hasattr(amount, "currency") and currency is None:
+        return format_money(amount.amount, amount.currency, locale)
+    return format_money(amount, currency, locale)
+
+
+def day(value, locale: str = "en", format: str = "medium") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.date()
+    return format_date(value, format=format, locale=locale)
+
+
+def moment(value, locale: str = "en") -> str:
+    if value is None:
+        return ""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return day(value, locale)
+    return format_datetime(as_utc(value), format="medium", tzinfo="UTC", locale=locale) + " UTC"
+
+
+def url_with(**changes) -> str:
+    """The current URL with some query arguments changed (used by pagination and sorting links)."""
+    args = request.args.to_dict(flat=True)
+    args.update({key: value for key, value in changes.items() if value is not None})
+    for key, value in changes.items():
+        if value is None:
+            args.pop(key, None)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def register(app: Flask) -> None:
+    app.add_template_filter(money, "money")
+    app.add_template_filter(day, "day")
+    app.add_template_filter(moment, "moment")
+    app.add_template_global(url_with, "url_with")
+    app.add_template_global(Permission, "Permission")
+
+    @app.context_processor
+    def inject_permissions():
+        def can(permission) -> bool:
+            return bool(current_user.is_authenticated and current_user.can(Permission(permission)))
+
+        return {"can": can}

@@ -1,0 +1,100 @@
+"""Money: a Decimal amount beside its ISO 4217 currency. No float ever touches it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+from babel.numbers import format_currency, get_currency_precision, list_currencies
+
+CENT = Decimal("0.01")
+
+
+class CurrencyMismatch(ValueError):
+    """Two amounts in different currencies were added or compared without an exchange rate."""
+
+
+def is_currency(code: str | None) -> bool:
+    """True for an ISO 4217 code that Babel (CLDR) knows."""
+    return bool(code) and code.upper() == code and code in _CURRENCIES
+
+
+_CURRENCIES = frozenset(list_currencies())
+
+
+def currency_exponent(code: str) -> int:
+    """Number of minor-unit digits (2 for EUR, 0 for JPY)."""
+    return get_currency_precision(code)
+
+
+def to_decimal(value: str | int | Decimal) -> Decimal:
+    """Parse an amount from text or int; refuses floats so that none sneaks in."""
+    if isinstance(value, float):
+        raise TypeError("Money is never built from a float; pass a string or a Decimal.")
+    try:
+        return Decimal(str(value).strip().replace(",", "")) if not isinstance(value, Decimal) else value
+    except InvalidOperation as error:
+        raise ValueError(f"{value!r} is not an amount") from error
+
+
+def quantize(amount: Decimal, currency: str = "USD") -> Decimal:
+    """Round half-up to the currency's minor unit."""
+    exponent = currency_exponent(currency)
+    return amount.quantize(Decimal(1).scaleb(-exponent), rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Money:
+    amount: Decimal
+    currency: str
+
+    def __post_init__(self):
+        if not isinstance(self.amount, Decimal):
+            object.__setattr__(self, "amount", to_decimal(self.amount))
+
+    @classmethod
+    def zero(cls, currency: str) -> Money:
+        return cls(Decimal("0"), currency)
+
+    def _same(self, other: Money) -> None:
+        if other.currency != self.currency:
+            raise CurrencyMismatch(f"{self.currency} and {other.currency} cannot be combined without a rate")
+
+    def __add__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount + other.amount, self.currency)
+
+    def __sub__(self, other: Money) -> Money:
+        self._same(other)
+        return Money(self.amount - other.amount, self.currency)
+
+    def __neg__(self) -> Money:
+        return Money(-self.amount, self.currency)
+
+    def __bool__(self) -> bool:
+        return self.amount != 0
+
+    def format(self, locale: str = "en") -> str:
+        return format_money(self.amount, self.currency, locale)
+
+    def __str__(self) -> str:
+        return self.format()
+
+
+def format_money(amount: Decimal | None, currency: str | None, locale: str = "en") -> str:
+    """Babel's currency formatting for a locale: `$1,234.50`, `1 234,50 €`."""
+    if amount is None:
+        return ""
+    if not currency:
+        return f"{amount:,.2f}"
+    return format_currency(amount, currency, locale=locale, currency_digits=True)
+
+
+def sum_by_currency(pairs) -> dict[str, Decimal]:
+    """Add (amount, currency) pairs per currency: sums never cross currencies."""
+    totals: dict[str, Decimal] = {}
+    for amount, currency in pairs:
+        if amount is None:
+            continue
+        totals[currency] = totals.get(currency, Decimal("0")) + amount
+    return dict(sorted(totals.items()))

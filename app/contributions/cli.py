@@ -1,0 +1,2 @@
+def register(app):
+    """Contribution commands are added with the invoicing work."""

@@ -1,0 +1,1 @@
+"""Country contributions: members, policy, invoices, payments."""

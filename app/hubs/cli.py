@@ -1,0 +1,2 @@
+def register(app):
+    """Hubs have no commands of their own yet."""

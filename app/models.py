@@ -1,0 +1,6 @@
+"""Imports every area's models so that the metadata is whole (create_all, Alembic, the audit hooks)."""
+
+from .auth.models import User  # noqa: F401
+from .common.audit import AuditEntry  # noqa: F401
+from .contributions import models as contributions_models  # noqa: F401
+from .hubs import models as hubs_models  # noqa: F401

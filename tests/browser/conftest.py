@@ -1,0 +1,89 @@
+"""Browser tests: the app served on a free loopback port, driven through Playwright in Debian's Chromium.
+
+Playwright cannot download its own browser here, so it launches /usr/bin/chromium (installed by
+scripts/system-packages.sh). The live server shares the test's database connection, so each test
+still rolls back.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+
+import pytest
+from werkzeug.serving import make_server
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-quic",
+]
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.path.exists(CHROMIUM):
+        return
+    if os.environ.get("CI"):
+        raise pytest.UsageError(f"Chromium is missing at {CHROMIUM}; CI must run the browser tests.")
+    skip = pytest.mark.skip(reason=f"Chromium is not installed at {CHROMIUM}")
+    for item in items:
+        if "browser" in str(item.fspath):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def live_server(app):
+    server = make_server("127.0.0.1", 0, app, threaded=False)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    server.url = f"http://127.0.0.1:{server.server_port}"
+    yield server
+    server.shutdown()
+    thread.join(timeout=5)
+    server.server_close()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser, live_server, db_session):
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def sign_in_page(page, make_user):
+    """sign_in_page("operations") -> a page signed in through the real login form (page.user is the user)."""
+    from tests.conftest import PASSWORD
+
+    def build(role="operations", **overrides):
+        user = make_user(role, **overrides)
+        from app.extensions import db
+
+        db.session.flush()
+        page.goto("/login")
+        page.get_by_label("E-mail").fill(user.email)
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url("**/")
+        page.user = user
+        return page
+
+    return build

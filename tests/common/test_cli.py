@@ -1,0 +1,31 @@
+import sqlalchemy as sa
+
+from app.auth.models import User
+from app.common.seed import DEMO_USERS
+from app.extensions import db
+
+
+def test_users_create_reads_the_password_from_stdin(app):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "cli@example.org", "--role", "board"], input="a password from a pipe\n"
+    )
+    assert result.exit_code == 0, result.output
+    assert db.session.scalar(sa.select(User).where(User.email == "cli@example.org")).role.value == "board"
+
+
+def test_users_create_refuses_a_short_password(app):
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", "s@example.org", "--role", "board"], input="short\n"
+    )
+    assert result.exit_code != 0
+    assert "at least 12" in result.output
+
+
+def test_seed_demo_is_idempotent(app):
+    runner = app.test_cli_runner()
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    users_after_first = db.session.scalar(sa.select(sa.func.count(User.id)))
+    assert runner.invoke(args=["seed-demo"]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count(User.id))) == users_after_first
+    emails = set(db.session.scalars(sa.select(User.email)))
+    assert {email for email, _, _ in DEMO_USERS} <= emails

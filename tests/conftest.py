@@ -1,0 +1,171 @@
+"""Shared fixtures: one app per run, each test inside a transaction that is rolled back.
+
+Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) to run on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import sqlalchemy as sa
+from flask import request_started, request_tearing_down
+from flask.globals import _cv_app
+from flask.testing import FlaskClient
+from flask_sqlalchemy.session import Session as FlaskSession
+
+from app import create_app
+from app.auth.models import User
+from app.auth.passwords import hash_password
+from app.auth.permissions import Role
+from app.extensions import db
+from config import TestConfig
+
+PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    class Config(TestConfig):
+        TRIBUTARY_OUTBOX = str(tmp_path_factory.mktemp("outbox"))
+
+    app = create_app(Config)
+    app.test_client_class = FreshContextClient
+    app.instance_path = str(tmp_path_factory.mktemp("instance"))
+    with app.app_context():
+        db.drop_all()
+        db.create_all()
+        yield app
+        db.session.remove()
+        db.drop_all()
+        db.engine.dispose()
+
+
+class _BoundSession(FlaskSession):
+    """A Flask-SQLAlchemy session that always uses the test's connection (and so its transaction)."""
+
+    def get_bind(self, mapper=None, clause=None, bind=None, **kwargs):
+        return self.bind
+
+
+class FreshContextClient(FlaskClient):
+    """Runs every request in an app context of its own, as production does.
+
+    Without this, a request would reuse the test's app context, and with it `g` (Flask-Login's cached user)
+    and the test's database session.
+    """
+
+    def open(self, *args, **kwargs):
+        token = _cv_app.set(None)
+        try:
+            return super().open(*args, **kwargs)
+        finally:
+            _cv_app.reset(token)
+
+
+@pytest.fixture(autouse=True)
+def db_session(request, app):
+    """Run the test inside a transaction; commits become savepoint releases, and all is rolled back.
+
+    Before each request the test's pending changes are flushed, so that the request sees them; after it,
+    the test's session is expired, so that the test sees what the request did.
+    """
+    if request.node.get_closest_marker("real_commits"):
+        yield db.session
+        _delete_all_rows()
+        return
+    connection = db.engine.connect()
+    transaction = connection.begin()
+    original = db.session
+    db.session = db._make_scoped_session(
+        {
+            "bind": connection,
+            "class_": _BoundSession,
+            "join_transaction_mode": "create_savepoint",
+        }
+    )
+    test_session = db.session()
+
+    def before_request(sender, **extra):
+        test_session.flush()
+
+    def after_request(sender, **extra):
+        test_session.expire_all()
+
+    request_started.connect(before_request, app)
+    request_tearing_down.connect(after_request, app)
+    try:
+        yield db.session
+    finally:
+        request_started.disconnect(before_request, app)
+        request_tearing_down.disconnect(after_request, app)
+        db.session.remove()
+        db.session = original
+        if transaction.is_active:
+            transaction.rollback()
+        connection.close()
+
+
+def _delete_all_rows():
+    db.session.remove()
+    with db.engine.begin() as connection:
+        for table in reversed(db.metadata.sorted_tables):
+            connection.execute(table.delete())
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "real_commits: the test commits for real; tables are emptied after it")
+
+
+_emails = itertools.count(1)
+
+
+@pytest.fixture
+def make_user():
+    """Build a user: make_user(role="operations", email=..., full_name=..., password=...)."""
+
+    def build(role: Role | str = Role.OPERATIONS, **overrides) -> User:
+        number = next(_emails)
+        password = overrides.pop("password", PASSWORD)
+        user = User(
+            email=overrides.pop("email", f"user{number}@example.org"),
+            full_name=overrides.pop("full_name", f"User {number}"),
+            role=Role(role),
+            password_hash=hash_password(password),
+            **overrides,
+        )
+        db.session.add(user)
+        db.session.flush()
+        return user
+
+    return build
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def sign_in(client, user: User) -> None:
+    """Sign a test client in as this user without going through the login form."""
+    with client.session_transaction() as session:
+        session["_user_id"] = str(user.id)
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def login_as(app, make_user):
+    """login_as("board") -> a test client signed in as a new user with that role (client.user is the user)."""
+
+    def build(role: Role | str = Role.OPERATIONS, **overrides):
+        user = make_user(role, **overrides)
+        test_client = app.test_client()
+        sign_in(test_client, user)
+        test_client.user = user
+        return test_client
+
+    return build
+
+
+def count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))
