@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .contributions import bp as contributions_bp
+    from .contributions.online import public_bp, stripe_bp
     from .donors import bp as donors_bp
     from .hubs import bp as hubs_bp
     from .main import bp as main_bp
@@ -70,6 +71,8 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(pipeline_bp, url_prefix="/pipeline")
     app.register_blueprint(contributions_bp, url_prefix="/contributions")
     app.register_blueprint(hubs_bp, url_prefix="/hubs")
+    app.register_blueprint(public_bp)
+    app.register_blueprint(stripe_bp, url_prefix="/stripe")
 
 
 def register_template_helpers(app: Flask) -> None:

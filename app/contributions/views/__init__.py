@@ -1,0 +1,3 @@
+"""Contribution pages, one module per part of the work."""
+
+from . import invoices, members, online, payments, policy, reports, runs  # noqa: F401
