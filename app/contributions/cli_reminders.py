@@ -1,0 +1,1 @@
+"""`flask contributions send-reminders`: added by the reminders work."""

@@ -1,0 +1,1 @@
+"""`flask contributions issue-annual`: added by the annual-run work."""
