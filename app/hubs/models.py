@@ -6,7 +6,7 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..common.db_types import enum_column
 from ..common.time import utcnow
@@ -70,9 +70,21 @@ class Hub(db.Model):
 
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
 
+    checklist: Mapped[HubChecklist | None] = relationship(
+        back_populates="hub", cascade="all, delete-orphan", uselist=False
+    )
+
     __table_args__ = (
         sa.CheckConstraint(
             "payment_terms_days >= 0 AND payment_terms_days <= 365", name="payment_terms_range"
+        ),
+        # At most one default issuer.
+        sa.Index(
+            "uq_hubs_default_issuer",
+            "is_default_issuer",
+            unique=True,
+            sqlite_where=sa.text("is_default_issuer"),
+            postgresql_where=sa.text("is_default_issuer"),
         ),
     )
 
@@ -83,3 +95,131 @@ class Hub(db.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Setup checklists --------------------------------------------------------------------------------------
+
+
+class ChecklistItemStatus(enum.StrEnum):
+    TODO = "todo"
+    IN_PROGRESS = "in_progress"
+    DONE = "done"
+    NOT_NEEDED = "not_needed"
+
+    @property
+    def label(self) -> str:
+        return {"todo": "To do", "in_progress": "In progress", "done": "Done", "not_needed": "Not needed"}[
+            self.value
+        ]
+
+    @property
+    def is_open(self) -> bool:
+        return self in (ChecklistItemStatus.TODO, ChecklistItemStatus.IN_PROGRESS)
+
+
+class ChecklistTemplate(db.Model):
+    """A reusable list of the steps to open a hub: the approach the last hub proved."""
+
+    __tablename__ = "checklist_templates"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+
+    items: Mapped[list[ChecklistTemplateItem]] = relationship(
+        back_populates="template",
+        cascade="all, delete-orphan",
+        order_by="ChecklistTemplateItem.position",
+    )
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChecklistTemplateItem(db.Model):
+    """One step of a template, in order, with who usually does it."""
+
+    __tablename__ = "checklist_template_items"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("checklist_templates.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=1)
+    description: Mapped[str] = mapped_column(sa.String(300))
+    #: A job role, not an account: "Finance director", "Legal counsel".
+    default_owner_role: Mapped[str] = mapped_column(sa.String(120), default="")
+
+    template: Mapped[ChecklistTemplate] = relationship(back_populates="items")
+
+    def __str__(self) -> str:
+        return self.description[:80]
+
+
+class HubChecklist(db.Model):
+    """A hub's own setup checklist, made from a template (which it keeps the name of)."""
+
+    __tablename__ = "hub_checklists"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hub_id: Mapped[int] = mapped_column(sa.ForeignKey("hubs.id", ondelete="CASCADE"), unique=True)
+    source_template_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("checklist_templates.id", ondelete="SET NULL")
+    )
+    #: Kept as text, so that the checklist still says where it came from if the template is deleted.
+    source_template_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    hub: Mapped[Hub] = relationship(back_populates="checklist")
+    items: Mapped[list[HubChecklistItem]] = relationship(
+        back_populates="checklist",
+        cascade="all, delete-orphan",
+        order_by="HubChecklistItem.position",
+    )
+
+    def __str__(self) -> str:
+        return f"Checklist of hub {self.hub_id}"
+
+
+class HubChecklistItem(db.Model):
+    """One step of a hub's setup: who, by when, how far, and when it was done."""
+
+    __tablename__ = "hub_checklist_items"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    checklist_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("hub_checklists.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(default=1)
+    description: Mapped[str] = mapped_column(sa.String(300))
+    owner_role: Mapped[str] = mapped_column(sa.String(120), default="")
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    due_on: Mapped[date | None]
+    status: Mapped[ChecklistItemStatus] = mapped_column(
+        enum_column(ChecklistItemStatus), default=ChecklistItemStatus.TODO
+    )
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Set when the item is marked done, cleared when it is reopened.
+    completed_on: Mapped[date | None]
+
+    checklist: Mapped[HubChecklist] = relationship(back_populates="items")
+    owner = relationship("User", lazy="joined")
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(status = 'done' AND completed_on IS NOT NULL) OR (status <> 'done' AND completed_on IS NULL)",
+            name="completed_on_matches_status",
+        ),
+    )
+
+    def is_overdue(self, on: date) -> bool:
+        return self.status.is_open and self.due_on is not None and self.due_on < on
+
+    def __str__(self) -> str:
+        return self.description[:80]
