@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pycountry
 import pytest
+from sqlalchemy import select
 
 from app.contributions.models import (
     ContributionPolicy,
@@ -66,6 +67,7 @@ def make_member(hub):
         fiscal_year = overrides.pop("fiscal_year", 2027)
         with_contact = overrides.pop("with_contact", True)
         country = overrides.pop("country_code", None)
+        explicit = bool(country)
         if country:
             _explicit.add(country)
         else:
@@ -73,7 +75,9 @@ def make_member(hub):
         defaults = dict(
             kind=kind,
             name=f"Member {number}" if kind == MemberKind.LOCAL else f"Republic {number}",
-            country_code=country if kind == MemberKind.LOCAL else _unique_country(country, number),
+            country_code=country
+            if kind == MemberKind.LOCAL or explicit
+            else _unique_country(country, number),
             language=Language.EN,
             hub=overrides.pop("hub", hub),
             joined_on=date(2020, 1, 1),
@@ -100,8 +104,18 @@ _ALL_COUNTRIES = sorted(country.alpha_2 for country in pycountry.countries)
 
 
 def _unique_country(country: str | None, number: int) -> str:
-    # National members are unique per country: walk the ISO list so that a test never builds two alike.
-    return country if country in _explicit else _ALL_COUNTRIES[number % len(_ALL_COUNTRIES)]
+    # National members are unique per country: walk the ISO list so that a test never builds two alike,
+    # stepping over countries that already have a national member in this test.
+    taken = (
+        set(db.session.scalars(select(Member.country_code).where(Member.kind == MemberKind.NATIONAL)))
+        | _explicit
+    )
+    start = number % len(_ALL_COUNTRIES)
+    for offset in range(len(_ALL_COUNTRIES)):
+        code = _ALL_COUNTRIES[(start + offset) % len(_ALL_COUNTRIES)]
+        if code not in taken:
+            return code
+    raise RuntimeError("every country already has a national member")
 
 
 _explicit: set[str] = set()
@@ -176,3 +190,7 @@ def make_issued_invoice(make_draft_invoice):
         return invoice
 
     return build
+
+
+# Stripe in tests: the fake Stripe API and the fixture that switches online payment on (see stripe_fakes.py).
+from .stripe_fakes import stripe_api, stripe_keys  # noqa: E402, F401

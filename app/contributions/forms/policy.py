@@ -1,0 +1,47 @@
+"""Forms for the contribution policy of a fiscal year, and for copying last year's policy forward."""
+
+from flask_wtf import FlaskForm
+from wtforms import DecimalField, IntegerField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
+
+
+def _amount(label: str) -> DecimalField:
+    return DecimalField(
+        label,
+        places=2,
+        validators=[
+            InputRequired(message="Give an amount (0 if nothing is expected)."),
+            NumberRange(min=0, message="An amount cannot be negative."),
+        ],
+    )
+
+
+class PolicyForm(FlaskForm):
+    fiscal_year = IntegerField(
+        "Fiscal year",
+        validators=[InputRequired(message="Give a fiscal year."), NumberRange(min=2000, max=2100)],
+    )
+    currency = StringField(
+        "Currency",
+        validators=[InputRequired(message="Give a currency."), Length(min=3, max=3)],
+        description="ISO 4217 code, e.g. USD.",
+    )
+    high = _amount("High income")
+    upper_middle = _amount("Upper-middle income")
+    lower_middle = _amount("Lower-middle income")
+    low = _amount("Low income")
+    local = _amount("Local members")
+    notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])
+
+
+class PolicyEditForm(PolicyForm):
+    """The year of an existing policy does not change."""
+
+    fiscal_year = None
+
+
+class CopyPolicyForm(FlaskForm):
+    fiscal_year = IntegerField(
+        "Copy into fiscal year",
+        validators=[InputRequired(message="Give a fiscal year."), NumberRange(min=2000, max=2100)],
+    )
