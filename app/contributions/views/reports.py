@@ -1,1 +1,163 @@
-from .. import bp  # noqa: F401
+"""Collection reports: statements of account, the ageing of open invoices and the arrears matrix."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ...auth.permissions import Permission, requires
+from ...common.errors import DomainError
+from ...common.time import today
+from ...extensions import db
+from ...hubs.models import Hub
+from .. import bp
+from ..forms.reports import AgeingFilterForm, ArrearsFilterForm
+from ..models import Member
+from ..services import reports, sending
+from ..services.statements import build_statement, render_statement_pdf, statement_filename
+
+
+def _member_or_404(member_id: int) -> Member:
+    return db.session.get(Member, member_id) or abort(404)
+
+
+def _hubs() -> list[Hub]:
+    return list(db.session.scalars(sa.select(Hub).order_by(Hub.name)))
+
+
+def _as_of():
+    """The ?as_of= date of a statement, or today; a bad date falls back to today."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(request.args.get("as_of", ""))
+    except ValueError:
+        return today()
+
+
+# --- Statement of account ----------------------------------------------------------------------------------
+
+
+@bp.route("/members/<int:member_id>/statement")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def member_statement(member_id: int):
+    member = _member_or_404(member_id)
+    as_of = _as_of()
+    statement = build_statement(member, as_of)
+    return render_template(
+        "contributions/reports/statement.html",
+        member=member,
+        statement=statement,
+        as_of=as_of,
+        has_email=any(contact.email for contact in member.contacts),
+    )
+
+
+@bp.route("/members/<int:member_id>/statement.pdf")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def member_statement_pdf(member_id: int):
+    member = _member_or_404(member_id)
+    as_of = _as_of()
+    pdf = render_statement_pdf(member, as_of)
+    disposition = "attachment" if request.args.get("download") else "inline"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'{disposition}; filename="{statement_filename(member, as_of)}"'},
+    )
+
+
+@bp.route("/members/<int:member_id>/statement/send", methods=["POST"])
+@requires(Permission.CONTRIBUTIONS_EDIT)
+def send_statement(member_id: int):
+    member = _member_or_404(member_id)
+    try:
+        sent = sending.send_statement(member, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+    else:
+        db.session.commit()
+        category, text = sending.outcome_message(sent)
+        flash(text, category)
+    return redirect(url_for("contributions.member_statement", member_id=member.id))
+
+
+# --- Ageing ------------------------------------------------------------------------------------------------
+
+
+@bp.route("/reports/ageing")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def ageing_report():
+    overdue_buckets = [(key, label) for key, label, *_ in reports.BUCKETS]
+    form = AgeingFilterForm(_hubs(), overdue_buckets, request.args)
+    form.validate()
+    as_of = form.as_of.data or today()
+    form.as_of.data = as_of
+    hub_id = int(form.hub.data) if form.hub.data else None
+    report = reports.ageing_report(as_of, hub_id)
+    if request.args.get("format") == "csv":
+        return Response(
+            reports.ageing_csv(report),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="ageing-{as_of.isoformat()}.csv"'},
+        )
+    bucket = form.bucket.data or None
+    invoices = reports.aged_invoices(as_of, hub_id, bucket)
+    if not bucket:
+        invoices = [invoice for invoice in invoices if invoice.bucket != "current"]
+    return render_template(
+        "contributions/reports/ageing.html",
+        form=form,
+        report=report,
+        invoices=invoices[:500],
+        more=max(len(invoices) - 500, 0),
+        bucket=bucket,
+        buckets=reports.BUCKETS,
+        bucket_keys=reports.BUCKET_KEYS,
+        bucket_labels=reports.BUCKET_LABELS,
+    )
+
+
+# --- Arrears -----------------------------------------------------------------------------------------------
+
+
+@bp.route("/reports/arrears")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def arrears_report():
+    form = ArrearsFilterForm(_hubs(), request.args)
+    form.validate()
+    default_first, default_last = reports.default_year_range()
+    first_year = (
+        form.first_year.data if not form.first_year.errors and form.first_year.data else default_first
+    )
+    last_year = form.last_year.data if not form.last_year.errors and form.last_year.data else default_last
+    if last_year - first_year > 9:
+        first_year = last_year - 9
+        flash(f"The matrix shows at most ten fiscal years; it starts at FY{first_year}.", "info")
+    form.first_year.data, form.last_year.data = first_year, last_year
+    hub_id = int(form.hub.data) if form.hub.data else None
+    report = reports.arrears_report(first_year, last_year, hub_id, only_flagged=bool(form.flagged.data))
+    export = request.args.get("format")
+    stem = f"arrears-FY{report.first_year}-FY{report.last_year}"
+    if export == "csv":
+        return Response(
+            reports.arrears_csv(report),
+            mimetype="text/csv",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+        )
+    if export == "xlsx":
+        return Response(
+            reports.arrears_xlsx(report),
+            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
+        )
+    return render_template(
+        "contributions/reports/arrears.html",
+        form=form,
+        report=report,
+        totals=report.totals(),
+        flagged_count=sum(1 for row in report.rows if row.flagged),
+        per_page=current_app.config["ITEMS_PER_PAGE"],
+    )
