@@ -700,6 +700,17 @@ class AnnualRun(db.Model):
 
     started_by = relationship("User")
 
+    __table_args__ = (
+        # Only one run per fiscal year can be running: a second "Issue all" joins it instead.
+        sa.Index(
+            "uq_annual_runs_running_year",
+            "fiscal_year",
+            unique=True,
+            sqlite_where=sa.text("status = 'running'"),
+            postgresql_where=sa.text("status = 'running'"),
+        ),
+    )
+
     def __str__(self) -> str:
         return f"Annual run FY{self.fiscal_year} #{self.id}"
 
@@ -795,7 +806,12 @@ def _refuse_changes_to_issued_documents(session, flush_context, instances):
                     raise IssuedDocumentIsFrozen(f"Invoice {obj.number} is issued; {attr.key} cannot change.")
         elif isinstance(obj, CreditNote) and session.is_modified(obj):
             raise IssuedDocumentIsFrozen(f"Credit note {obj.number} is issued and cannot change.")
-        elif isinstance(obj, InvoiceLine) and session.is_modified(obj) and _was_issued(obj.invoice):
+        elif (
+            isinstance(obj, InvoiceLine)
+            and obj.invoice is not None
+            and session.is_modified(obj)
+            and _was_issued(obj.invoice)
+        ):
             raise IssuedDocumentIsFrozen("The lines of an issued invoice cannot change.")
     for obj in session.new:
         invoice = obj.invoice if isinstance(obj, InvoiceLine) else None

@@ -1,1 +1,392 @@
-from .. import bp  # noqa: F401
+"""Invoice pages: list, drafts, issuing, PDFs, pro-formas and credit notes."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import sqlalchemy as sa
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy.orm import selectinload
+
+from ...auth.permissions import Permission, requires
+from ...common.errors import DomainError, ValidationFailed
+from ...common.fiscal import current_fiscal_year
+from ...common.forms import apply_field_errors
+from ...common.time import today
+from ...extensions import db
+from ...hubs.models import Hub
+from .. import bp
+from ..forms.invoices import EXTRA_LINE_ROWS, CreditNoteForm, InvoiceFilterForm, InvoiceForm
+from ..models import (
+    CreditNote,
+    Invoice,
+    InvoiceEvent,
+    InvoiceKind,
+    InvoiceStatus,
+    Language,
+    Member,
+    MemberStatus,
+)
+from ..services import invoicing
+from ..services.invoicing import NothingToBill, planned_contribution
+
+
+def _invoice_or_404(invoice_id: int) -> Invoice:
+    return db.session.get(Invoice, invoice_id) or abort(404)
+
+
+def _billable_members() -> list[Member]:
+    return list(
+        db.session.scalars(
+            sa.select(Member).where(Member.status != MemberStatus.INACTIVE).order_by(Member.name)
+        ).unique()
+    )
+
+
+def _apply_service_errors(form: InvoiceForm | CreditNoteForm, failed: ValidationFailed) -> None:
+    """Put a service's field errors beside the fields, including the rows of the lines table."""
+    plain: dict[str, list[str]] = {}
+    for name, messages in failed.field_errors.items():
+        parts = name.split("-")
+        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit() and hasattr(form, "lines"):
+            entries = form.lines.entries
+            # Service rows count only the filled rows; map them back to the form's rows.
+            filled = [
+                entry
+                for entry in entries
+                if entry.form.amount.data is not None or (entry.form.description.data or "").strip()
+            ]
+            index = int(parts[1])
+            if index < len(filled):
+                field = getattr(filled[index].form, parts[2])
+                field.errors = [*field.errors, *messages]
+                continue
+        plain[name] = messages
+    if "lines" in plain and hasattr(form, "lines"):
+        form.lines.errors = [*form.lines.errors, *plain.pop("lines")]
+    apply_field_errors(form, plain)
+    if not any(failed.field_errors.values()):
+        form.form_errors.append(str(failed))
+
+
+# --- List --------------------------------------------------------------------------------------------------
+
+
+def _filtered_query(form: InvoiceFilterForm):
+    if not form.validate():
+        return None
+    return invoicing.invoices_query(
+        text=form.q.data or None,
+        status=InvoiceStatus(form.status.data) if form.status.data else None,
+        hub_id=int(form.hub.data) if form.hub.data else None,
+        fiscal_year=form.fiscal_year.data,
+        overdue=bool(form.overdue.data),
+    )
+
+
+def _hubs() -> list[Hub]:
+    return list(db.session.scalars(sa.select(Hub).order_by(Hub.name)))
+
+
+@bp.route("/invoices/")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def list_invoices():
+    form = InvoiceFilterForm(_hubs(), request.args)
+    query = _filtered_query(form)
+    page = None
+    if query is not None:
+        page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    return render_template("contributions/invoices/list.html", form=form, page=page, today=today())
+
+
+@bp.route("/invoices/export.csv")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def export_invoices():
+    form = InvoiceFilterForm(_hubs(), request.args)
+    query = _filtered_query(form)
+    if query is None:
+        flash("The filters need correcting before an export.", "error")
+        return redirect(url_for("contributions.list_invoices", **request.args))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(
+        [
+            "number",
+            "status",
+            "kind",
+            "member",
+            "hub",
+            "fiscal_year",
+            "issued_on",
+            "due_on",
+            "currency",
+            "total",
+            "paid",
+            "credited",
+            "written_off",
+            "balance_due",
+        ]
+    )
+    for invoice in db.session.scalars(query).unique():
+        writer.writerow(
+            [
+                invoice.number or "",
+                invoice.status.value,
+                invoice.kind.value,
+                invoice.member.name,
+                invoice.hub.name,
+                invoice.fiscal_year,
+                invoice.issued_on.isoformat() if invoice.issued_on else "",
+                invoice.due_on.isoformat() if invoice.due_on else "",
+                invoice.currency,
+                f"{invoice.total:.2f}",
+                f"{invoice.amount_paid:.2f}",
+                f"{invoice.amount_credited:.2f}",
+                f"{invoice.amount_written_off:.2f}",
+                f"{invoice.balance_due:.2f}",
+            ]
+        )
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f"attachment; filename=invoices-{today().isoformat()}.csv"},
+    )
+
+
+# --- Drafts ------------------------------------------------------------------------------------------------
+
+
+@bp.route("/invoices/new", methods=["GET", "POST"])
+@requires(Permission.CONTRIBUTIONS_EDIT)
+def new_invoice():
+    form = InvoiceForm(_billable_members())
+    if request.method == "GET":
+        form.member_id.data = request.args.get("member_id", "")
+        form.fiscal_year.data = request.args.get("fiscal_year", type=int) or current_fiscal_year()
+    if form.validate_on_submit():
+        member = db.session.get(Member, int(form.member_id.data))
+        try:
+            invoice = invoicing.create_draft_invoice(
+                member,
+                form.fiscal_year.data,
+                form.line_pairs(),
+                current_user,
+                kind=InvoiceKind(form.kind.data),
+                currency=(form.currency.data or "").strip().upper() or None,
+                language=form.language.data or None,
+                notes=form.notes.data or "",
+            )
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _apply_service_errors(form, failed)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"Draft invoice for {member.name} saved. Check it, then issue it.", "success")
+            return redirect(url_for("contributions.show_invoice", invoice_id=invoice.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("contributions/invoices/form.html", form=form, invoice=None), status
+
+
+@bp.route("/invoices/<int:invoice_id>/edit", methods=["GET", "POST"])
+@requires(Permission.CONTRIBUTIONS_EDIT)
+def edit_invoice(invoice_id: int):
+    invoice = _invoice_or_404(invoice_id)
+    if not invoice.is_draft:
+        flash(
+            f"Invoice {invoice.number} is issued and cannot change. Issue a credit note to correct it.",
+            "error",
+        )
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice.id))
+    form = InvoiceForm(_billable_members())
+    if request.method == "GET":
+        form.member_id.data = str(invoice.member_id)
+        form.fiscal_year.data = invoice.fiscal_year
+        form.kind.data = invoice.kind.value
+        form.currency.data = invoice.currency
+        form.language.data = invoice.language.value
+        form.notes.data = invoice.notes
+        while len(form.lines.entries):
+            form.lines.pop_entry()
+        for line in invoice.lines:
+            form.lines.append_entry({"description": line.description, "amount": line.amount})
+        for _ in range(EXTRA_LINE_ROWS):
+            form.lines.append_entry()
+    if form.validate_on_submit():
+        try:
+            invoicing.update_draft_invoice(
+                invoice,
+                current_user,
+                member=db.session.get(Member, int(form.member_id.data)),
+                fiscal_year=form.fiscal_year.data,
+                lines=form.line_pairs(),
+                kind=InvoiceKind(form.kind.data),
+                currency=(form.currency.data or "").strip().upper() or None,
+                language=Language(form.language.data) if form.language.data else None,
+                notes=form.notes.data or "",
+            )
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _apply_service_errors(form, failed)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash("Draft saved.", "success")
+            return redirect(url_for("contributions.show_invoice", invoice_id=invoice.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("contributions/invoices/form.html", form=form, invoice=invoice), status
+
+
+@bp.route("/invoices/<int:invoice_id>/delete", methods=["POST"])
+@requires(Permission.CONTRIBUTIONS_EDIT)
+def delete_invoice(invoice_id: int):
+    invoice = _invoice_or_404(invoice_id)
+    label = f"Draft invoice for {invoice.member.name}"
+    try:
+        invoicing.delete_draft_invoice(invoice, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    db.session.commit()
+    flash(f"{label} deleted.", "success")
+    return redirect(url_for("contributions.list_invoices"))
+
+
+# --- One invoice -------------------------------------------------------------------------------------------
+
+
+@bp.route("/invoices/<int:invoice_id>")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def show_invoice(invoice_id: int):
+    invoice = db.session.scalar(
+        sa.select(Invoice)
+        .where(Invoice.id == invoice_id)
+        .options(
+            selectinload(Invoice.lines),
+            selectinload(Invoice.events).joinedload(InvoiceEvent.actor),
+            selectinload(Invoice.credit_notes),
+        )
+    )
+    if invoice is None:
+        abort(404)
+    return render_template(
+        "contributions/invoices/show.html",
+        invoice=invoice,
+        today=today(),
+        history=list(reversed(invoice.events)),
+    )
+
+
+@bp.route("/invoices/<int:invoice_id>/issue", methods=["POST"])
+@requires(Permission.CONTRIBUTIONS_EDIT)
+def issue_invoice(invoice_id: int):
+    invoice = _invoice_or_404(invoice_id)
+    try:
+        invoicing.issue_invoice(invoice, current_user)
+    except DomainError as error:
+        db.session.rollback()
+        flash(str(error), "error")
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    db.session.commit()
+    flash(f"Invoice {invoice.number} issued. Its PDF is stored and will not change.", "success")
+    return redirect(url_for("contributions.show_invoice", invoice_id=invoice.id))
+
+
+def _pdf_response(content: bytes, filename: str, attachment: bool = True) -> Response:
+    disposition = "attachment" if attachment else "inline"
+    return Response(
+        content,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f"{disposition}; filename={filename}", "Cache-Control": "private"},
+    )
+
+
+@bp.route("/invoices/<int:invoice_id>/pdf")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def download_invoice_pdf(invoice_id: int):
+    invoice = _invoice_or_404(invoice_id)
+    if invoice.is_draft or not invoice.pdf_bytes:
+        flash("A draft has no PDF yet: download a pro-forma, or issue the invoice.", "error")
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    return _pdf_response(invoice.pdf_bytes, f"{invoice.number}.pdf")
+
+
+@bp.route("/pro-forma", defaults={"invoice_id": None})
+@bp.route("/invoices/<int:invoice_id>/pro-forma.pdf")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def pro_forma_pdf(invoice_id: int | None):
+    """A draft's pro-forma, or a planned contribution's (?member_id=..&fiscal_year=..)."""
+    if invoice_id is None:
+        return _planned_pro_forma()
+    invoice = _invoice_or_404(invoice_id)
+    try:
+        content = invoicing.render_pro_forma(invoice)
+    except DomainError as error:
+        flash(str(error), "error")
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    return _pdf_response(content, _slug(f"pro-forma-{invoice.member.name}-FY{invoice.fiscal_year}") + ".pdf")
+
+
+def _slug(text: str) -> str:
+    return "".join(char if char.isalnum() or char in "-_" else "-" for char in text)
+
+
+def _planned_pro_forma():
+    member = db.session.get(Member, request.args.get("member_id", type=int) or 0)
+    fiscal_year = request.args.get("fiscal_year", type=int)
+    if member is None or fiscal_year is None or not 2000 <= fiscal_year <= 2100:
+        abort(404)
+    try:
+        content = invoicing.render_pro_forma(planned_contribution(member, fiscal_year))
+    except NothingToBill as error:
+        flash(f"No pro-forma for {member.name}, FY{fiscal_year}: {error}", "error")
+        return redirect(url_for("contributions.list_invoices"))
+    return _pdf_response(content, _slug(f"pro-forma-{member.name}-FY{fiscal_year}") + ".pdf")
+
+
+# --- Credit notes ------------------------------------------------------------------------------------------
+
+
+@bp.route("/invoices/<int:invoice_id>/credit-notes/new", methods=["GET", "POST"])
+@requires(Permission.CONTRIBUTIONS_EDIT)
+def new_credit_note(invoice_id: int):
+    invoice = _invoice_or_404(invoice_id)
+    if invoice.is_draft:
+        flash("A draft is edited or deleted, not credited.", "error")
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    form = CreditNoteForm()
+    if request.method == "GET":
+        form.amount.data = invoice.balance_due
+    if form.validate_on_submit():
+        try:
+            credit_note = invoicing.issue_credit_note(
+                invoice, form.amount.data, form.reason.data, current_user
+            )
+        except ValidationFailed as failed:
+            db.session.rollback()
+            _apply_service_errors(form, failed)
+        except DomainError as error:
+            db.session.rollback()
+            form.form_errors.append(str(error))
+        else:
+            db.session.commit()
+            flash(f"Credit note {credit_note.number} issued against {invoice.number}.", "success")
+            return redirect(url_for("contributions.show_invoice", invoice_id=invoice.id))
+    status = 422 if request.method == "POST" else 200
+    return render_template("contributions/invoices/credit_note_form.html", form=form, invoice=invoice), status
+
+
+@bp.route("/credit-notes/<int:credit_note_id>/pdf")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def download_credit_note_pdf(credit_note_id: int):
+    credit_note = db.session.get(CreditNote, credit_note_id) or abort(404)
+    if not credit_note.pdf_bytes:
+        abort(404)
+    return _pdf_response(credit_note.pdf_bytes, f"{credit_note.number}.pdf")

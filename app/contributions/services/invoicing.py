@@ -1,0 +1,493 @@
+"""Invoices: drafts, issuing (number, frozen content, the PDF rendered once), credit notes and pro-formas.
+
+Every function takes the acting user explicitly, flushes and never commits: the caller (a view, the CLI, the
+annual run) owns the transaction, so that a number allocated in a transaction that fails is rolled back with
+it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import Decimal, InvalidOperation
+
+import sqlalchemy as sa
+
+from ...common.audit import _current_actor
+from ...common.errors import DomainError, ValidationFailed
+from ...common.money import currency_exponent, is_currency
+from ...common.pdf import sha256_hex
+from ...common.time import today, utcnow
+from ...extensions import db
+from ..models import (
+    ZERO,
+    CreditNote,
+    Invoice,
+    InvoiceEvent,
+    InvoiceEventKind,
+    InvoiceKind,
+    InvoiceLine,
+    InvoiceStatus,
+    Language,
+    Member,
+)
+from .assessments import Assessment, assess_member
+from .numbering import next_number
+
+#: Longest line description the table holds.
+DESCRIPTION_MAX = 500
+
+
+# --- Errors ------------------------------------------------------------------------------------------------
+
+
+class InvoiceAlreadyIssued(DomainError):
+    """Only a draft can be edited, deleted, issued or shown as a pro-forma."""
+
+
+class InvoiceNotIssued(DomainError):
+    """A credit note needs an issued invoice."""
+
+
+class EmptyInvoice(ValidationFailed):
+    """An invoice without lines, or with a zero total, cannot be saved or issued."""
+
+
+class InvalidInvoiceLine(ValidationFailed):
+    """A line without a description, or with an amount that is not a valid amount of money."""
+
+
+class InvalidInvoiceDetails(ValidationFailed):
+    """A currency, language or fiscal year that is not acceptable."""
+
+
+class DuplicateAnnualInvoice(DomainError):
+    """A member already has an annual contribution invoice (draft or issued) for that fiscal year."""
+
+
+class CreditExceedsBalance(ValidationFailed):
+    """A credit note cannot be more than what the invoice still asks for."""
+
+
+class InvalidCreditNote(ValidationFailed):
+    """A credit note needs a positive amount and a reason."""
+
+
+class NothingToBill(DomainError):
+    """A planned contribution that cannot be computed, or is waived, has no pro-forma."""
+
+
+# --- Lines and validation ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LineInput:
+    description: str
+    amount: Decimal
+
+
+def _validate_lines(lines, currency: str) -> list[LineInput]:
+    """Check descriptions and amounts; raise with messages keyed like the form's line fields."""
+    errors: dict[str, list[str]] = {}
+    clean: list[LineInput] = []
+    exponent = currency_exponent(currency)
+    for index, line in enumerate(lines or []):
+        description, amount = line[0], line[1]
+        description = (description or "").strip()
+        if not description and amount in (None, ""):
+            continue  # an empty row of the form
+        if not description:
+            errors.setdefault(f"lines-{index}-description", []).append("Describe what this line bills.")
+        elif len(description) > DESCRIPTION_MAX:
+            errors.setdefault(f"lines-{index}-description", []).append(
+                f"Keep the description under {DESCRIPTION_MAX} characters."
+            )
+        try:
+            amount = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
+        except (InvalidOperation, TypeError, ValueError):
+            errors.setdefault(f"lines-{index}-amount", []).append("Enter an amount such as 10000.00.")
+            continue
+        if isinstance(amount, float) or not amount.is_finite():
+            errors.setdefault(f"lines-{index}-amount", []).append("Enter an amount such as 10000.00.")
+            continue
+        if amount <= 0:
+            errors.setdefault(f"lines-{index}-amount", []).append("A line amount must be more than zero.")
+        elif amount != amount.quantize(Decimal(1).scaleb(-exponent)):
+            errors.setdefault(f"lines-{index}-amount", []).append(
+                f"{currency} amounts have at most {exponent} decimal places."
+            )
+        elif amount >= Decimal("1000000000000"):
+            errors.setdefault(f"lines-{index}-amount", []).append("This amount is too large.")
+        clean.append(LineInput(description, amount.quantize(Decimal(1).scaleb(-exponent))))
+    if errors:
+        raise InvalidInvoiceLine("Some lines need correcting.", errors)
+    if not clean:
+        raise EmptyInvoice(
+            "Add at least one line with a description and an amount.", {"lines": ["Add a line."]}
+        )
+    if sum((line.amount for line in clean), ZERO) <= 0:
+        raise EmptyInvoice("The invoice total must be more than zero.", {"lines": ["The total is zero."]})
+    return clean
+
+
+def _validate_details(currency: str, language, fiscal_year) -> tuple[str, Language, int]:
+    errors: dict[str, list[str]] = {}
+    if not is_currency(currency):
+        errors["currency"] = ["Choose a currency (an ISO code such as EUR or USD)."]
+    try:
+        language = Language(language)
+    except ValueError:
+        errors["language"] = ["Choose English, French or Spanish."]
+    if not isinstance(fiscal_year, int) or not 2000 <= fiscal_year <= 2100:
+        errors["fiscal_year"] = ["Enter a fiscal year such as 2027."]
+    if errors:
+        raise InvalidInvoiceDetails("Some details need correcting.", errors)
+    return currency, language, fiscal_year
+
+
+def _set_lines(invoice: Invoice, lines: list[LineInput]) -> None:
+    for old_line in list(invoice.lines):
+        if sa.inspect(old_line).persistent:
+            db.session.delete(old_line)  # deleted outright, not left behind as an orphan without an invoice
+    invoice.lines.clear()
+    for position, line in enumerate(lines, start=1):
+        invoice.lines.append(
+            InvoiceLine(
+                position=position,
+                description=line.description,
+                quantity=Decimal("1"),
+                unit_amount=line.amount,
+                amount=line.amount,
+                tax_amount=ZERO,
+            )
+        )
+    invoice.subtotal = sum((line.amount for line in lines), ZERO)
+    invoice.tax_total = ZERO
+    invoice.total = invoice.subtotal + invoice.tax_total
+
+
+def _refuse_duplicate_annual(member: Member, fiscal_year: int, kind: InvoiceKind, exclude_id=None) -> None:
+    if kind != InvoiceKind.ANNUAL_CONTRIBUTION:
+        return
+    query = sa.select(Invoice.id, Invoice.number).where(
+        Invoice.member_id == member.id,
+        Invoice.fiscal_year == fiscal_year,
+        Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+        Invoice.status != InvoiceStatus.CREDITED,
+    )
+    if exclude_id is not None:
+        query = query.where(Invoice.id != exclude_id)
+    existing = db.session.execute(query).first()
+    if existing is not None:
+        label = existing.number or f"draft #{existing.id}"
+        raise DuplicateAnnualInvoice(
+            f"{member.name} already has an annual contribution invoice for FY{fiscal_year} ({label})."
+        )
+
+
+def _require_draft(invoice: Invoice) -> None:
+    if not invoice.is_draft:
+        raise InvoiceAlreadyIssued(
+            f"Invoice {invoice.number} is issued and cannot change; use a credit note."
+        )
+
+
+def _lock(invoice: Invoice) -> None:
+    """Take the invoice's row lock (PostgreSQL) and reload it, so that two people acting at once queue."""
+    db.session.flush()
+    db.session.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
+    db.session.refresh(invoice)
+
+
+# --- Events ------------------------------------------------------------------------------------------------
+
+
+def record_invoice_event(
+    invoice: Invoice, kind: InvoiceEventKind, actor, detail: str = "", reminder_level=None
+) -> InvoiceEvent:
+    """Add a line to the invoice's history: what happened, who did it (a user or the acting label), when."""
+    if actor is not None:
+        actor_id, label = actor.id, (actor.full_name or actor.email)
+    else:
+        actor_id, label = _current_actor()
+    event = InvoiceEvent(
+        kind=InvoiceEventKind(kind),
+        actor_id=actor_id,
+        actor_label=(label or "system")[:254],
+        detail=detail,
+        reminder_level=reminder_level,
+        at=utcnow(),
+    )
+    invoice.events.append(event)
+    db.session.flush()
+    return event
+
+
+# --- Drafts ------------------------------------------------------------------------------------------------
+
+
+def create_draft_invoice(
+    member: Member,
+    fiscal_year: int,
+    lines: list[tuple[str, Decimal]],
+    actor,
+    *,
+    kind: InvoiceKind = InvoiceKind.OTHER,
+    currency: str | None = None,
+    hub=None,
+    language: Language | str | None = None,
+    notes: str = "",
+) -> Invoice:
+    """Create a draft invoice for a member: currency defaults to the hub's base currency, language to the
+    member's."""
+    hub = hub or member.hub
+    currency, language, fiscal_year = _validate_details(
+        (currency or hub.base_currency or "").upper(), language or member.language, fiscal_year
+    )
+    clean = _validate_lines(lines, currency)
+    kind = InvoiceKind(kind)
+    _refuse_duplicate_annual(member, fiscal_year, kind)
+    invoice = Invoice(
+        kind=kind,
+        status=InvoiceStatus.DRAFT,
+        member=member,
+        hub=hub,
+        fiscal_year=fiscal_year,
+        currency=currency,
+        language=language,
+        notes=(notes or "").strip(),
+        created_by_id=getattr(actor, "id", None),
+        bill_to={},
+    )
+    _set_lines(invoice, clean)
+    db.session.add(invoice)
+    db.session.flush()
+    record_invoice_event(invoice, InvoiceEventKind.CREATED, actor)
+    return invoice
+
+
+def update_draft_invoice(
+    invoice: Invoice,
+    actor,
+    *,
+    member: Member | None = None,
+    fiscal_year: int | None = None,
+    lines: list[tuple[str, Decimal]] | None = None,
+    kind: InvoiceKind | None = None,
+    currency: str | None = None,
+    language: Language | str | None = None,
+    notes: str | None = None,
+) -> Invoice:
+    """Change a draft; arguments left as None keep their value. A new member brings its own issuing hub."""
+    _require_draft(invoice)
+    member = member or invoice.member
+    hub = member.hub if member.id != invoice.member_id else invoice.hub
+    currency, language, fiscal_year = _validate_details(
+        (currency or invoice.currency).upper(),
+        language or invoice.language,
+        fiscal_year if fiscal_year is not None else invoice.fiscal_year,
+    )
+    clean = _validate_lines(lines, currency) if lines is not None else None
+    if clean is None and currency != invoice.currency:
+        clean = _validate_lines([(line.description, line.amount) for line in invoice.lines], currency)
+    kind = InvoiceKind(kind or invoice.kind)
+    _refuse_duplicate_annual(member, fiscal_year, kind, exclude_id=invoice.id)
+    invoice.member = member
+    invoice.hub = hub
+    invoice.fiscal_year = fiscal_year
+    invoice.kind = kind
+    invoice.currency = currency
+    invoice.language = language
+    if notes is not None:
+        invoice.notes = notes.strip()
+    if clean is not None:
+        _set_lines(invoice, clean)
+    db.session.flush()
+    return invoice
+
+
+def delete_draft_invoice(invoice: Invoice, actor) -> None:
+    """Delete a draft (an issued invoice is only ever corrected by a credit note)."""
+    _require_draft(invoice)
+    db.session.delete(invoice)
+    db.session.flush()
+
+
+# --- Issuing -----------------------------------------------------------------------------------------------
+
+
+def bill_to_for(member: Member) -> dict:
+    """Who and where an invoice is billed to, as it will be frozen at issue."""
+    contacts = sorted(member.contacts, key=lambda contact: (not contact.is_primary, contact.id or 0))
+    contact = contacts[0] if contacts else None
+    return {
+        "name": member.name,
+        "address": member.billing_address or "",
+        "country_code": member.country_code,
+        "contact_name": contact.name if contact else "",
+        "contact_title": contact.title if contact else "",
+        "office": contact.office if contact else "",
+        "email": contact.email if contact else "",
+    }
+
+
+def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Invoice:
+    """Assign the number, freeze bill_to, set issued_on/due_on (hub payment terms), render the PDF once, store
+    bytes + SHA-256, record who issued it and an InvoiceEvent; flush, never commit."""
+    from .documents import render_invoice_pdf
+
+    if invoice.id is not None:
+        _lock(invoice)
+    _require_draft(invoice)
+    if not invoice.lines or invoice.total <= 0:
+        raise EmptyInvoice(
+            "An invoice needs at least one line and a total above zero before it can be issued.",
+            {"lines": ["Add a line with an amount."]},
+        )
+    issued_on = issued_on or today()
+    invoice.number = next_number(invoice.hub, "INV", invoice.fiscal_year)
+    invoice.bill_to = bill_to_for(invoice.member)
+    invoice.issued_on = issued_on
+    invoice.due_on = issued_on + timedelta(days=invoice.hub.payment_terms_days)
+    invoice.issued_at = utcnow()
+    invoice.issued_by_id = getattr(actor, "id", None)
+    invoice.status = InvoiceStatus.ISSUED
+    with db.session.no_autoflush:
+        pdf = render_invoice_pdf(invoice)
+    invoice.pdf_bytes = pdf
+    invoice.pdf_sha256 = sha256_hex(pdf)
+    db.session.flush()
+    record_invoice_event(invoice, InvoiceEventKind.ISSUED, actor, detail=invoice.number)
+    return invoice
+
+
+# --- Credit notes ------------------------------------------------------------------------------------------
+
+
+def _parse_credit_amount(amount, currency: str) -> Decimal:
+    try:
+        amount = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
+    except (InvalidOperation, TypeError, ValueError):
+        raise InvalidCreditNote("Enter an amount.", {"amount": ["Enter an amount such as 500.00."]}) from None
+    if not amount.is_finite() or amount <= 0:
+        raise InvalidCreditNote("Enter an amount above zero.", {"amount": ["The amount must be above zero."]})
+    exponent = currency_exponent(currency)
+    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
+        raise InvalidCreditNote(
+            "Too many decimal places.", {"amount": [f"{currency} amounts have at most {exponent} decimals."]}
+        )
+    return amount
+
+
+def issue_credit_note(
+    invoice: Invoice, amount: Decimal, reason: str, actor, issued_on: date | None = None
+) -> CreditNote:
+    """Reduce or cancel an issued invoice: a numbered credit note (PREFIX-CN-FY-NNNN, in the invoice's fiscal
+    year) with its own stored PDF, never more than the balance due."""
+    from .documents import render_credit_note_pdf
+
+    if invoice.is_draft:
+        raise InvoiceNotIssued("A draft is changed or deleted, not credited.")
+    _lock(invoice)
+    amount = _parse_credit_amount(amount, invoice.currency)
+    reason = (reason or "").strip()
+    if not reason:
+        raise InvalidCreditNote("Give a reason.", {"reason": ["Say why the invoice is credited."]})
+    balance = invoice.balance_due
+    if amount > balance:
+        from ...common.money import format_money
+
+        raise CreditExceedsBalance(
+            f"The credit note cannot exceed the balance due ({format_money(balance, invoice.currency)}).",
+            {"amount": [f"At most {format_money(balance, invoice.currency)}, the balance due."]},
+        )
+    credit_note = CreditNote(
+        number=next_number(invoice.hub, "CN", invoice.fiscal_year),
+        invoice_id=invoice.id,
+        hub_id=invoice.hub_id,
+        currency=invoice.currency,
+        amount=amount,
+        reason=reason,
+        language=invoice.language,
+        issued_on=issued_on or today(),
+        issued_at=utcnow(),
+        issued_by_id=getattr(actor, "id", None),
+    )
+    # The note is rendered before it joins the session: once flushed, it may never change again.
+    with db.session.no_autoflush:
+        pdf = render_credit_note_pdf(credit_note, invoice)
+    credit_note.pdf_bytes = pdf
+    credit_note.pdf_sha256 = sha256_hex(pdf)
+    db.session.add(credit_note)
+    credit_note.invoice = invoice
+    db.session.flush()
+    invoice.refresh_balance()
+    record_invoice_event(
+        invoice, InvoiceEventKind.CREDITED, actor, detail=f"Credit note {credit_note.number}: {reason}"
+    )
+    return credit_note
+
+
+# --- Pro-formas --------------------------------------------------------------------------------------------
+
+
+def planned_contribution(member: Member, fiscal_year: int) -> Assessment:
+    """A member's expected contribution for a fiscal year, as a pro-forma would bill it."""
+    return assess_member(member, fiscal_year)
+
+
+def render_pro_forma(invoice_or_planned: Invoice | Assessment) -> bytes:
+    """A PRO FORMA PDF for a draft invoice or a planned contribution: no number, not stored, nothing changed
+    (it is downloaded with a GET, which never changes state)."""
+    from .documents import render_pro_forma_pdf
+
+    if isinstance(invoice_or_planned, Invoice):
+        invoice = invoice_or_planned
+        _require_draft(invoice)
+        return render_pro_forma_pdf(invoice=invoice)
+    assessment = invoice_or_planned
+    if assessment.amount is None:
+        raise NothingToBill(assessment.problem or "This contribution cannot be computed.")
+    if assessment.amount <= 0:
+        raise NothingToBill(
+            f"{assessment.member.name}'s contribution for FY{assessment.fiscal_year} is waived."
+        )
+    return render_pro_forma_pdf(assessment=assessment)
+
+
+# --- Lists -------------------------------------------------------------------------------------------------
+
+
+def invoices_query(
+    *,
+    text: str | None = None,
+    status: InvoiceStatus | None = None,
+    hub_id: int | None = None,
+    fiscal_year: int | None = None,
+    overdue: bool = False,
+    on: date | None = None,
+) -> sa.Select:
+    """Invoices matching the list's filters, newest first, with member and hub loaded in the same query."""
+    query = (
+        sa.select(Invoice)
+        .join(Invoice.member)
+        .options(sa.orm.contains_eager(Invoice.member), sa.orm.joinedload(Invoice.hub))
+        .order_by(Invoice.issued_on.desc().nulls_first(), Invoice.id.desc())
+    )
+    if text:
+        pattern = f"%{text.strip().lower()}%"
+        query = query.where(
+            sa.or_(sa.func.lower(Member.name).like(pattern), sa.func.lower(Invoice.number).like(pattern))
+        )
+    if status is not None:
+        query = query.where(Invoice.status == status)
+    if hub_id is not None:
+        query = query.where(Invoice.hub_id == hub_id)
+    if fiscal_year is not None:
+        query = query.where(Invoice.fiscal_year == fiscal_year)
+    if overdue:
+        query = query.where(
+            Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID]),
+            Invoice.due_on < (on or today()),
+        )
+    return query

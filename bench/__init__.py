@@ -1,0 +1,1 @@
+"""Small benchmarks, runnable as `.venv/bin/python -m bench.<name>`."""

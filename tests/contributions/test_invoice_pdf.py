@@ -1,0 +1,163 @@
+"""The invoice, credit note and pro-forma PDFs, read back as a person would read them."""
+
+from __future__ import annotations
+
+import subprocess
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from app.contributions.models import Language
+from app.contributions.services.documents import epc_qr
+from app.contributions.services.invoicing import (
+    create_draft_invoice,
+    issue_credit_note,
+    issue_invoice,
+    planned_contribution,
+    render_pro_forma,
+)
+
+TINY_PNG = bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082"
+)
+
+
+def pdf_text(pdf: bytes) -> str:
+    text = subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
+    # Babel separates thousands with (narrow) no-break spaces; compare with plain ones.
+    return text.replace("\u202f", " ").replace("\u00a0", " ")
+
+
+def image_count(pdf: bytes, tmp_path) -> int:
+    path = tmp_path / "document.pdf"
+    path.write_bytes(pdf)
+    listing = subprocess.run(
+        ["pdfimages", "-list", str(path)], capture_output=True, check=True
+    ).stdout.decode()
+    rows = [line.split() for line in listing.strip().splitlines()[2:]]  # after two header lines
+    return sum(1 for row in rows if row[2] == "image")  # not counting transparency masks
+
+
+@pytest.fixture
+def operator(make_user):
+    return make_user("operations")
+
+
+def issued_in(language, make_member, operator, hub=None, amount="10000.00", **member_overrides):
+    member = (
+        make_member(language=language, hub=hub, **member_overrides)
+        if hub
+        else make_member(language=language, **member_overrides)
+    )
+    invoice = create_draft_invoice(member, 2027, [("Annual contribution", Decimal(amount))], operator)
+    return issue_invoice(invoice, operator, issued_on=date(2027, 1, 15))
+
+
+def test_a_french_invoice_reads_in_french(make_member, operator):
+    invoice = issued_in(
+        Language.FR,
+        make_member,
+        operator,
+        billing_address="Ministère des Finances\nAvenue Carde\nDakar",
+        country_code="SN",
+    )
+    text = pdf_text(invoice.pdf_bytes)
+    assert "Facture" in text and "BE-2027-0001" in text
+    assert "10 000,00 €" in text
+    assert "BE71096123456769" in text and "GKCCBEBB" in text
+    assert "15 janvier 2027" in text and "14 février 2027" in text  # issue and due dates
+    assert "Exonéré de TVA, art. 44" in text and "Enregistrée à Bruxelles" in text
+    assert "Tributary Hub" in text and "BE0403170701" in text and "0403.170.701" in text
+    assert "Ministère des Finances" in text and "Dakar" in text
+    assert invoice.member.contacts[0].name in text
+    assert "date d'échéance" in text.lower()
+
+
+def test_a_spanish_invoice_reads_in_spanish(make_member, operator):
+    text = pdf_text(issued_in(Language.ES, make_member, operator).pdf_bytes)
+    assert "Factura" in text and "BE-2027-0001" in text
+    assert "10.000,00 €" in text
+    assert "BE71096123456769" in text
+    assert "Exento de IVA" in text and "15 de enero de 2027" in text
+
+
+def test_an_english_dollar_invoice_shows_account_and_routing_numbers(make_hub, make_member, operator):
+    headquarters = make_hub(
+        name="Washington DC",
+        invoice_prefix="HQ",
+        base_currency="USD",
+        iban="",
+        bic="",
+        account_number="000123456789",
+        routing_number="026009593",
+    )
+    invoice = issued_in(Language.EN, make_member, operator, hub=headquarters)
+    text = pdf_text(invoice.pdf_bytes)
+    assert "Invoice" in text and "HQ-2027-0001" in text and "$10,000.00" in text
+    assert "000123456789" in text and "026009593" in text
+    assert "quoting this reference" in text
+
+
+def test_euro_invoices_carry_a_sepa_qr_code_and_others_do_not(make_hub, make_member, operator, tmp_path):
+    euro = issued_in(Language.EN, make_member, operator)
+    assert image_count(euro.pdf_bytes, tmp_path) == 1
+    dollar_hub = make_hub(name="Washington DC", invoice_prefix="HQ", base_currency="USD")
+    dollar = issued_in(Language.EN, make_member, operator, hub=dollar_hub)
+    assert image_count(dollar.pdf_bytes, tmp_path) == 0
+
+
+def test_the_sepa_qr_code_is_made_only_for_euro_amounts_to_an_iban(hub):
+    assert epc_qr(hub, Decimal("10000.00"), "EUR", "BE-2027-0001").startswith("data:image/png;base64,")
+    assert epc_qr(hub, Decimal("10000.00"), "USD", "HQ-2027-0001") is None
+    hub.iban = ""
+    assert epc_qr(hub, Decimal("10000.00"), "EUR", "BE-2027-0001") is None
+
+
+def test_the_pay_link_is_printed_when_online_payment_is_configured(app, make_member, operator, tmp_path):
+    app.config.update(STRIPE_SECRET_KEY="sk_test_x", STRIPE_WEBHOOK_SECRET="whsec_x")
+    try:
+        invoice = issued_in(Language.EN, make_member, operator)
+    finally:
+        app.config.update(STRIPE_SECRET_KEY="", STRIPE_WEBHOOK_SECRET="")
+    text = pdf_text(invoice.pdf_bytes)
+    assert "Or pay online:" in text and "http://localhost/pay/" in text
+    assert image_count(invoice.pdf_bytes, tmp_path) == 2  # the SEPA code and the pay-link code
+
+
+def test_without_online_payment_there_is_no_pay_link(make_member, operator):
+    text = pdf_text(issued_in(Language.EN, make_member, operator).pdf_bytes)
+    assert "/pay/" not in text and "pay online" not in text
+
+
+def test_the_hubs_logo_is_embedded(make_hub, make_member, operator, tmp_path):
+    hub = make_hub(invoice_prefix="LG", base_currency="USD", logo_bytes=TINY_PNG, logo_mime_type="image/png")
+    invoice = issued_in(Language.EN, make_member, operator, hub=hub)
+    assert image_count(invoice.pdf_bytes, tmp_path) == 1
+
+
+def test_a_pro_forma_is_marked_and_has_no_number(make_member, operator):
+    draft = create_draft_invoice(
+        make_member(language=Language.FR), 2027, [("Contribution", Decimal("10000.00"))], operator
+    )
+    text = pdf_text(render_pro_forma(draft))
+    assert "PRO FORMA" in text and "10 000,00 €" in text
+    assert "BE-2027" not in text and "Numéro de facture" not in text
+    assert "engagement budgétaire" in text
+
+
+def test_a_planned_contribution_pro_forma_is_in_the_members_language(make_member, make_policy, operator):
+    make_policy(fiscal_year=2028, currency="EUR", lower_middle="12500.00")
+    member = make_member(language=Language.ES, income_group="lower_middle", fiscal_year=2028)
+    text = pdf_text(render_pro_forma(planned_contribution(member, 2028)))
+    assert "PRO FORMA" in text and "Contribución anual, ejercicio fiscal 2028" in text
+    assert "12.500,00 €" in text
+
+
+def test_a_credit_note_pdf_refers_to_its_invoice(make_member, operator):
+    invoice = issued_in(Language.FR, make_member, operator)
+    note = issue_credit_note(invoice, Decimal("2500.00"), "Réduction décidée par le comité", operator)
+    text = pdf_text(note.pdf_bytes)
+    assert "Note de crédit" in text and "BE-CN-2027-0001" in text and "BE-2027-0001" in text
+    assert "2 500,00 €" in text and "7 500,00 €" in text and "Réduction décidée par le comité" in text

@@ -1,0 +1,331 @@
+"""Invoice pages: what operations and the board see and can do."""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+import sqlalchemy as sa
+
+from app.common.pdf import sha256_hex
+from app.common.time import today
+from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, InvoiceStatus, Language
+from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
+from app.extensions import db
+from tests.conftest import count
+
+
+def form_data(member, *lines, **overrides):
+    data = {
+        "member_id": str(member.id),
+        "fiscal_year": "2027",
+        "kind": "other",
+        "currency": "",
+        "language": "",
+    }
+    for index, (description, amount) in enumerate(lines):
+        data[f"lines-{index}-description"] = description
+        data[f"lines-{index}-amount"] = amount
+    data.update(overrides)
+    return data
+
+
+@pytest.fixture
+def operations(login_as):
+    return login_as("operations", full_name="Olga Operations")
+
+
+@pytest.fixture
+def issued(make_member, make_user):
+    user = make_user("operations")
+    invoice = create_draft_invoice(make_member(), 2027, [("Contribution", Decimal("10000.00"))], user)
+    return issue_invoice(invoice, user, issued_on=date(2027, 1, 15))
+
+
+# --- Drafts ------------------------------------------------------------------------------------------------
+
+
+def test_operations_create_a_draft(operations, make_member):
+    member = make_member(language=Language.FR)
+    page = operations.get("/contributions/invoices/new")
+    assert page.status_code == 200 and member.name in page.text
+
+    response = operations.post(
+        "/contributions/invoices/new", data=form_data(member, ("Conference fee", "1250.50"), ("", ""))
+    )
+    assert response.status_code == 302
+    invoice = db.session.scalar(sa.select(Invoice).where(Invoice.member_id == member.id))
+    assert invoice.is_draft and invoice.total == Decimal("1250.50")
+    assert invoice.currency == "EUR" and invoice.language == Language.FR
+    shown = operations.get(response.headers["Location"])
+    assert "Draft invoice" in shown.text and "Conference fee" in shown.text and "Issue invoice" in shown.text
+    assert "data-confirm" in shown.text
+
+
+@pytest.mark.parametrize(
+    ("lines", "message"),
+    [
+        ([], "Add at least one line"),
+        ([("Fee", "0.00")], "Enter an amount above zero."),
+        ([("Fee", "10.005")], "Use at most two decimal places."),
+        ([("Fee", "ten")], "Not a valid decimal value"),
+        ([("", "100.00")], "Describe what this amount is for."),
+        ([("Fee", "")], "Give this line an amount."),
+    ],
+)
+def test_bad_drafts_get_a_message_and_save_nothing(operations, make_member, lines, message):
+    member = make_member()
+    response = operations.post("/contributions/invoices/new", data=form_data(member, *lines))
+    assert response.status_code == 422
+    assert message in response.text
+    assert count(Invoice) == 0
+
+
+def test_a_missing_member_or_year_is_reported_beside_the_field(operations):
+    response = operations.post(
+        "/contributions/invoices/new", data={"member_id": "", "fiscal_year": "", "lines-0-description": "x"}
+    )
+    assert response.status_code == 422
+    assert "Choose the member to bill." in response.text and "Enter the fiscal year." in response.text
+
+
+def test_a_second_annual_invoice_for_the_same_year_is_refused(operations, make_member):
+    member = make_member()
+    data = form_data(member, ("Annual contribution", "10000.00"), kind="annual_contribution")
+    assert operations.post("/contributions/invoices/new", data=data).status_code == 302
+    response = operations.post("/contributions/invoices/new", data=data)
+    assert response.status_code == 422 and "already has an annual contribution invoice" in response.text
+    assert count(Invoice) == 1
+
+
+def test_a_draft_is_edited(operations, make_draft_invoice):
+    invoice = make_draft_invoice()
+    page = operations.get(f"/contributions/invoices/{invoice.id}/edit")
+    assert page.status_code == 200 and "Contribution" in page.text
+    response = operations.post(
+        f"/contributions/invoices/{invoice.id}/edit",
+        data=form_data(invoice.member, ("Workshop", "300.00"), ("Travel", "200.00"), notes="Thanks"),
+    )
+    assert response.status_code == 302
+    assert [line.description for line in invoice.lines] == ["Workshop", "Travel"]
+    assert invoice.total == Decimal("500.00") and invoice.notes == "Thanks"
+
+
+def test_a_draft_is_deleted(operations, make_draft_invoice):
+    invoice = make_draft_invoice()
+    response = operations.post(f"/contributions/invoices/{invoice.id}/delete")
+    assert response.status_code == 302
+    assert count(Invoice) == 0
+
+
+def test_an_issued_invoice_cannot_be_edited_or_deleted(operations, issued):
+    edit = operations.get(f"/contributions/invoices/{issued.id}/edit", follow_redirects=True)
+    assert "cannot change" in edit.text
+    operations.post(f"/contributions/invoices/{issued.id}/delete", follow_redirects=True)
+    assert db.session.get(Invoice, issued.id).number == "BE-2027-0001"
+
+
+# --- Issuing and PDFs --------------------------------------------------------------------------------------
+
+
+def test_issuing_gives_the_number_and_the_pdf_downloads_byte_identical(operations, make_draft_invoice):
+    invoice = make_draft_invoice()
+    response = operations.post(f"/contributions/invoices/{invoice.id}/issue", follow_redirects=True)
+    assert response.status_code == 200
+    assert "Invoice BE-2027-0001 issued" in response.text
+    assert invoice.number == "BE-2027-0001" and invoice.status == InvoiceStatus.ISSUED
+    assert invoice.issued_by_id == operations.user.id
+
+    first = operations.get(f"/contributions/invoices/{invoice.id}/pdf")
+    second = operations.get(f"/contributions/invoices/{invoice.id}/pdf")
+    assert first.status_code == 200 and first.mimetype == "application/pdf"
+    assert first.headers["Content-Disposition"] == "attachment; filename=BE-2027-0001.pdf"
+    assert first.data.startswith(b"%PDF")
+    assert first.data == second.data == invoice.pdf_bytes
+    assert sha256_hex(first.data) == invoice.pdf_sha256
+
+
+def test_the_invoice_page_shows_the_history_with_who_and_when(operations, make_draft_invoice):
+    invoice = make_draft_invoice()
+    operations.post(f"/contributions/invoices/{invoice.id}/issue")
+    page = operations.get(f"/contributions/invoices/{invoice.id}")
+    assert "History" in page.text and "Issued" in page.text and "Olga Operations" in page.text
+    assert "Download PDF" in page.text and "New credit note" in page.text
+    assert "Balance due" in page.text and "10,000.00" in page.text
+
+
+def test_a_draft_has_no_stored_pdf(operations, make_draft_invoice):
+    invoice = make_draft_invoice()
+    response = operations.get(f"/contributions/invoices/{invoice.id}/pdf", follow_redirects=True)
+    assert "A draft has no PDF yet" in response.text
+
+
+def test_the_board_can_read_but_not_issue(login_as, make_draft_invoice, issued):
+    board = login_as("board")
+    draft = make_draft_invoice()
+    assert board.post(f"/contributions/invoices/{draft.id}/issue").status_code == 403
+    assert draft.is_draft and draft.number is None
+    assert board.get("/contributions/invoices/").status_code == 200
+    page = board.get(f"/contributions/invoices/{draft.id}")
+    assert page.status_code == 200 and "Issue invoice" not in page.text
+    assert board.get(f"/contributions/invoices/{issued.id}/pdf").status_code == 200
+
+
+def test_a_missing_invoice_is_404(operations):
+    assert operations.get("/contributions/invoices/999999").status_code == 404
+
+
+# --- Pro-formas --------------------------------------------------------------------------------------------
+
+
+def test_a_draft_pro_forma_is_a_pdf_and_the_draft_is_unchanged(operations, make_draft_invoice):
+    invoice = make_draft_invoice()
+    response = operations.get(f"/contributions/invoices/{invoice.id}/pro-forma.pdf")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert invoice.events == [] or all(event.kind != InvoiceEventKind.PRO_FORMA for event in invoice.events)
+    assert invoice.pdf_bytes is None and invoice.is_draft
+
+
+def test_a_planned_contribution_pro_forma(operations, make_member, make_policy):
+    make_policy(fiscal_year=2028)
+    member = make_member(income_group="high", fiscal_year=2028)
+    response = operations.get(f"/contributions/pro-forma?member_id={member.id}&fiscal_year=2028")
+    assert response.status_code == 200 and response.data.startswith(b"%PDF")
+    assert count(Invoice) == 0
+
+
+def test_a_planned_pro_forma_without_a_policy_explains_why(operations, make_member):
+    member = make_member()
+    response = operations.get(
+        f"/contributions/pro-forma?member_id={member.id}&fiscal_year=2035", follow_redirects=True
+    )
+    assert response.status_code == 200 and "There is no contribution policy for FY2035" in response.text
+
+
+def test_a_pro_forma_for_nothing_is_404(operations):
+    assert operations.get("/contributions/pro-forma?member_id=999999&fiscal_year=2027").status_code == 404
+    assert operations.get("/contributions/pro-forma").status_code == 404
+
+
+# --- Credit notes ------------------------------------------------------------------------------------------
+
+
+def test_a_credit_note_is_issued_from_the_invoice(operations, issued):
+    page = operations.get(f"/contributions/invoices/{issued.id}/credit-notes/new")
+    assert page.status_code == 200 and "balance due" in page.text
+    response = operations.post(
+        f"/contributions/invoices/{issued.id}/credit-notes/new",
+        data={"amount": "10000.00", "reason": "Member withdrew"},
+        follow_redirects=True,
+    )
+    assert "Credit note BE-CN-2027-0001 issued" in response.text
+    assert issued.status == InvoiceStatus.CREDITED
+    note = db.session.scalar(sa.select(CreditNote))
+    download = operations.get(f"/contributions/credit-notes/{note.id}/pdf")
+    assert download.headers["Content-Disposition"] == "attachment; filename=BE-CN-2027-0001.pdf"
+    assert download.data == note.pdf_bytes
+
+
+@pytest.mark.parametrize(
+    ("amount", "message"),
+    [
+        ("10000.01", "At most €10,000.00, the balance due."),
+        ("0", "Enter an amount above zero."),
+        ("12.345", "Use at most two decimal places."),
+        ("", "Enter the amount to credit."),
+    ],
+)
+def test_bad_credit_notes_get_a_message_beside_the_field(operations, issued, amount, message):
+    response = operations.post(
+        f"/contributions/invoices/{issued.id}/credit-notes/new", data={"amount": amount, "reason": "Why"}
+    )
+    assert response.status_code == 422 and message in response.text
+    assert count(CreditNote) == 0
+
+
+def test_a_draft_cannot_be_credited(operations, make_draft_invoice):
+    invoice = make_draft_invoice()
+    response = operations.get(f"/contributions/invoices/{invoice.id}/credit-notes/new", follow_redirects=True)
+    assert "not credited" in response.text
+
+
+# --- The list ----------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def several(make_member, make_hub, make_user, make_draft_invoice):
+    user = make_user("operations")
+    headquarters = make_hub(name="Washington DC", invoice_prefix="HQ", base_currency="USD")
+    senegal = make_member(name="Senegal")
+    overdue = issue_invoice(
+        create_draft_invoice(senegal, 2026, [("Contribution", Decimal("5000.00"))], user),
+        user,
+        issued_on=today() - timedelta(days=90),
+    )
+    current = issue_invoice(
+        create_draft_invoice(
+            make_member(name="Peru", hub=headquarters), 2027, [("Fee", Decimal("10.00"))], user
+        ),
+        user,
+    )
+    draft = make_draft_invoice(member=make_member(name="Kenya"))
+    return {"overdue": overdue, "current": current, "draft": draft, "hq": headquarters}
+
+
+def test_the_list_filters_by_status_hub_year_member_and_overdue(operations, several):
+    def numbers(query):
+        page = operations.get(f"/contributions/invoices/?{query}")
+        assert page.status_code == 200
+        return [label for label in ("BE-2026-0001", "HQ-2027-0001", "Draft #") if label in page.text]
+
+    assert numbers("") == ["BE-2026-0001", "HQ-2027-0001", "Draft #"]
+    assert numbers("status=draft") == ["Draft #"]
+    assert numbers(f"hub={several['hq'].id}") == ["HQ-2027-0001"]
+    assert numbers("fiscal_year=2026") == ["BE-2026-0001"]
+    assert numbers("q=seneg") == ["BE-2026-0001"]
+    assert numbers("q=HQ-2027") == ["HQ-2027-0001"]
+    assert numbers("overdue=y") == ["BE-2026-0001"]
+    assert "Overdue" in operations.get("/contributions/invoices/").text
+
+
+def test_an_empty_result_says_so(operations, several):
+    page = operations.get("/contributions/invoices/?q=nothing-like-this")
+    assert "No invoice matches these filters." in page.text
+
+
+def test_bad_filters_do_not_fail(operations):
+    page = operations.get("/contributions/invoices/?fiscal_year=abc&status=bogus")
+    assert page.status_code == 200 and "Correct the filters" in page.text
+
+
+def test_the_list_exports_to_csv_with_the_same_filters(operations, several):
+    response = operations.get("/contributions/invoices/export.csv?status=issued")
+    assert response.mimetype == "text/csv"
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert {row["number"] for row in rows} == {"BE-2026-0001", "HQ-2027-0001"}
+    senegal = next(row for row in rows if row["number"] == "BE-2026-0001")
+    assert senegal["member"] == "Senegal" and senegal["total"] == "5000.00" and senegal["currency"] == "EUR"
+
+
+def test_the_list_runs_a_constant_number_of_queries(operations, make_member, make_draft_invoice):
+    def queries_for_list() -> int:
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            assert operations.get("/contributions/invoices/").status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return len(statements)
+
+    make_draft_invoice()
+    few = queries_for_list()
+    for _ in range(6):
+        make_draft_invoice(member=make_member())
+    assert queries_for_list() == few
