@@ -27,8 +27,9 @@ install-test: $(VENV)/.installed-test system-packages translations
 system-packages:
 	@bash scripts/system-packages.sh
 
-translations: | $(BIN)/python
-	@$(BIN)/pybabel compile --use-fuzzy -d translations -f --statistics >/dev/null 2>&1 || $(BIN)/pybabel compile -d translations -f
+# Document languages (fr, es): compiled .mo files are build products, not kept in git.
+translations: $(VENV)/.installed
+	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d translations -f; fi
 
 db: install
 	$(BIN)/flask db upgrade
