@@ -1,0 +1,722 @@
+"""The annual contribution run: preview every active member's invoice for a fiscal year, then issue them all.
+
+The run is an `AnnualRun` row, never state in a process. Issuing goes in small steps (`run_step`), and
+each member's invoice is created, issued and committed in a transaction of its own, with its number
+allocated in that same transaction: a killed process loses at most the one uncommitted invoice and its
+number with it, so numbers stay gap-free, and starting the run again simply carries on. What is left to do
+is always read from the database (active members without an annual invoice for the year), so two steps
+running at once, or a second "Issue all", never issue anything twice; the partial unique index
+`uq_invoices_annual_member_year` is the backstop.
+
+`run_step` is the one function here that commits: a step is a sequence of units of work by design. Everything
+else flushes at most, like every other service.
+"""
+
+from __future__ import annotations
+
+import enum
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask_babel import force_locale, gettext
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased, selectinload
+
+from ...common.errors import DomainError
+from ...common.fiscal import fiscal_year as fiscal_year_range
+from ...common.money import sum_by_currency
+from ...common.time import utcnow
+from ...extensions import db
+from ...hubs.models import HubStatus
+from ..models import (
+    AdjustmentKind,
+    AnnualRun,
+    AnnualRunStatus,
+    ContributionAdjustment,
+    ContributionPolicy,
+    IncomeGroup,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Member,
+    MemberIncomeGroup,
+    MemberKind,
+    MemberStatus,
+)
+from .assessments import Assessment, assess_members, policy_for
+from .invoicing import DuplicateAnnualInvoice, create_draft_invoice, issue_invoice
+
+log = logging.getLogger(__name__)
+
+ZERO = Decimal("0.00")
+#: Members issued per browser step: small enough that a step answers within a few seconds.
+DEFAULT_BATCH_SIZE = 10
+
+
+# --- Errors ------------------------------------------------------------------------------------------------
+
+
+class NoPolicyForYear(DomainError):
+    """There is no contribution policy for the fiscal year, so no amount can be computed."""
+
+
+class NothingToIssue(DomainError):
+    """Every active member is already invoiced, waived or has a problem: a run would issue nothing."""
+
+
+# --- The preview -------------------------------------------------------------------------------------------
+
+
+class RowStatus(enum.StrEnum):
+    TO_INVOICE = "to_invoice"
+    PROBLEM = "problem"
+    WAIVED = "waived"
+    ALREADY_INVOICED = "already_invoiced"
+
+    @property
+    def label(self) -> str:
+        return {
+            "to_invoice": "To invoice",
+            "problem": "Problem",
+            "waived": "Waived",
+            "already_invoiced": "Already invoiced",
+        }[self.value]
+
+
+@dataclass(frozen=True)
+class ExistingInvoice:
+    id: int
+    number: str | None
+    status: InvoiceStatus
+    total: Decimal
+    currency: str
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One member in the preview: what the run will do for it and why."""
+
+    member: Member
+    status: RowStatus
+    #: What the run will bill (or billed), in `currency`; None when it cannot be computed.
+    amount: Decimal | None
+    currency: str | None
+    income_group: IncomeGroup | None
+    #: What the policy alone would give, in `currency`.
+    policy_amount: Decimal | None
+    adjustment: ContributionAdjustment | None
+    problems: tuple[str, ...] = ()
+    invoice: ExistingInvoice | None = None
+    #: Why no invoice is due (a waiver or a zero amount).
+    waived_because: str = ""
+
+    @property
+    def group_label(self) -> str:
+        if self.member.kind == MemberKind.LOCAL:
+            return "Local government"
+        return self.income_group.label if self.income_group else "No income group"
+
+
+@dataclass
+class Totals:
+    """Members and amounts for one income group or hub, per currency (never added across currencies)."""
+
+    label: str
+    to_invoice_count: int = 0
+    to_invoice: dict[str, Decimal] = field(default_factory=dict)
+    invoiced_count: int = 0
+    invoiced: dict[str, Decimal] = field(default_factory=dict)
+
+
+@dataclass
+class Preview:
+    fiscal_year: int
+    policy: ContributionPolicy | None
+    rows: list[PreviewRow]
+    #: Members that exist but are not part of this year's run (inactive, suspended, or joined after it).
+    not_in_run_count: int = 0
+
+    def with_status(self, status: RowStatus) -> list[PreviewRow]:
+        return [row for row in self.rows if row.status == status]
+
+    @property
+    def to_invoice(self) -> list[PreviewRow]:
+        return self.with_status(RowStatus.TO_INVOICE)
+
+    @property
+    def problems(self) -> list[PreviewRow]:
+        return self.with_status(RowStatus.PROBLEM)
+
+    @property
+    def waived(self) -> list[PreviewRow]:
+        return self.with_status(RowStatus.WAIVED)
+
+    @property
+    def already_invoiced(self) -> list[PreviewRow]:
+        return self.with_status(RowStatus.ALREADY_INVOICED)
+
+    @property
+    def adjusted(self) -> list[PreviewRow]:
+        return [row for row in self.rows if row.adjustment is not None]
+
+    @property
+    def total_to_invoice(self) -> dict[str, Decimal]:
+        return sum_by_currency((row.amount, row.currency) for row in self.to_invoice)
+
+    def totals_by(self, key: Callable[[PreviewRow], str], order: list[str] | None = None) -> list[Totals]:
+        groups: dict[str, list[PreviewRow]] = defaultdict(list)
+        for row in self.rows:
+            groups[key(row)].append(row)
+        labels = [label for label in (order or []) if label in groups]
+        labels += sorted(label for label in groups if label not in labels)
+        result = []
+        for label in labels:
+            rows = groups[label]
+            to_invoice = [row for row in rows if row.status == RowStatus.TO_INVOICE]
+            invoiced = [row.invoice for row in rows if row.status == RowStatus.ALREADY_INVOICED]
+            result.append(
+                Totals(
+                    label=label,
+                    to_invoice_count=len(to_invoice),
+                    to_invoice=sum_by_currency((row.amount, row.currency) for row in to_invoice),
+                    invoiced_count=len(invoiced),
+                    invoiced=sum_by_currency((invoice.total, invoice.currency) for invoice in invoiced),
+                )
+            )
+        return result
+
+    @property
+    def totals_by_group(self) -> list[Totals]:
+        order = [group.label for group in IncomeGroup] + ["Local government", "No income group"]
+        return self.totals_by(lambda row: row.group_label, order)
+
+    @property
+    def totals_by_hub(self) -> list[Totals]:
+        return self.totals_by(lambda row: row.member.hub.name)
+
+    def summary(self) -> str:
+        """`FY2027: 97 to invoice, 3 problems, 2 waived, 0 already invoiced`."""
+        problems = len(self.problems)
+        return (
+            f"FY{self.fiscal_year}: {len(self.to_invoice)} to invoice, "
+            f"{problems} problem{'' if problems == 1 else 's'}, {len(self.waived)} waived, "
+            f"{len(self.already_invoiced)} already invoiced"
+        )
+
+
+def _eligible(fiscal_year: int):
+    """Members that belong in the year's run: active, and joined before the year ended."""
+    ends_on = fiscal_year_range(fiscal_year).ends_on
+    return sa.and_(
+        Member.status == MemberStatus.ACTIVE,
+        sa.or_(Member.joined_on.is_(None), Member.joined_on <= ends_on),
+    )
+
+
+def _annual_invoices(fiscal_year: int, member_ids=None) -> dict[int, ExistingInvoice]:
+    query = sa.select(
+        Invoice.member_id, Invoice.id, Invoice.number, Invoice.status, Invoice.total, Invoice.currency
+    ).where(
+        Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+        Invoice.fiscal_year == fiscal_year,
+        Invoice.status != InvoiceStatus.CREDITED,
+    )
+    if member_ids is not None:
+        query = query.where(Invoice.member_id.in_(member_ids))
+    return {
+        row.member_id: ExistingInvoice(row.id, row.number, row.status, row.total, row.currency)
+        for row in db.session.execute(query)
+    }
+
+
+def _has_annual_invoice(member_id: int, fiscal_year: int) -> bool:
+    return db.session.scalar(
+        sa.select(
+            sa.select(Invoice.id)
+            .where(
+                Invoice.member_id == member_id,
+                Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+                Invoice.fiscal_year == fiscal_year,
+                Invoice.status != InvoiceStatus.CREDITED,
+            )
+            .exists()
+        )
+    )
+
+
+def member_problems(member: Member, assessment: Assessment) -> list[str]:
+    """Why a member cannot be invoiced this year (empty when it can)."""
+    problems = []
+    if assessment.problem:
+        problems.append(assessment.problem)
+    if not any(contact.is_primary and (contact.email or "").strip() for contact in member.contacts):
+        problems.append("No primary billing contact with an e-mail address.")
+    if member.hub.status != HubStatus.OPEN:
+        problems.append(f"Its issuing hub, {member.hub.name}, is {member.hub.status.label.lower()}.")
+    return problems
+
+
+def _classify(member: Member, assessment: Assessment, invoice: ExistingInvoice | None) -> PreviewRow:
+    common = dict(
+        member=member,
+        amount=assessment.amount,
+        currency=assessment.currency,
+        income_group=assessment.income_group,
+        policy_amount=assessment.policy_amount,
+        adjustment=assessment.adjustment,
+        invoice=invoice,
+    )
+    if invoice is not None and invoice.status != InvoiceStatus.DRAFT:
+        return PreviewRow(
+            **{**common, "amount": invoice.total, "currency": invoice.currency},
+            status=RowStatus.ALREADY_INVOICED,
+        )
+    if invoice is not None:
+        problem = (
+            f"A draft annual contribution invoice (draft #{invoice.id}) exists for "
+            f"FY{assessment.fiscal_year}: issue or delete it."
+        )
+        return PreviewRow(**common, status=RowStatus.PROBLEM, problems=(problem,))
+    if assessment.problem is None and assessment.amount is not None and assessment.amount <= 0:
+        adjustment = assessment.adjustment
+        if assessment.waived:
+            because = f"Waiver: {adjustment.reason} ({adjustment.approval_reference})"
+        elif adjustment is not None:
+            because = f"Adjusted to zero: {adjustment.reason} ({adjustment.approval_reference})"
+        else:
+            because = "The policy amount for this group is zero."
+        return PreviewRow(**common, status=RowStatus.WAIVED, waived_because=because)
+    problems = member_problems(member, assessment)
+    if problems:
+        return PreviewRow(**common, status=RowStatus.PROBLEM, problems=tuple(problems))
+    return PreviewRow(**common, status=RowStatus.TO_INVOICE)
+
+
+def build_preview(fiscal_year: int) -> Preview:
+    """Every active member's annual contribution for a fiscal year, in a constant number of queries."""
+    members = list(
+        db.session.scalars(
+            sa.select(Member)
+            .where(_eligible(fiscal_year))
+            .options(selectinload(Member.contacts))
+            .order_by(Member.name, Member.id)
+        ).unique()
+    )
+    not_in_run = db.session.scalar(sa.select(sa.func.count(Member.id)).where(sa.not_(_eligible(fiscal_year))))
+    invoices = _annual_invoices(fiscal_year)
+    assessments = assess_members(members, fiscal_year)
+    rows = [
+        _classify(member, assessment, invoices.get(member.id))
+        for member, assessment in zip(members, assessments, strict=True)
+    ]
+    return Preview(
+        fiscal_year=fiscal_year, policy=policy_for(fiscal_year), rows=rows, not_in_run_count=not_in_run
+    )
+
+
+def line_description(fiscal_year: int, row: PreviewRow, language: str) -> str:
+    """The invoice line in the member's language: 'Annual contribution FY2027 (low income group)'."""
+    year = str(fiscal_year)
+    adjustment = row.adjustment
+    with force_locale(language):
+        if adjustment is not None and adjustment.kind == AdjustmentKind.AMOUNT:
+            return gettext(
+                "Annual contribution FY%(year)s (amount agreed: %(reference)s)",
+                year=year,
+                reference=adjustment.approval_reference,
+            )
+        if row.member.kind == MemberKind.LOCAL:
+            return gettext("Annual contribution FY%(year)s (local government)", year=year)
+        return {
+            IncomeGroup.HIGH: lambda: gettext(
+                "Annual contribution FY%(year)s (high income group)", year=year
+            ),
+            IncomeGroup.UPPER_MIDDLE: lambda: gettext(
+                "Annual contribution FY%(year)s (upper-middle income group)", year=year
+            ),
+            IncomeGroup.LOWER_MIDDLE: lambda: gettext(
+                "Annual contribution FY%(year)s (lower-middle income group)", year=year
+            ),
+            IncomeGroup.LOW: lambda: gettext("Annual contribution FY%(year)s (low income group)", year=year),
+        }[row.income_group]()
+
+
+# --- Runs --------------------------------------------------------------------------------------------------
+
+
+def open_run(fiscal_year: int) -> AnnualRun | None:
+    """The run of a fiscal year that has not finished (running, or stopped by an error), if any."""
+    return db.session.scalar(
+        sa.select(AnnualRun)
+        .where(
+            AnnualRun.fiscal_year == fiscal_year,
+            AnnualRun.status.in_([AnnualRunStatus.RUNNING, AnnualRunStatus.FAILED]),
+        )
+        .order_by(AnnualRun.id.desc())
+        .limit(1)
+    )
+
+
+def _problem_entry(member: Member, problems) -> dict:
+    return {"member_id": member.id, "member": member.name, "problem": " ".join(problems)}
+
+
+def start_run(fiscal_year: int, actor, preview: Preview | None = None) -> tuple[AnnualRun, bool]:
+    """Start the fiscal year's run, or resume the one already open; returns (run, resumed). Flushes."""
+    existing = open_run(fiscal_year)
+    if existing is not None:
+        return _resume(existing), True
+    preview = preview or build_preview(fiscal_year)
+    if preview.policy is None:
+        raise NoPolicyForYear(f"There is no contribution policy for FY{fiscal_year}: set one first.")
+    if not preview.to_invoice:
+        raise NothingToIssue(
+            f"Nothing to issue for FY{fiscal_year}: every active member is already invoiced, waived or has a "
+            "problem to fix first."
+        )
+    now = utcnow()
+    run = AnnualRun(
+        fiscal_year=fiscal_year,
+        status=AnnualRunStatus.RUNNING,
+        planned_count=len(preview.to_invoice),
+        issued_count=0,
+        problems=[_problem_entry(row.member, row.problems) for row in preview.problems],
+        started_at=now,
+        heartbeat_at=now,
+        started_by_id=getattr(actor, "id", None),
+    )
+    try:
+        with db.session.begin_nested():
+            db.session.add(run)
+    except IntegrityError:
+        # Someone pressed "Issue all" for the same year a moment ago: join their run.
+        return _resume(open_run(fiscal_year)), True
+    return run, False
+
+
+def _resume(run: AnnualRun) -> AnnualRun:
+    if run.status == AnnualRunStatus.FAILED:
+        run.status = AnnualRunStatus.RUNNING
+        run.error = ""
+        db.session.flush()
+    return run
+
+
+def _amount_cannot_be_zero(policy: ContributionPolicy):
+    """SQL for 'this member owes something under the policy', mirroring the waived rows of the preview."""
+    adjustment = aliased(ContributionAdjustment)
+    positive_adjustment = (
+        sa.select(adjustment.id)
+        .where(
+            adjustment.member_id == Member.id,
+            adjustment.fiscal_year == policy.fiscal_year,
+            adjustment.kind == AdjustmentKind.AMOUNT,
+            adjustment.amount > 0,
+        )
+        .exists()
+    )
+    zero_by_policy = []
+    if policy.local_amount <= 0:
+        zero_by_policy.append(Member.kind == MemberKind.LOCAL)
+    zero_groups = [group for group in IncomeGroup if policy.amount_for(MemberKind.NATIONAL, group) <= 0]
+    if zero_groups:
+        zero_by_policy.append(
+            sa.and_(
+                Member.kind == MemberKind.NATIONAL,
+                sa.select(MemberIncomeGroup.id)
+                .where(
+                    MemberIncomeGroup.member_id == Member.id,
+                    MemberIncomeGroup.fiscal_year == policy.fiscal_year,
+                    MemberIncomeGroup.income_group.in_(zero_groups),
+                )
+                .exists(),
+            )
+        )
+    if not zero_by_policy:
+        return sa.true()
+    return sa.or_(positive_adjustment, sa.not_(sa.or_(*zero_by_policy)))
+
+
+def _left_to_do(run: AnnualRun, policy: ContributionPolicy | None) -> sa.Select:
+    """Members the run still has to invoice: read from the database every time, never kept in a process."""
+    fiscal_year = run.fiscal_year
+    if policy is None:
+        return sa.select(Member.id).where(sa.false())
+    set_aside = [entry["member_id"] for entry in run.problems or []]
+    has_invoice = (
+        sa.select(Invoice.id)
+        .where(
+            Invoice.member_id == Member.id,
+            Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+            Invoice.fiscal_year == fiscal_year,
+            Invoice.status != InvoiceStatus.CREDITED,
+        )
+        .exists()
+    )
+    owes_nothing = (
+        sa.select(ContributionAdjustment.id)
+        .where(
+            ContributionAdjustment.member_id == Member.id,
+            ContributionAdjustment.fiscal_year == fiscal_year,
+            sa.or_(
+                ContributionAdjustment.kind == AdjustmentKind.WAIVER,
+                ContributionAdjustment.amount <= 0,
+            ),
+        )
+        .exists()
+    )
+    query = sa.select(Member.id).where(
+        _eligible(fiscal_year), ~has_invoice, ~owes_nothing, _amount_cannot_be_zero(policy)
+    )
+    if set_aside:
+        query = query.where(Member.id.not_in(set_aside))
+    return query
+
+
+def remaining_count(run: AnnualRun) -> int:
+    """How many members the run has still to invoice."""
+    if run.status == AnnualRunStatus.FINISHED:
+        return 0
+    query = _left_to_do(run, policy_for(run.fiscal_year))
+    return db.session.scalar(sa.select(sa.func.count()).select_from(query.subquery()))
+
+
+@dataclass
+class StepResult:
+    run_id: int
+    issued: list[str] = field(default_factory=list)
+    already_invoiced: int = 0
+    new_problems: list[dict] = field(default_factory=list)
+    remaining: int = 0
+    finished: bool = False
+    error: str = ""
+
+    @property
+    def processed(self) -> int:
+        return len(self.issued) + self.already_invoiced + len(self.new_problems)
+
+
+class _Outcome(enum.Enum):
+    ISSUED = "issued"
+    ALREADY_INVOICED = "already_invoiced"
+    PROBLEM = "problem"
+    BUSY = "busy"
+
+
+def _issue_for_member(run_id: int, fiscal_year: int, member_id: int, actor):
+    """Create, issue and commit one member's annual invoice; anything refused is rolled back alone."""
+    # Two steps at once skip each other's members rather than queue on them (PostgreSQL; SQLite has one
+    # writer at a time anyway).
+    locked = db.session.scalar(
+        sa.select(Member.id).where(Member.id == member_id).with_for_update(skip_locked=True, key_share=True)
+    )
+    if locked is None:
+        db.session.rollback()
+        return _Outcome.BUSY, None
+    if _annual_invoices(fiscal_year, [member_id]):  # invoiced since this step read its batch
+        db.session.rollback()
+        return _Outcome.ALREADY_INVOICED, None
+    member = db.session.scalars(
+        sa.select(Member).where(Member.id == member_id).options(selectinload(Member.contacts))
+    ).one()
+    row = _classify(member, assess_members([member], fiscal_year)[0], None)
+    if row.status == RowStatus.WAIVED:
+        db.session.rollback()
+        # Waived after the run started: it is set aside with the reason, so that the run moves on.
+        return _Outcome.PROBLEM, {
+            "member_id": member_id,
+            "member": member.name,
+            "problem": row.waived_because,
+        }
+    if row.status != RowStatus.TO_INVOICE:
+        entry = _problem_entry(member, row.problems)
+        db.session.rollback()
+        return _Outcome.PROBLEM, entry
+    language = member.language.value
+    try:
+        invoice = create_draft_invoice(
+            member,
+            fiscal_year,
+            [(line_description(fiscal_year, row, language), row.amount)],
+            actor,
+            kind=InvoiceKind.ANNUAL_CONTRIBUTION,
+            currency=row.currency,
+            hub=member.hub,
+            language=language,
+        )
+        invoice.annual_run_id = run_id
+        issue_invoice(invoice, actor)
+        number = invoice.number
+        db.session.commit()
+    except DuplicateAnnualInvoice:
+        db.session.rollback()
+        return _Outcome.ALREADY_INVOICED, None
+    except IntegrityError:
+        db.session.rollback()
+        if not _has_annual_invoice(member_id, fiscal_year):
+            raise  # not the unique index on annual invoices: an unexpected error, which stops the run
+        # Another step invoiced this member first, and the unique index refused the second invoice.
+        return _Outcome.ALREADY_INVOICED, None
+    except DomainError as error:
+        entry = {"member_id": member_id, "member": member.name, "problem": f"Could not be issued: {error}"}
+        db.session.rollback()
+        return _Outcome.PROBLEM, entry
+    return _Outcome.ISSUED, number
+
+
+def _record_step(run_id: int, new_problems: list[dict], error: str = "") -> tuple[AnnualRun, int]:
+    """Update the run's counters under its row lock (two steps at once queue here), then commit."""
+    run = db.session.execute(
+        sa.select(AnnualRun)
+        .where(AnnualRun.id == run_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    ).scalar_one()
+    known = {entry["member_id"] for entry in run.problems or []}
+    fresh = [entry for entry in new_problems if entry["member_id"] not in known]
+    if fresh:
+        run.problems = list(run.problems or []) + fresh
+    run.issued_count = db.session.scalar(
+        sa.select(sa.func.count(Invoice.id)).where(
+            Invoice.annual_run_id == run_id, Invoice.status != InvoiceStatus.DRAFT
+        )
+    )
+    run.heartbeat_at = utcnow()
+    remaining = 0
+    if error:
+        run.status = AnnualRunStatus.FAILED
+        run.error = error[:2000]
+        remaining = remaining_count(run)
+    elif run.status != AnnualRunStatus.FINISHED:
+        remaining = remaining_count(run)
+        if remaining == 0:
+            run.status = AnnualRunStatus.FINISHED
+            run.finished_at = run.heartbeat_at
+    db.session.commit()
+    return run, remaining
+
+
+def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE) -> StepResult:
+    """Issue the next `batch_size` members of a run, each committed on its own, then record the progress.
+
+    Commits (see the module docstring). A business refusal sets that member aside as a problem; an unexpected
+    error stops the run as failed, with the message, and leaves everything already committed in place.
+    """
+    run = db.session.get(AnnualRun, run_id)
+    if run is None:
+        raise DomainError("There is no such run.")
+    result = StepResult(run_id=run_id)
+    if run.status == AnnualRunStatus.FINISHED:
+        result.finished = True
+        return result
+    if run.status == AnnualRunStatus.FAILED:
+        result.error = run.error or "The run stopped on an error."
+        result.remaining = remaining_count(run)
+        return result
+    fiscal_year = run.fiscal_year
+    # Numbers follow the members' names within each hub, as the preview lists them.
+    member_ids = list(
+        db.session.scalars(
+            _left_to_do(run, policy_for(fiscal_year)).order_by(Member.name, Member.id).limit(batch_size)
+        )
+    )
+    for member_id in member_ids:
+        try:
+            outcome, detail = _issue_for_member(run_id, fiscal_year, member_id, actor)
+        except Exception as error:  # noqa: BLE001 - one member's failure must not leave the run unrecorded
+            db.session.rollback()
+            log.exception("Annual run %s stopped at member %s", run_id, member_id)
+            result.error = f"Stopped at member #{member_id}: {error}"
+            run, result.remaining = _record_step(run_id, result.new_problems, result.error)
+            return result
+        if outcome == _Outcome.ISSUED:
+            result.issued.append(detail)
+        elif outcome == _Outcome.ALREADY_INVOICED:
+            result.already_invoiced += 1
+        elif outcome == _Outcome.PROBLEM:
+            result.new_problems.append(detail)
+    run, result.remaining = _record_step(run_id, result.new_problems)
+    result.finished = run.status == AnnualRunStatus.FINISHED
+    return result
+
+
+def run_to_completion(
+    run_id: int,
+    actor,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_step: Callable[[StepResult], None] | None = None,
+    max_steps: int | None = None,
+) -> list[StepResult]:
+    """Loop over steps in this process until the run finishes or fails (CLI, demo data, benchmark)."""
+    results = []
+    while max_steps is None or len(results) < max_steps:
+        result = run_step(run_id, actor, batch_size)
+        results.append(result)
+        if on_step is not None:
+            on_step(result)
+        if result.finished or result.error:
+            break
+        if result.processed == 0:
+            time.sleep(0.2)  # every member of the batch is being issued by another step: let it finish
+    return results
+
+
+def progress(run: AnnualRun, remaining: int | None = None) -> dict:
+    """What the run page and its script show: issued of planned, problems, and whether it is done."""
+    remaining = remaining_count(run) if remaining is None else remaining
+    planned = max(run.planned_count, 0)
+    done = planned if run.status == AnnualRunStatus.FINISHED else min(max(planned - remaining, 0), planned)
+    return {
+        "run_id": run.id,
+        "fiscal_year": run.fiscal_year,
+        "status": run.status.value,
+        "status_label": run.status.value.capitalize(),
+        "planned": planned,
+        "issued": run.issued_count,
+        "done": done,
+        "remaining": remaining,
+        "problems": len(run.problems or []),
+        "finished": run.status == AnnualRunStatus.FINISHED,
+        "error": run.error or "",
+        "percent": 100 if planned == 0 else round(100 * done / planned),
+    }
+
+
+def runs_query(fiscal_year: int | None = None) -> sa.Select:
+    """Past and current runs, newest first, with who started them."""
+    query = (
+        sa.select(AnnualRun)
+        .options(selectinload(AnnualRun.started_by))
+        .order_by(AnnualRun.started_at.desc(), AnnualRun.id.desc())
+    )
+    if fiscal_year is not None:
+        query = query.where(AnnualRun.fiscal_year == fiscal_year)
+    return query
+
+
+def run_invoices_query(run: AnnualRun) -> sa.Select:
+    """The invoices a run issued, in number order."""
+    return (
+        sa.select(Invoice)
+        .where(Invoice.annual_run_id == run.id, Invoice.status != InvoiceStatus.DRAFT)
+        .order_by(Invoice.hub_id, Invoice.number)
+    )
+
+
+def run_totals(run: AnnualRun) -> list[tuple[str, str, int, Decimal]]:
+    """(hub, currency, invoices, total) of what the run issued; sums never cross currencies."""
+    from ...hubs.models import Hub
+
+    rows = db.session.execute(
+        sa.select(Hub.name, Invoice.currency, sa.func.count(Invoice.id), sa.func.sum(Invoice.total))
+        .join(Hub, Hub.id == Invoice.hub_id)
+        .where(Invoice.annual_run_id == run.id, Invoice.status != InvoiceStatus.DRAFT)
+        .group_by(Hub.name, Invoice.currency)
+        .order_by(Hub.name, Invoice.currency)
+    )
+    return [(name, currency, count, total) for name, currency, count, total in rows]
