@@ -29,7 +29,7 @@ system-packages:
 
 # Document languages (fr, es): compiled .mo files are build products, not kept in git.
 translations: $(VENV)/.installed
-	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(BIN)/pybabel compile -q -d translations -f; fi
+	@if ls translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then $(BIN)/pybabel compile -d translations -f >/dev/null; fi
 
 db: install
 	$(BIN)/flask db upgrade

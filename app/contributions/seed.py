@@ -1,0 +1,18 @@
+"""Demo data for country contributions, in dependency order (called by `flask seed-demo` after the hubs)."""
+
+from ..extensions import db
+from .demo.invoices import seed_invoices
+from .demo.members import seed_members
+from .demo.payments import seed_payments
+from .demo.runs import seed_current_run
+
+
+def seed_demo() -> int:
+    """Members and policy, earlier years' invoices, this year's annual run, then payments; idempotent."""
+    created = seed_members()
+    db.session.flush()
+    created += seed_invoices()
+    db.session.flush()
+    created += seed_current_run()  # commits member by member, as the real run does
+    created += seed_payments()
+    return created
