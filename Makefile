@@ -55,7 +55,9 @@ format: install-test
 	$(BIN)/ruff check --fix .
 
 bench: install-test
-	$(BIN)/python -m bench
+	$(BIN)/python -m bench.invoice_pdf
+	$(BIN)/python -m bench.annual_run
+	$(BIN)/python -m bench.pages
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache
