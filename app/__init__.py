@@ -35,6 +35,9 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_ui_locale)
+    from .common.translations import compile_stale_catalogues
+
+    compile_stale_catalogues(app.config["BABEL_TRANSLATION_DIRECTORIES"])
     from .common import sqlite
 
     with app.app_context():
