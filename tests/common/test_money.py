@@ -9,7 +9,7 @@ from app.common.money import CurrencyMismatch, Money, format_money, quantize, su
 
 def test_money_is_never_built_from_a_float():
     with pytest.raises(TypeError):
-        Money(0.1, "USD")  # noqa: the point of the test
+        Money(0.1, "USD")  # a float is the point of this test
 
 
 def test_money_does_not_add_across_currencies():
