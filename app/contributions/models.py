@@ -183,6 +183,14 @@ class ContributionPolicy(db.Model):
     local_amount: Mapped[Decimal] = mapped_column(MONEY)
     notes: Mapped[str] = mapped_column(sa.Text, default="")
 
+    #: The year's budget rates into the other currencies hubs invoice in (loaded with the policy).
+    exchange_rates: Mapped[list[PolicyExchangeRate]] = relationship(
+        back_populates="policy",
+        cascade="all, delete-orphan",
+        order_by="PolicyExchangeRate.currency",
+        lazy="selectin",
+    )
+
     __table_args__ = (
         sa.CheckConstraint(
             "high_amount >= 0 AND upper_middle_amount >= 0 AND lower_middle_amount >= 0 "
@@ -199,8 +207,41 @@ class ContributionPolicy(db.Model):
             return None
         return getattr(self, f"{income_group.value}_amount")
 
+    def rate_to(self, currency: str) -> Decimal | None:
+        """Units of `currency` for one unit of the policy's currency: None when the policy sets no rate."""
+        for exchange_rate in self.exchange_rates:
+            if exchange_rate.currency == currency:
+                return exchange_rate.rate
+        return None
+
     def __str__(self) -> str:
         return f"Policy FY{self.fiscal_year}"
+
+
+class PolicyExchangeRate(db.Model):
+    """A fiscal year's budget rate from the policy's currency into a currency a hub invoices in."""
+
+    __tablename__ = "policy_exchange_rates"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    policy_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("contribution_policies.id", ondelete="CASCADE"), index=True
+    )
+    #: The currency converted into (ISO 4217), e.g. EUR for the Brussels hub.
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    #: Units of `currency` per one unit of the policy's currency (1 USD = 0.92000000 EUR).
+    rate: Mapped[Decimal] = mapped_column(RATE)
+
+    policy: Mapped[ContributionPolicy] = relationship(back_populates="exchange_rates")
+
+    __table_args__ = (
+        sa.UniqueConstraint("policy_id", "currency"),
+        sa.CheckConstraint("rate > 0", name="rate_positive"),
+    )
+
+    def __str__(self) -> str:
+        return f"Budget rate to {self.currency}: {self.rate}"
 
 
 class AdjustmentKind(enum.StrEnum):
@@ -319,6 +360,13 @@ class Invoice(db.Model):
     subtotal: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
     tax_total: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
     total: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
+    #: For an annual contribution: what the policy assessed, in `assessed_currency` (the policy's currency),
+    #: before conversion into `currency`. None for invoices not made from an assessment.
+    assessed_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    assessed_currency: Mapped[str | None] = mapped_column(sa.String(3))
+    #: Units of `currency` per one unit of `assessed_currency` (the policy's budget rate for the year);
+    #: None when no conversion was needed.
+    exchange_rate: Mapped[Decimal | None] = mapped_column(RATE)
     #: Settled so far, in `currency`; kept by refresh_balance() from allocations, credit notes, write-offs.
     amount_paid: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)
     amount_credited: Mapped[Decimal] = mapped_column(MONEY, default=ZERO)

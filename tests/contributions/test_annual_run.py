@@ -24,9 +24,11 @@ from app.contributions.models import (
     Invoice,
     InvoiceKind,
     InvoiceStatus,
+    IssuedDocumentIsFrozen,
     Language,
     MemberContact,
     MemberStatus,
+    PolicyExchangeRate,
 )
 from app.contributions.services import annual_run, invoicing
 from app.contributions.services.annual_run import RowStatus
@@ -47,11 +49,12 @@ def headquarters(make_hub):
 
 @pytest.fixture
 def membership(hub, headquarters, make_member, make_policy):
-    """A FY2027 policy in EUR, and members in both hubs: groups, a local member, an adjustment, a waiver and
-    three problems."""
-    make_policy(
+    """A FY2027 policy in EUR (with its budget rate into USD, 1 EUR = 1.08 USD), and members in both hubs:
+    groups, a local member, an adjustment, a waiver and three problems."""
+    policy = make_policy(
         2027, currency="EUR", high="50000.00", lower_middle="10000.00", low="5000.00", local="2500.00"
     )
+    policy.exchange_rates.append(PolicyExchangeRate(currency="USD", rate=Decimal("1.08")))
     members = {
         "high": make_member(name="Highland", income_group=IncomeGroup.HIGH, hub=headquarters),
         "lower_1": make_member(name="Lowerton", income_group=IncomeGroup.LOWER_MIDDLE, language=Language.FR),
@@ -130,29 +133,34 @@ def test_the_preview_gives_each_member_its_groups_amount_or_its_adjustment(membe
     assert {
         name: (row.status, row.amount) for name, row in rows.items() if row.status == RowStatus.TO_INVOICE
     } == {
-        "Highland": (RowStatus.TO_INVOICE, Decimal("50000.00")),
+        "Highland": (RowStatus.TO_INVOICE, Decimal("54000.00")),  # 50,000 EUR at 1.08, billed by HQ in USD
         "Lowerton": (RowStatus.TO_INVOICE, Decimal("10000.00")),
-        "Midvale": (RowStatus.TO_INVOICE, Decimal("10000.00")),
+        "Midvale": (RowStatus.TO_INVOICE, Decimal("10800.00")),
         "Porto Alegre": (RowStatus.TO_INVOICE, Decimal("2500.00")),
         "Reducia": (RowStatus.TO_INVOICE, Decimal("20000.00")),
     }
+    assert (rows["Highland"].currency, rows["Highland"].billing.assessed_amount) == (
+        "USD",
+        Decimal("50000.00"),
+    )
+    assert (rows["Lowerton"].currency, rows["Lowerton"].billing.exchange_rate) == ("EUR", None)
     assert rows["Reducia"].policy_amount == Decimal("50000.00")
     assert rows["Reducia"].adjustment.approval_reference == "SC-2026-04"
     assert "Sleepyland" not in rows and preview.not_in_run_count == 1
     assert preview.summary() == "FY2027: 5 to invoice, 3 problems, 1 waived, 0 already invoiced"
 
 
-def test_totals_are_per_income_group_and_per_hub_in_the_policy_currency(membership):
+def test_totals_are_per_income_group_and_per_hub_in_the_currency_each_hub_invoices_in(membership):
     preview = annual_run.build_preview(2027)
 
     by_group = {total.label: (total.to_invoice_count, total.to_invoice) for total in preview.totals_by_group}
-    assert by_group["High income"] == (2, {"EUR": Decimal("70000.00")})
-    assert by_group["Lower-middle income"] == (2, {"EUR": Decimal("20000.00")})
+    assert by_group["High income"] == (2, {"EUR": Decimal("20000.00"), "USD": Decimal("54000.00")})
+    assert by_group["Lower-middle income"] == (2, {"EUR": Decimal("10000.00"), "USD": Decimal("10800.00")})
     assert by_group["Local government"] == (1, {"EUR": Decimal("2500.00")})
     by_hub = {total.label: (total.to_invoice_count, total.to_invoice) for total in preview.totals_by_hub}
-    assert by_hub["Washington DC headquarters"] == (2, {"EUR": Decimal("60000.00")})
+    assert by_hub["Washington DC headquarters"] == (2, {"USD": Decimal("64800.00")})
     assert by_hub["Brussels hub"] == (3, {"EUR": Decimal("32500.00")})
-    assert preview.total_to_invoice == {"EUR": Decimal("92500.00")}
+    assert preview.total_to_invoice == {"EUR": Decimal("32500.00"), "USD": Decimal("64800.00")}
 
 
 def test_problems_are_listed_with_the_reason_not_skipped_silently(membership):
@@ -186,7 +194,10 @@ def test_the_preview_page_shows_problems_first_adjustments_and_totals(membership
     assert f'href="/contributions/members/{membership["no_group"].id}"' in page
     assert "Currency crisis" in page and "SC-2026-04" in page
     assert "Earthquake" in page and "SC-2026-05" in page
-    assert "€92,500.00" in page
+    assert "€32,500.00" in page and "$64,800.00" in page  # never added across currencies
+    text = visible_text(page)
+    assert "Washington DC headquarters in USD at the FY2027 budget rate, 1 EUR = 1.0800 USD" in text
+    assert "$54,000.00 €50,000.00 at 1 EUR = 1.0800 USD" in text  # Highland: converted, beside the policy
     assert "Issue all" in page
 
 
@@ -243,8 +254,18 @@ def test_issuing_all_gives_each_member_one_invoice_numbered_per_hub(membership, 
     assert len(invoices) == 5
     assert numbers_by_prefix(invoices) == {"BE": gap_free("BE", 3), "HQ": gap_free("HQ", 2)}
     assert all(invoice.status == InvoiceStatus.ISSUED and invoice.pdf_sha256 for invoice in invoices)
-    assert {invoice.currency for invoice in invoices} == {"EUR"}  # the policy currency, also from HQ
     by_member = {invoice.member.name: invoice for invoice in invoices}
+    # Each hub invoices in its own currency; HQ converts the EUR policy at the year's budget rate.
+    assert {invoice.hub.invoice_prefix: invoice.currency for invoice in invoices} == {
+        "BE": "EUR",
+        "HQ": "USD",
+    }
+    assert (
+        by_member["Highland"].total,
+        by_member["Highland"].assessed_amount,
+        by_member["Highland"].assessed_currency,
+        by_member["Highland"].exchange_rate,
+    ) == (Decimal("54000.00"), Decimal("50000.00"), "EUR", Decimal("1.08"))
     assert (
         by_member["Midvale"].lines[0].description == "Annual contribution FY2027 (lower-middle income group)"
     )
@@ -365,10 +386,10 @@ def test_a_member_invoiced_by_a_concurrent_step_is_counted_as_already_invoiced(
             other = invoicing.create_draft_invoice(
                 db.session.get(type(membership["high"]), member_id),
                 2027,
-                [("Annual contribution", Decimal("50000.00"))],
+                [("Annual contribution", Decimal("54000.00"))],
                 operator,
                 kind=InvoiceKind.ANNUAL_CONTRIBUTION,
-                currency="EUR",
+                currency="USD",
             )
             invoicing.issue_invoice(other, operator)
             db.session.commit()
@@ -408,6 +429,90 @@ def test_a_business_refusal_sets_the_member_aside_and_the_run_goes_on(membership
         "problem": "Could not be issued: Refused for the test.",
     } in run.problems
     assert numbers_by_prefix(annual_invoices()) == {"BE": gap_free("BE", 3), "HQ": gap_free("HQ", 1)}
+
+
+# --- Each hub in its own currency -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def dollar_policy(hub, headquarters, make_member, make_policy):
+    """FY2027 in USD, as DESIGN.md sets it: a Brussels member (EUR hub) and a headquarters member (USD)."""
+    policy = make_policy(2027, currency="USD", lower_middle="10000.00")
+    members = {
+        "brussels": make_member(
+            name="Bruxellia", income_group=IncomeGroup.LOWER_MIDDLE, language=Language.FR
+        ),
+        "washington": make_member(name="Columbia", income_group=IncomeGroup.LOWER_MIDDLE, hub=headquarters),
+    }
+    return policy, members
+
+
+def test_a_brussels_member_is_invoiced_in_euros_at_the_policy_rate_and_the_rate_is_kept(
+    dollar_policy, make_user
+):
+    policy, members = dollar_policy
+    policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.92")))
+    db.session.commit()
+
+    issue_all(make_user("operations"))
+
+    by_member = {invoice.member.name: invoice for invoice in annual_invoices()}
+    brussels = by_member["Bruxellia"]
+    assert (brussels.number, brussels.currency, brussels.total) == ("BE-2027-0001", "EUR", Decimal("9200.00"))
+    assert brussels.lines[0].amount == Decimal("9200.00")
+    assert (brussels.assessed_amount, brussels.assessed_currency, brussels.exchange_rate) == (
+        Decimal("10000.00"),
+        "USD",
+        Decimal("0.92"),
+    )
+    # The headquarters member is billed in the policy's own currency: no conversion, no rate.
+    washington = by_member["Columbia"]
+    assert (washington.currency, washington.total, washington.exchange_rate) == (
+        "USD",
+        Decimal("10000.00"),
+        None,
+    )
+    assert (washington.assessed_amount, washington.assessed_currency) == (Decimal("10000.00"), "USD")
+
+
+def test_without_the_years_rate_the_hubs_members_are_problems_and_nothing_is_issued_for_them(
+    dollar_policy, make_user, login_as
+):
+    db.session.commit()
+    preview = annual_run.build_preview(2027)
+
+    rows = {row.member.name: row for row in preview.rows}
+    assert rows["Bruxellia"].status == RowStatus.PROBLEM
+    assert rows["Bruxellia"].problems == ("No FY2027 rate from USD to EUR in the contribution policy.",)
+    assert rows["Bruxellia"].amount is None  # never a silent 1:1
+    assert rows["Columbia"].status == RowStatus.TO_INVOICE
+    assert [hub.hub for hub in preview.rate_missing] == ["Brussels hub"]
+
+    page = visible_text(login_as("board").get("/contributions/runs/2027/preview").text)
+    assert "No FY2027 rate from USD to EUR." in page and "its members are listed as problems" in page
+    assert "No FY2027 rate from USD to EUR in the contribution policy." in page
+
+    issue_all(make_user("operations"))
+    assert [(invoice.member.name, invoice.currency) for invoice in annual_invoices()] == [("Columbia", "USD")]
+
+
+def test_an_issued_invoices_assessment_and_rate_cannot_change(dollar_policy, make_user):
+    policy, _members = dollar_policy
+    policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.92")))
+    db.session.commit()
+    issue_all(make_user("operations"))
+    brussels = next(invoice for invoice in annual_invoices() if invoice.currency == "EUR")
+
+    for column, value in [
+        ("exchange_rate", Decimal("0.95")),
+        ("assessed_amount", Decimal("9000.00")),
+        ("assessed_currency", "EUR"),
+    ]:
+        setattr(brussels, column, value)
+        with pytest.raises(IssuedDocumentIsFrozen, match=f"{column} cannot change"):
+            db.session.flush()
+        db.session.rollback()
+    assert db.session.get(Invoice, brussels.id).exchange_rate == Decimal("0.92")
 
 
 # --- Pages -------------------------------------------------------------------------------------------------

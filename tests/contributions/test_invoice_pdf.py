@@ -8,15 +8,18 @@ from decimal import Decimal
 
 import pytest
 
-from app.contributions.models import Language
+from app.contributions.models import InvoiceKind, Language, PolicyExchangeRate
+from app.contributions.services.assessments import assess_member, billing_amount
 from app.contributions.services.documents import epc_qr
 from app.contributions.services.invoicing import (
+    NothingToBill,
     create_draft_invoice,
     issue_credit_note,
     issue_invoice,
     planned_contribution,
     render_pro_forma,
 )
+from app.extensions import db
 
 TINY_PNG = bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
@@ -161,3 +164,63 @@ def test_a_credit_note_pdf_refers_to_its_invoice(make_member, operator):
     text = pdf_text(note.pdf_bytes)
     assert "Note de crédit" in text and "BE-CN-2027-0001" in text and "BE-2027-0001" in text
     assert "2 500,00 €" in text and "7 500,00 €" in text and "Réduction décidée par le comité" in text
+
+
+# --- Annual contributions converted from the policy's currency ---------------------------------------------
+
+
+def dollar_policy(make_policy, fiscal_year=2027, rate="0.92", **amounts):
+    policy = make_policy(fiscal_year=fiscal_year, currency="USD", **amounts)
+    if rate is not None:
+        policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal(rate)))
+    db.session.flush()
+    return policy
+
+
+def test_a_converted_annual_invoice_says_what_was_assessed_and_at_which_rate(
+    make_member, make_policy, operator
+):
+    dollar_policy(make_policy, lower_middle="10000.00")
+    member = make_member(language=Language.FR, income_group="lower_middle")
+    billing = billing_amount(assess_member(member, 2027))
+    invoice = create_draft_invoice(
+        member,
+        2027,
+        [("Contribution annuelle", billing.amount)],
+        operator,
+        kind=InvoiceKind.ANNUAL_CONTRIBUTION,
+        conversion=billing,
+    )
+    text = pdf_text(issue_invoice(invoice, operator, issued_on=date(2027, 1, 15)).pdf_bytes)
+
+    assert "9 200,00 €" in text and "EUR" in text
+    assert (
+        " ".join(text.split()).count(
+            "Contribution fixée à 10 000,00 USD, convertie au taux de 1 USD = 0,9200 EUR "
+            "(taux budgétaire de l'exercice 2027)."
+        )
+        == 1
+    )
+
+
+def test_an_invoice_in_the_policys_currency_has_no_conversion_line(make_member, operator):
+    text = pdf_text(issued_in(Language.EN, make_member, operator).pdf_bytes)
+    assert "Assessed at" not in text and "budget rate" not in text
+
+
+def test_a_planned_pro_forma_is_converted_into_the_hubs_currency(make_member, make_policy, operator):
+    dollar_policy(make_policy, fiscal_year=2028, rate="0.9", lower_middle="12500.00")
+    member = make_member(language=Language.ES, income_group="lower_middle", fiscal_year=2028)
+    text = " ".join(pdf_text(render_pro_forma(planned_contribution(member, 2028))).split())
+    assert "PRO FORMA" in text and "11.250,00 €" in text and "12.500,00 €" not in text
+    assert (
+        "Contribución fijada en 12.500,00 USD, convertida al tipo de 1 USD = 0,9000 EUR "
+        "(tipo presupuestario del ejercicio 2028)."
+    ) in text
+
+
+def test_without_the_years_rate_there_is_no_planned_pro_forma(make_member, make_policy, operator):
+    dollar_policy(make_policy, fiscal_year=2028, rate=None)
+    member = make_member(income_group="lower_middle", fiscal_year=2028)
+    with pytest.raises(NothingToBill, match="No FY2028 rate from USD to EUR in the contribution policy."):
+        render_pro_forma(planned_contribution(member, 2028))

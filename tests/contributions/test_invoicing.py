@@ -307,13 +307,14 @@ def test_events_name_the_user_or_the_acting_label(make_draft_invoice, operator):
 def test_demo_invoices_are_issued_once(hub, make_hub, make_member, make_policy):
     from app.common.fiscal import current_fiscal_year
     from app.contributions.demo.invoices import seed_invoices
-    from app.contributions.models import CreditNote
+    from app.contributions.models import CreditNote, InvoiceKind, PolicyExchangeRate
 
     year = current_fiscal_year()
     brussels = hub
     washington = make_hub(name="Washington", invoice_prefix="HQ", base_currency="USD")
     for fiscal_year in (year - 2, year - 1):
-        make_policy(fiscal_year=fiscal_year, currency="USD")
+        policy = make_policy(fiscal_year=fiscal_year, currency="USD")
+        policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.92")))
     members = [
         make_member(hub=brussels, country_code="SN", language=Language.FR, fiscal_year=year - 1),
         make_member(hub=washington, country_code="MX", language=Language.ES, fiscal_year=year - 1),
@@ -331,4 +332,11 @@ def test_demo_invoices_are_issued_once(hub, make_hub, make_member, make_policy):
     assert all(invoice.pdf_bytes.startswith(b"%PDF") for invoice in issued)
     assert [invoice.member.country_code for invoice in invoices if invoice.is_draft] == ["CL"]
     assert all(invoice.issued_on >= today() - timedelta(days=730) for invoice in issued)
+    # Brussels bills its annual contributions in euros, at the policy's budget rate, and keeps the rate.
+    annual = [invoice for invoice in issued if invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION]
+    assert {(invoice.hub.invoice_prefix, invoice.currency) for invoice in annual} == {
+        ("BE", "EUR"),
+        ("HQ", "USD"),
+    }
+    assert all(invoice.exchange_rate == Decimal("0.92") for invoice in annual if invoice.currency == "EUR")
     assert seed_invoices() == 0

@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from app.common.errors import ValidationFailed
-from app.contributions.models import ContributionPolicy
+from app.contributions.models import ContributionPolicy, PolicyExchangeRate
 from app.contributions.services import policy as service
 from app.extensions import db
 
@@ -160,3 +160,108 @@ def test_board_reads_the_policy_and_gets_403_on_every_change(login_as, make_poli
     assert board.post("/contributions/policy/copy", data={"fiscal_year": "2031"}).status_code == 403
     assert board.get("/contributions/policy/2030").status_code == 403
     assert policy_of(2031) is None
+
+
+# --- Budget exchange rates ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def hubs(make_hub):
+    """The headquarters in USD, the Brussels hub in EUR, and a closed office in GBP that needs no rate."""
+    from app.hubs.models import HubStatus
+
+    return {
+        "hq": make_hub(name="Washington DC headquarters", invoice_prefix="HQ", base_currency="USD"),
+        "brussels": make_hub(name="Brussels hub", invoice_prefix="BE", base_currency="EUR"),
+        "london": make_hub(
+            name="London office", invoice_prefix="LN", base_currency="GBP", status=HubStatus.CLOSED
+        ),
+    }
+
+
+def rate_of(year: int, currency: str):
+    return policy_of(year).rate_to(currency)
+
+
+def test_the_form_asks_one_rate_per_other_currency_of_the_open_hubs(login_as, hubs):
+    page = login_as("operations").get("/contributions/policy/new").text
+    assert '<label for="rate_EUR">EUR for 1 USD</label>' in page
+    assert "Used by Brussels hub." in page
+    assert 'name="rate_USD"' not in page  # the policy's own currency needs no rate
+    assert 'name="rate_GBP"' not in page  # a closed hub invoices nothing
+
+
+def test_operations_set_the_years_budget_rate_and_the_list_shows_it(login_as, hubs):
+    from app.common.audit import AuditEntry
+
+    client = login_as("operations")
+    response = client.post("/contributions/policy/new", data=policy_form(rate_EUR="0.92"))
+    assert response.status_code == 302
+    assert rate_of(2031, "EUR") == Decimal("0.92")
+    assert db.session.scalar(
+        sa.select(sa.func.count(AuditEntry.id)).where(
+            AuditEntry.record_type == "PolicyExchangeRate", AuditEntry.action == "create"
+        )
+    )
+    assert "1 USD = 0.9200 EUR" in client.get("/contributions/policy/").text
+    # The edit form shows the stored rate plainly, and a new value replaces it.
+    edit_page = client.get("/contributions/policy/2031").text
+    assert 'name="rate_EUR" step="any" type="number" value="0.9200"' in edit_page
+    client.post("/contributions/policy/2031", data=policy_form(rate_EUR="0.935"))
+    assert rate_of(2031, "EUR") == Decimal("0.935")
+
+
+@pytest.mark.parametrize(
+    ("rate", "message"),
+    [
+        ("0", "A rate must be more than zero."),
+        ("-0.92", "A rate must be more than zero."),
+        ("0.123456789", "Give at most 8 decimal places."),
+        ("0,92", "Give a rate such as 0.9200 (with a point before the decimals)."),
+    ],
+)
+def test_a_bad_rate_is_refused_beside_its_field(login_as, hubs, make_policy, rate, message):
+    policy = make_policy(2031, currency="USD")
+    policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.92")))
+    db.session.flush()
+    response = login_as("operations").post("/contributions/policy/2031", data=policy_form(rate_EUR=rate))
+    assert response.status_code == 422
+    assert f'id="rate_EUR-error">{message}' in response.text
+    assert rate_of(2031, "EUR") == Decimal("0.92")
+
+
+def test_the_service_refuses_a_zero_rate_too(make_policy):
+    policy = make_policy(2031, currency="USD")
+    details = service.PolicyDetails(
+        2031, "USD", *(Decimal("1000") for _ in range(5)), rates={"EUR": Decimal("0")}
+    )
+    with pytest.raises(ValidationFailed) as failed:
+        service.update_policy(policy, details)
+    assert failed.value.field_errors == {"rate_EUR": ["A rate must be more than zero."]}
+    assert policy.exchange_rates == []
+
+
+def test_a_missing_rate_is_shown_in_the_list_and_a_blank_field_removes_a_rate(login_as, hubs, make_policy):
+    policy = make_policy(2031, currency="USD")
+    policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.92")))
+    db.session.flush()
+    client = login_as("operations")
+
+    client.post("/contributions/policy/2031", data=policy_form(rate_EUR=""))
+    assert rate_of(2031, "EUR") is None
+    page = client.get("/contributions/policy/").text
+    assert "No EUR rate" in page and "needed by Brussels hub" in page
+
+
+def test_copy_forward_copies_the_budget_rates(login_as, hubs, make_policy):
+    policy = make_policy(2030, currency="USD", high="48000.00")
+    policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.91")))
+    db.session.flush()
+
+    response = login_as("operations").post(
+        "/contributions/policy/copy", data={"fiscal_year": "2031"}, follow_redirects=True
+    )
+
+    assert rate_of(2031, "EUR") == Decimal("0.91") and rate_of(2030, "EUR") == Decimal("0.91")
+    assert "check the amounts and the budget rates" in response.text
+    assert 'name="rate_EUR" step="any" type="number" value="0.9100"' in response.text

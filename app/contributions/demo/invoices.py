@@ -20,7 +20,7 @@ from ...common.time import today
 from ...extensions import db
 from ...hubs.models import Hub
 from ..models import CreditNote, Invoice, InvoiceKind, InvoiceLine, InvoiceStatus, Member, MemberStatus
-from ..services.assessments import assess_members
+from ..services.assessments import assess_members, billing_amount
 from ..services.invoicing import create_draft_invoice, issue_credit_note, issue_invoice
 
 #: (member name or ISO code, hub prefix, description, amount, issue-date offset in days back, leave as draft)
@@ -69,17 +69,22 @@ def _seed_annual(fiscal_year_number: int, every: int) -> int:
         member = assessment.member
         if member.id in invoiced or assessment.amount is None or assessment.amount <= 0:
             continue
-        planned.append((_issue_date(fiscal_year_number, index), member, assessment))
+        # Each hub bills in its own currency, at the year's budget rate (a year without one is skipped).
+        billing = billing_amount(assessment, member.hub)
+        if billing.problem:
+            continue
+        planned.append((_issue_date(fiscal_year_number, index), member, billing))
     # Issued in date order, so that numbers and issue dates rise together.
     planned.sort(key=lambda item: (item[0], item[1].id))
-    for issued_on, member, assessment in planned:
+    for issued_on, member, billing in planned:
         invoice = create_draft_invoice(
             member,
             fiscal_year_number,
-            [(_annual_description(fiscal_year_number, member.language.value), assessment.amount)],
+            [(_annual_description(fiscal_year_number, member.language.value), billing.amount)],
             None,
             kind=InvoiceKind.ANNUAL_CONTRIBUTION,
-            currency=assessment.currency,
+            currency=billing.currency,
+            conversion=billing,
         )
         issue_invoice(invoice, None, issued_on=issued_on)
     return len(planned)

@@ -1,5 +1,6 @@
 """Demo members: about 80 national and 20 local governments, their billing contacts, income groups for the
-last three fiscal years and the current one, the contribution policy for those years, and two adjustments.
+last three fiscal years and the current one, the contribution policy for those years (in USD, with the budget
+rate into EUR for the Brussels hub), and two adjustments.
 
 All names of people are invented; e-mail addresses use the reserved `.example` top-level domain.
 """
@@ -27,6 +28,7 @@ from ..models import (
     MemberContact,
     MemberIncomeGroup,
     MemberKind,
+    PolicyExchangeRate,
 )
 from ..services.members import country_name
 
@@ -173,6 +175,12 @@ POLICY_AMOUNTS = {
     0: ("50000", "25000", "10000", "5000", "2500"),
 }
 
+#: The budget rate of each year's policy (USD) into the currencies the hubs invoice in, per fiscal-year
+#: offset: units of that currency for one US dollar, as finance set them when each budget was adopted.
+BUDGET_RATES = {
+    "EUR": {3: "0.9200", 2: "0.9300", 1: "0.9100", 0: "0.9000"},
+}
+
 FIRST_NAMES = {
     EN: ["Grace", "Daniel", "Amina", "Samuel", "Priya", "Thomas", "Esther", "Joseph", "Hannah", "Kwame"],
     FR: ["Aminata", "Jean-Marc", "Fatou", "Olivier", "Mariam", "Luc", "Awa", "Didier", "Claire", "Moussa"],
@@ -296,14 +304,13 @@ def seed_members() -> int:
 
 def _seed_policies(fiscal_year: int) -> int:
     created = 0
-    years = set(db.session.scalars(sa.select(ContributionPolicy.fiscal_year)))
+    policies = {policy.fiscal_year: policy for policy in db.session.scalars(sa.select(ContributionPolicy))}
     for offset, amounts in POLICY_AMOUNTS.items():
         year = fiscal_year - offset
-        if year in years:
-            continue
-        high, upper_middle, lower_middle, low, local = (Decimal(amount) for amount in amounts)
-        db.session.add(
-            ContributionPolicy(
+        policy = policies.get(year)
+        if policy is None:
+            high, upper_middle, lower_middle, low, local = (Decimal(amount) for amount in amounts)
+            policy = ContributionPolicy(
                 fiscal_year=year,
                 currency="USD",
                 high_amount=high,
@@ -313,7 +320,19 @@ def _seed_policies(fiscal_year: int) -> int:
                 local_amount=local,
                 notes=f"Adopted by the Steering Committee, decision SC-{year - 1}-09.",
             )
-        )
+            db.session.add(policy)
+            created += 1
+        created += _add_budget_rates(policy, offset)
+    return created
+
+
+def _add_budget_rates(policy: ContributionPolicy, offset: int) -> int:
+    """The year's budget rates the policy lacks (also for a demo database seeded before rates existed)."""
+    created = 0
+    for currency, rates in BUDGET_RATES.items():
+        if currency == policy.currency or offset not in rates or policy.rate_to(currency) is not None:
+            continue
+        policy.exchange_rates.append(PolicyExchangeRate(currency=currency, rate=Decimal(rates[offset])))
         created += 1
     return created
 

@@ -2,7 +2,9 @@
 
 from flask_wtf import FlaskForm
 from wtforms import DecimalField, IntegerField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+
+from ..services.policy import rate_error, rate_field_name
 
 
 def _amount(label: str) -> DecimalField:
@@ -45,3 +47,31 @@ class CopyPolicyForm(FlaskForm):
         "Copy into fiscal year",
         validators=[InputRequired(message="Give a fiscal year."), NumberRange(min=2000, max=2100)],
     )
+
+
+def _valid_rate(form, field) -> None:
+    if field.data is not None and (problem := rate_error(field.data)) is not None:
+        raise ValidationError(problem)
+
+
+def with_rate_fields(form_class: type[FlaskForm], currencies: list[str]) -> type[FlaskForm]:
+    """The policy form with one budget-rate field per currency (`rate_EUR`, ...), blank when not set."""
+
+    class PolicyFormWithRates(form_class):
+        rate_currencies = list(currencies)
+
+        def rate_fields(self):
+            return [(currency, self[rate_field_name(currency)]) for currency in self.rate_currencies]
+
+    for currency in currencies:
+        setattr(
+            PolicyFormWithRates,
+            rate_field_name(currency),
+            DecimalField(
+                f"{currency} for one unit of the policy currency",
+                places=None,
+                invalid_value_message="Give a rate such as 0.9200 (with a point before the decimals).",
+                validators=[Optional(), _valid_rate],
+            ),
+        )
+    return PolicyFormWithRates

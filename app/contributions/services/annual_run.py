@@ -48,7 +48,7 @@ from ..models import (
     MemberKind,
     MemberStatus,
 )
-from .assessments import Assessment, assess_members, policy_for
+from .assessments import Assessment, BillingAmount, assess_members, billing_amount, policy_for, rate_label
 from .invoicing import DuplicateAnnualInvoice, create_draft_invoice, issue_invoice
 
 log = logging.getLogger(__name__)
@@ -103,17 +103,27 @@ class PreviewRow:
 
     member: Member
     status: RowStatus
-    #: What the run will bill (or billed), in `currency`; None when it cannot be computed.
+    #: What the run will bill (or billed), in `currency`, the currency of the member's hub; None when it
+    #: cannot be computed.
     amount: Decimal | None
     currency: str | None
     income_group: IncomeGroup | None
-    #: What the policy alone would give, in `currency`.
+    #: What the policy alone would give, in `currency` (converted like `amount`).
     policy_amount: Decimal | None
     adjustment: ContributionAdjustment | None
     problems: tuple[str, ...] = ()
     invoice: ExistingInvoice | None = None
     #: Why no invoice is due (a waiver or a zero amount).
     waived_because: str = ""
+    #: The assessment in the policy's currency, and the conversion into `currency` (rate None when none).
+    billing: BillingAmount | None = None
+    #: What the policy alone would give, in the policy's currency.
+    assessed_policy_amount: Decimal | None = None
+
+    @property
+    def converted(self) -> bool:
+        """The amount was converted from the policy's currency (a row not yet invoiced)."""
+        return self.billing is not None and self.billing.converted and self.invoice is None
 
     @property
     def group_label(self) -> str:
@@ -199,6 +209,15 @@ class Preview:
     def totals_by_hub(self) -> list[Totals]:
         return self.totals_by(lambda row: row.member.hub.name)
 
+    @property
+    def hub_currencies(self) -> list[HubCurrency]:
+        """Each hub with the currency it invoices in and the policy's rate into it."""
+        return _hub_currencies(self)
+
+    @property
+    def rate_missing(self) -> list[HubCurrency]:
+        return [hub for hub in self.hub_currencies if hub.rate_missing]
+
     def summary(self) -> str:
         """`FY2027: 97 to invoice, 3 problems, 2 waived, 0 already invoiced`."""
         problems = len(self.problems)
@@ -249,11 +268,15 @@ def _has_annual_invoice(member_id: int, fiscal_year: int) -> bool:
     )
 
 
-def member_problems(member: Member, assessment: Assessment) -> list[str]:
+def member_problems(
+    member: Member, assessment: Assessment, billing: BillingAmount | None = None
+) -> list[str]:
     """Why a member cannot be invoiced this year (empty when it can)."""
     problems = []
     if assessment.problem:
         problems.append(assessment.problem)
+    elif billing is not None and billing.problem:
+        problems.append(billing.problem)  # no budget rate into the hub's currency
     if not any(contact.is_primary and (contact.email or "").strip() for contact in member.contacts):
         problems.append("No primary billing contact with an e-mail address.")
     if member.hub.status != HubStatus.OPEN:
@@ -262,14 +285,17 @@ def member_problems(member: Member, assessment: Assessment) -> list[str]:
 
 
 def _classify(member: Member, assessment: Assessment, invoice: ExistingInvoice | None) -> PreviewRow:
+    billing = billing_amount(assessment, member.hub)
     common = dict(
         member=member,
-        amount=assessment.amount,
-        currency=assessment.currency,
+        amount=billing.amount,
+        currency=billing.currency,
         income_group=assessment.income_group,
-        policy_amount=assessment.policy_amount,
+        policy_amount=billing.convert(assessment.policy_amount),
         adjustment=assessment.adjustment,
         invoice=invoice,
+        billing=billing,
+        assessed_policy_amount=assessment.policy_amount,
     )
     if invoice is not None and invoice.status != InvoiceStatus.DRAFT:
         return PreviewRow(
@@ -291,7 +317,7 @@ def _classify(member: Member, assessment: Assessment, invoice: ExistingInvoice |
         else:
             because = "The policy amount for this group is zero."
         return PreviewRow(**common, status=RowStatus.WAIVED, waived_because=because)
-    problems = member_problems(member, assessment)
+    problems = member_problems(member, assessment, billing)
     if problems:
         return PreviewRow(**common, status=RowStatus.PROBLEM, problems=tuple(problems))
     return PreviewRow(**common, status=RowStatus.TO_INVOICE)
@@ -317,6 +343,39 @@ def build_preview(fiscal_year: int) -> Preview:
     return Preview(
         fiscal_year=fiscal_year, policy=policy_for(fiscal_year), rows=rows, not_in_run_count=not_in_run
     )
+
+
+@dataclass(frozen=True)
+class HubCurrency:
+    """How one hub's members are billed in a run: the hub's currency and the policy's rate into it."""
+
+    hub: str
+    currency: str
+    policy_currency: str
+    #: Units of `currency` per one unit of the policy's currency; None when the same currency or no rate.
+    rate: Decimal | None
+    rate_missing: bool = False
+
+    @property
+    def rate_label(self) -> str:
+        """`1 USD = 0.9200 EUR` (empty when there is no rate)."""
+        return rate_label(self.policy_currency, self.rate, self.currency) if self.rate is not None else ""
+
+
+def _hub_currencies(preview: Preview) -> list[HubCurrency]:
+    """Each hub in the preview with the currency it invoices in and the rate the run converts at."""
+    policy = preview.policy
+    result = {}
+    for row in preview.rows:
+        hub = row.member.hub
+        if hub.name in result or policy is None:
+            continue
+        same = hub.base_currency == policy.currency
+        rate = None if same else policy.rate_to(hub.base_currency)
+        result[hub.name] = HubCurrency(
+            hub.name, hub.base_currency, policy.currency, rate, rate_missing=not same and rate is None
+        )
+    return [result[name] for name in sorted(result)]
 
 
 def line_description(fiscal_year: int, row: PreviewRow, language: str) -> str:
@@ -548,6 +607,7 @@ def _issue_for_member(run_id: int, fiscal_year: int, member_id: int, actor):
             currency=row.currency,
             hub=member.hub,
             language=language,
+            conversion=row.billing,
         )
         invoice.annual_run_id = run_id
         issue_invoice(invoice, actor)

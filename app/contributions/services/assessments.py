@@ -1,5 +1,10 @@
 """What each member is expected to contribute for a fiscal year: the policy amount for its income group,
-or its adjustment (a different amount or a waiver). Shared by member pages, the annual run and arrears."""
+or its adjustment (a different amount or a waiver). Shared by member pages, the annual run and arrears.
+
+The policy is set in one currency (the reporting currency) while each hub invoices in its own:
+`billing_amount` is the one place where an assessment becomes an amount in the hub's currency, at the
+budget rate the policy sets for the year. A missing rate is a problem to fix, never a silent 1:1.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.numbers import format_decimal
 
+from ...common.money import quantize
 from ...extensions import db
 from ..models import (
     AdjustmentKind,
@@ -32,6 +39,8 @@ class Assessment:
     policy_amount: Decimal | None
     adjustment: ContributionAdjustment | None
     problem: str | None
+    #: The year's policy, with its exchange rates (None when there is none).
+    policy: ContributionPolicy | None = None
 
     @property
     def waived(self) -> bool:
@@ -99,4 +108,91 @@ def _assess(member, fiscal_year, policy, income_group, adjustment) -> Assessment
         policy_amount=policy_amount,
         adjustment=adjustment,
         problem=problem,
+        policy=policy,
     )
+
+
+# --- From the policy's currency to the hub's --------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BillingAmount:
+    """An assessment as the member's hub bills it: in the hub's currency, with the conversion it took."""
+
+    #: What the hub bills, in `currency`; None when it cannot be computed (see `problem`).
+    amount: Decimal | None
+    #: The hub's base currency.
+    currency: str
+    #: What the policy assessed, in `assessed_currency` (the policy's currency); None when not computed.
+    assessed_amount: Decimal | None
+    assessed_currency: str | None
+    #: Units of `currency` per one unit of `assessed_currency`; None when no conversion was needed.
+    exchange_rate: Decimal | None
+    fiscal_year: int
+    problem: str | None = None
+
+    @property
+    def converted(self) -> bool:
+        return self.exchange_rate is not None
+
+    def convert(self, amount: Decimal | None) -> Decimal | None:
+        """Another amount in the assessed currency (say, the policy amount) at the same rate."""
+        if amount is None:
+            return None
+        if self.assessed_currency == self.currency:
+            return amount
+        if self.exchange_rate is None:
+            return None
+        return quantize(amount * self.exchange_rate, self.currency)
+
+    def rate_label(self, locale: str = "en") -> str:
+        """`1 USD = 0.9200 EUR`, or an empty string when there was no conversion."""
+        if self.exchange_rate is None:
+            return ""
+        return rate_label(self.assessed_currency, self.exchange_rate, self.currency, locale)
+
+
+def missing_rate_problem(fiscal_year: int, from_currency: str, to_currency: str) -> str:
+    return f"No FY{fiscal_year} rate from {from_currency} to {to_currency} in the contribution policy."
+
+
+def billing_amount(assessment: Assessment, hub=None, currency: str | None = None) -> BillingAmount:
+    """The assessment in the currency of the hub that invoices it (the member's hub unless given; `currency`
+    overrides the hub's, for reports on invoices billed in another): same currency, no rate; otherwise the
+    policy's budget rate for the year, rounded to that currency. A missing rate is a `problem`, never a 1:1
+    conversion."""
+    currency = currency or (hub or assessment.member.hub).base_currency
+    assessed, assessed_currency = assessment.amount, assessment.currency
+    common = dict(currency=currency, assessed_currency=assessed_currency, fiscal_year=assessment.fiscal_year)
+    if assessed is None:
+        return BillingAmount(
+            amount=None, assessed_amount=None, exchange_rate=None, problem=assessment.problem, **common
+        )
+    if assessed_currency == currency:
+        return BillingAmount(amount=assessed, assessed_amount=assessed, exchange_rate=None, **common)
+    rate = assessment.policy.rate_to(currency) if assessment.policy is not None else None
+    if rate is None:
+        if assessed == 0:  # a waiver or a zero amount is zero in every currency: nothing to convert
+            return BillingAmount(
+                amount=quantize(assessed, currency), assessed_amount=assessed, exchange_rate=None, **common
+            )
+        return BillingAmount(
+            amount=None,
+            assessed_amount=assessed,
+            exchange_rate=None,
+            problem=missing_rate_problem(assessment.fiscal_year, assessed_currency, currency),
+            **common,
+        )
+    return BillingAmount(
+        amount=quantize(assessed * rate, currency), assessed_amount=assessed, exchange_rate=rate, **common
+    )
+
+
+def format_rate(rate: Decimal, locale: str = "en") -> str:
+    """A rate with at least four and at most eight decimals, in a locale: `0.9200`, `0,9200`, `1.08345`."""
+    return format_decimal(rate, format="#,##0.0000####", locale=locale)
+
+
+def rate_label(from_currency: str, rate: Decimal, to_currency: str, locale: str = "en") -> str:
+    """`1 USD = 0.9200 EUR`."""
+    return f"1 {from_currency} = {format_rate(rate, locale)} {to_currency}"

@@ -14,6 +14,7 @@ from decimal import Decimal
 
 import segno
 from babel import Locale
+from babel.numbers import format_currency
 from flask_babel import force_locale, gettext
 from segno import helpers as segno_helpers
 
@@ -31,6 +32,45 @@ EPC_MAX_AMOUNT = Decimal("999999999.99")
 class DocumentLine:
     description: str
     amount: Decimal
+
+
+@dataclass
+class Conversion:
+    """An annual contribution assessed in the policy's currency and billed in the hub's, as printed."""
+
+    assessed_amount: Decimal
+    assessed_currency: str
+    exchange_rate: Decimal
+    currency: str
+    fiscal_year: int
+
+    def texts(self, lang: str) -> dict:
+        """The figures formatted for the document's language: `10,000.00 USD`, `0.9200`."""
+        from .assessments import format_rate
+
+        return {
+            "assessed": format_currency(
+                self.assessed_amount, self.assessed_currency, format="#,##0.00 ¤¤", locale=lang,
+                currency_digits=True,
+            ),
+            "from_currency": self.assessed_currency,
+            "rate": format_rate(self.exchange_rate, lang),
+            "to_currency": self.currency,
+            "year": str(self.fiscal_year),
+        }  # fmt: skip
+
+
+def conversion_of(invoice) -> Conversion | None:
+    """The conversion an invoice keeps, if its amount was converted from the policy's currency."""
+    if invoice.exchange_rate is None or invoice.assessed_amount is None or not invoice.assessed_currency:
+        return None
+    return Conversion(
+        invoice.assessed_amount,
+        invoice.assessed_currency,
+        invoice.exchange_rate,
+        invoice.currency,
+        invoice.fiscal_year,
+    )
 
 
 @dataclass
@@ -54,6 +94,8 @@ class InvoiceDocument:
     epc_qr: str | None = None
     payment_terms_days: int = 30
     extra: dict = field(default_factory=dict)
+    #: For an annual contribution converted from the policy's currency.
+    conversion: Conversion | None = None
 
 
 def _qr_png(qr) -> str:
@@ -138,6 +180,7 @@ def _invoice_document(invoice, kind: str) -> InvoiceDocument:
         notes=invoice.notes or "",
         reference=invoice.number if kind == "invoice" else None,
         payment_terms_days=invoice.hub.payment_terms_days,
+        conversion=conversion_of(invoice),
     )
 
 
@@ -160,8 +203,9 @@ def render_invoice_pdf(invoice) -> bytes:
     )
 
 
-def render_pro_forma_pdf(invoice=None, assessment=None) -> bytes:
-    """A PRO FORMA for a draft invoice or a planned contribution (an assessment): no number, no QR code."""
+def render_pro_forma_pdf(invoice=None, assessment=None, billing=None) -> bytes:
+    """A PRO FORMA for a draft invoice or a planned contribution (an assessment, billed as `billing` says in
+    the hub's currency): no number, no QR code."""
     from .invoicing import bill_to_for
 
     if invoice is not None:
@@ -176,18 +220,32 @@ def render_pro_forma_pdf(invoice=None, assessment=None) -> bytes:
             description = gettext(
                 "Annual contribution, fiscal year %(year)s", year=str(assessment.fiscal_year)
             )
+        if billing is None:
+            from .assessments import billing_amount
+
+            billing = billing_amount(assessment, hub)
+        conversion = None
+        if billing.exchange_rate is not None:
+            conversion = Conversion(
+                billing.assessed_amount,
+                billing.assessed_currency,
+                billing.exchange_rate,
+                billing.currency,
+                assessment.fiscal_year,
+            )
         document = InvoiceDocument(
             kind="pro_forma",
             number=None,
             fiscal_year=assessment.fiscal_year,
-            currency=assessment.currency,
+            currency=billing.currency,
             issued_on=today(),
             due_on=None,
-            lines=[DocumentLine(description, assessment.amount)],
-            subtotal=assessment.amount,
+            lines=[DocumentLine(description, billing.amount)],
+            subtotal=billing.amount,
             tax_total=Decimal("0.00"),
-            total=assessment.amount,
+            total=billing.amount,
             payment_terms_days=hub.payment_terms_days,
+            conversion=conversion,
         )
     return _render(
         "pdf/invoice.html",

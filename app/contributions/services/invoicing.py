@@ -31,7 +31,7 @@ from ..models import (
     Language,
     Member,
 )
-from .assessments import Assessment, assess_member
+from .assessments import Assessment, BillingAmount, assess_member, billing_amount
 from .numbering import next_number
 
 #: Longest line description the table holds.
@@ -237,9 +237,11 @@ def create_draft_invoice(
     hub=None,
     language: Language | str | None = None,
     notes: str = "",
+    conversion: BillingAmount | None = None,
 ) -> Invoice:
     """Create a draft invoice for a member: currency defaults to the hub's base currency, language to the
-    member's."""
+    member's. `conversion` (an annual contribution's billing amount) is kept with the invoice: what the
+    policy assessed, in its currency, and the rate it was converted at."""
     hub = hub or member.hub
     currency, language, fiscal_year = _validate_details(
         (currency or hub.base_currency or "").upper(), language or member.language, fiscal_year
@@ -259,6 +261,8 @@ def create_draft_invoice(
         created_by_id=getattr(actor, "id", None),
         bill_to={},
     )
+    if conversion is not None:
+        _keep_conversion(invoice, conversion)
     _set_lines(invoice, clean)
     db.session.add(invoice)
     db.session.flush()
@@ -292,6 +296,11 @@ def update_draft_invoice(
         clean = _validate_lines([(line.description, line.amount) for line in invoice.lines], currency)
     kind = InvoiceKind(kind or invoice.kind)
     _refuse_duplicate_annual(member, fiscal_year, kind, exclude_id=invoice.id)
+    if invoice.assessed_amount is not None and (
+        clean is not None or member.id != invoice.member_id or fiscal_year != invoice.fiscal_year
+    ):
+        # The lines no longer come from that assessment: the conversion it kept no longer describes them.
+        _keep_conversion(invoice, None)
     invoice.member = member
     invoice.hub = hub
     invoice.fiscal_year = fiscal_year
@@ -304,6 +313,17 @@ def update_draft_invoice(
         _set_lines(invoice, clean)
     db.session.flush()
     return invoice
+
+
+def _keep_conversion(invoice: Invoice, conversion: BillingAmount | None) -> None:
+    if conversion is not None and conversion.currency != invoice.currency:
+        raise InvalidInvoiceDetails(
+            f"The amount was converted into {conversion.currency}, not {invoice.currency}.",
+            {"currency": [f"Annual contributions of this hub are invoiced in {conversion.currency}."]},
+        )
+    invoice.assessed_amount = conversion.assessed_amount if conversion is not None else None
+    invoice.assessed_currency = conversion.assessed_currency if conversion is not None else None
+    invoice.exchange_rate = conversion.exchange_rate if conversion is not None else None
 
 
 def delete_draft_invoice(invoice: Invoice, actor) -> None:
@@ -432,7 +452,8 @@ def issue_credit_note(
 
 
 def planned_contribution(member: Member, fiscal_year: int) -> Assessment:
-    """A member's expected contribution for a fiscal year, as a pro-forma would bill it."""
+    """A member's expected contribution for a fiscal year, as a pro-forma would bill it (`render_pro_forma`
+    converts it into the currency of the member's hub)."""
     return assess_member(member, fiscal_year)
 
 
@@ -452,7 +473,10 @@ def render_pro_forma(invoice_or_planned: Invoice | Assessment) -> bytes:
         raise NothingToBill(
             f"{assessment.member.name}'s contribution for FY{assessment.fiscal_year} is waived."
         )
-    return render_pro_forma_pdf(assessment=assessment)
+    billing = billing_amount(assessment)
+    if billing.problem:
+        raise NothingToBill(billing.problem)
+    return render_pro_forma_pdf(assessment=assessment, billing=billing)
 
 
 # --- Lists -------------------------------------------------------------------------------------------------

@@ -1,8 +1,10 @@
 """The contribution policy: per fiscal year, the amount per income group for national members and the amount
-for local members. The figures are data that operations edit; none lives in code."""
+for local members, and the budget rates from the policy's currency into each currency a hub invoices in.
+The figures are data that operations edit; none lives in code."""
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -11,7 +13,8 @@ import sqlalchemy as sa
 from ...common.errors import ValidationFailed
 from ...common.money import is_currency
 from ...extensions import db
-from ..models import ContributionPolicy, Invoice, InvoiceKind, InvoiceStatus
+from ...hubs.models import Hub, HubStatus
+from ..models import ContributionPolicy, Invoice, InvoiceKind, InvoiceStatus, PolicyExchangeRate
 
 #: (form field, model column, label) for the five amounts, in the order they are shown.
 AMOUNT_FIELDS = [
@@ -22,6 +25,9 @@ AMOUNT_FIELDS = [
     ("local", "local_amount", "Local members"),
 ]
 CORRECT_THE_FIELDS = "Please correct the fields marked below. Nothing was saved."
+#: Decimals a budget rate may have (the RATE column keeps eight), and the largest rate it holds.
+RATE_DECIMALS = 8
+RATE_LIMIT = Decimal("10000000000")
 
 
 class PolicyExists(ValidationFailed):
@@ -38,6 +44,40 @@ class PolicyDetails:
     low: Decimal | None
     local: Decimal | None
     notes: str = ""
+    #: Budget rates by currency (units of that currency per one unit of the policy's); None removes a rate.
+    #: Currencies left out keep the rate they have.
+    rates: dict[str, Decimal | None] = dataclasses.field(default_factory=dict)
+
+
+def rate_field_name(currency: str) -> str:
+    """The form field (and error key) of a currency's rate: `rate_EUR`."""
+    return f"rate_{currency}"
+
+
+def hubs_by_currency() -> dict[str, list[str]]:
+    """The hubs that are not closed, by the currency they invoice in: {"EUR": ["Brussels hub"], ...}."""
+    result: dict[str, list[str]] = {}
+    for name, currency in db.session.execute(
+        sa.select(Hub.name, Hub.base_currency).where(Hub.status != HubStatus.CLOSED).order_by(Hub.name)
+    ):
+        result.setdefault(currency, []).append(name)
+    return dict(sorted(result.items()))
+
+
+def invoicing_currencies() -> list[str]:
+    """The base currencies of the hubs that are not closed: those a policy may need a rate into."""
+    return list(hubs_by_currency())
+
+
+def rate_error(rate: Decimal) -> str | None:
+    """What is wrong with a budget rate, or None when it is acceptable."""
+    if not rate.is_finite() or rate <= 0:
+        return "A rate must be more than zero."
+    if rate != rate.quantize(Decimal(1).scaleb(-RATE_DECIMALS)):
+        return f"Give at most {RATE_DECIMALS} decimal places."
+    if rate >= RATE_LIMIT:
+        return "That rate is too large."
+    return None
 
 
 def policies() -> list[ContributionPolicy]:
@@ -94,6 +134,10 @@ def copy_policy_forward(fiscal_year: int) -> ContributionPolicy:
         fiscal_year=fiscal_year,
         currency=source.currency,
         notes=f"Copied from FY{source.fiscal_year}.",
+        exchange_rates=[
+            PolicyExchangeRate(currency=exchange_rate.currency, rate=exchange_rate.rate)
+            for exchange_rate in source.exchange_rates
+        ],
         **{column: getattr(source, column) for _, column, _ in AMOUNT_FIELDS},
     )
     db.session.add(policy)
@@ -131,6 +175,19 @@ def _apply(policy: ContributionPolicy, details: PolicyDetails) -> None:
             errors[field] = ["That amount is too large."]
         else:
             amounts[column] = amount.quantize(Decimal("0.01"))
+    rates: dict[str, Decimal | None] = {}
+    for rate_currency, rate in (details.rates or {}).items():
+        rate_currency = (rate_currency or "").strip().upper()
+        if rate_currency == currency:
+            continue  # no conversion into the policy's own currency
+        if not is_currency(rate_currency):
+            errors[rate_field_name(rate_currency)] = [f"{rate_currency} is not an ISO 4217 currency code."]
+        elif rate is None:
+            rates[rate_currency] = None
+        elif (problem := rate_error(rate)) is not None:
+            errors[rate_field_name(rate_currency)] = [problem]
+        else:
+            rates[rate_currency] = rate
     if errors:
         raise ValidationFailed(CORRECT_THE_FIELDS, errors)
     policy.fiscal_year = int(details.fiscal_year)
@@ -138,3 +195,20 @@ def _apply(policy: ContributionPolicy, details: PolicyDetails) -> None:
     for column, amount in amounts.items():
         setattr(policy, column, amount)
     policy.notes = (details.notes or "").strip()
+    _set_rates(policy, rates)
+
+
+def _set_rates(policy: ContributionPolicy, rates: dict[str, Decimal | None]) -> None:
+    existing = {exchange_rate.currency: exchange_rate for exchange_rate in policy.exchange_rates}
+    # A rate into the policy's own currency would be meaningless (left over from a change of currency).
+    if policy.currency in existing:
+        policy.exchange_rates.remove(existing.pop(policy.currency))
+    for currency, rate in rates.items():
+        current = existing.get(currency)
+        if rate is None:
+            if current is not None:
+                policy.exchange_rates.remove(current)
+        elif current is None:
+            policy.exchange_rates.append(PolicyExchangeRate(currency=currency, rate=rate))
+        elif current.rate != rate:
+            current.rate = rate

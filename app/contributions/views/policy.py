@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 
 from ...auth.permissions import Permission, requires
@@ -10,8 +12,32 @@ from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
 from ...extensions import db
 from .. import bp
-from ..forms.policy import CopyPolicyForm, PolicyEditForm, PolicyForm
+from ..forms.policy import CopyPolicyForm, PolicyEditForm, PolicyForm, with_rate_fields
 from ..services import policy as service
+from ..services.assessments import format_rate
+
+
+def _rate_currencies(policy_currency: str) -> list[str]:
+    """The currencies the form asks a rate for: those of the hubs that are not closed, other than the policy's
+    (taken from the form when it was posted, so that a change of currency asks for the right rates)."""
+    if request.method == "POST":
+        policy_currency = request.form.get("currency") or policy_currency
+    policy_currency = (policy_currency or "").strip().upper()
+    return [currency for currency in service.invoicing_currencies() if currency != policy_currency]
+
+
+def _policy_form(form_class, policy_currency: str, **kwargs):
+    form = with_rate_fields(form_class, _rate_currencies(policy_currency))(**kwargs)
+    shown_currency = (form.currency.data or policy_currency or "").strip().upper()
+    for currency, rate_field in form.rate_fields():
+        rate_field.label.text = f"{currency} for 1 {shown_currency}"
+    return form
+
+
+def _show_rate(rate: Decimal) -> Decimal:
+    """A stored rate as the form shows it: 0.92000000 becomes 0.9200, 1.08345000 becomes 1.08345."""
+    plain = rate.normalize()
+    return plain if plain.as_tuple().exponent < -4 else rate.quantize(Decimal("0.0001"))
 
 
 def _details(form, fiscal_year: int | None = None) -> service.PolicyDetails:
@@ -24,6 +50,7 @@ def _details(form, fiscal_year: int | None = None) -> service.PolicyDetails:
         low=form.low.data,
         local=form.local.data,
         notes=form.notes.data or "",
+        rates={currency: rate_field.data for currency, rate_field in form.rate_fields()},
     )
 
 
@@ -48,20 +75,23 @@ def _render_policies(copy_form: CopyPolicyForm | None = None, status: int = 200)
         fields=service.AMOUNT_FIELDS,
         fiscal_year=current_fiscal_year(),
         copy_form=copy_form,
+        hubs_by_currency=service.hubs_by_currency(),
+        format_rate=format_rate,
     ), status
 
 
 @bp.route("/policy/new", methods=["GET", "POST"])
 @requires(Permission.CONTRIBUTIONS_EDIT)
 def new_policy():
-    form = PolicyForm()
+    reporting_currency = current_app.config.get("REPORTING_CURRENCY") or "USD"
+    form = _policy_form(PolicyForm, reporting_currency)
     if request.method == "GET":
         existing = {policy.fiscal_year for policy in service.policies()}
         year = request.args.get("fiscal_year", type=int) or current_fiscal_year()
         while year in existing:
             year += 1
         form.fiscal_year.data = year
-        form.currency.data = current_app.config.get("REPORTING_CURRENCY") or "USD"
+        form.currency.data = reporting_currency
     if form.validate_on_submit():
         try:
             policy = service.create_policy(_details(form))
@@ -73,17 +103,26 @@ def new_policy():
             flash(f"The FY{policy.fiscal_year} policy is set.", "success")
             return redirect(url_for("contributions.list_policies"))
     status = 422 if request.method == "POST" else 200
-    return render_template("contributions/policy/form.html", form=form, policy=None, issued_count=0), status
+    return render_template(
+        "contributions/policy/form.html",
+        form=form,
+        policy=None,
+        issued_count=0,
+        hubs_by_currency=service.hubs_by_currency(),
+    ), status
 
 
 @bp.route("/policy/<int:fiscal_year>", methods=["GET", "POST"])
 @requires(Permission.CONTRIBUTIONS_EDIT)
 def edit_policy(fiscal_year: int):
     policy = service.get_policy(fiscal_year) or abort(404)
-    form = PolicyEditForm(obj=policy if request.method == "GET" else None)
+    form = _policy_form(PolicyEditForm, policy.currency, obj=policy if request.method == "GET" else None)
     if request.method == "GET":
         for field, column, _label in service.AMOUNT_FIELDS:
             getattr(form, field).data = getattr(policy, column)
+        for currency, rate_field in form.rate_fields():
+            rate = policy.rate_to(currency)
+            rate_field.data = _show_rate(rate) if rate is not None else None
     if form.validate_on_submit():
         try:
             service.update_policy(policy, _details(form, fiscal_year=policy.fiscal_year))
@@ -100,6 +139,7 @@ def edit_policy(fiscal_year: int):
         form=form,
         policy=policy,
         issued_count=service.issued_annual_invoice_count(policy.fiscal_year),
+        hubs_by_currency=service.hubs_by_currency(),
     ), status
 
 
@@ -117,7 +157,7 @@ def copy_policy():
             db.session.commit()
             flash(
                 f"FY{policy.fiscal_year - 1}'s policy was copied to FY{policy.fiscal_year}: "
-                "check the amounts.",
+                "check the amounts and the budget rates.",
                 "success",
             )
             return redirect(url_for("contributions.edit_policy", fiscal_year=policy.fiscal_year))
