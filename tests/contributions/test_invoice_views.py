@@ -329,3 +329,36 @@ def test_the_list_runs_a_constant_number_of_queries(operations, make_member, mak
     for _ in range(6):
         make_draft_invoice(member=make_member())
     assert queries_for_list() == few
+
+
+def test_the_csv_export_streams_every_row_in_a_constant_number_of_queries(
+    operations, make_member, make_draft_invoice, make_issued_invoice
+):
+    def export() -> tuple[list[dict], int]:
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            response = operations.get("/contributions/invoices/export.csv")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert response.status_code == 200 and response.mimetype == "text/csv"
+        assert "Content-Length" not in response.headers  # written while it is read, never held whole
+        return list(csv.DictReader(io.StringIO(response.text))), len(statements)
+
+    paid = make_issued_invoice(amount="1000.00")
+    paid.amount_paid = Decimal("400.00")
+    paid.status = InvoiceStatus.PARTIALLY_PAID
+    make_draft_invoice(amount="250.00")
+    rows, few = export()
+    assert {row["balance_due"] for row in rows} == {"600.00", "250.00"}
+    assert next(row for row in rows if row["number"] == paid.number)["paid"] == "400.00"
+    assert next(row for row in rows if not row["number"])["status"] == "draft"
+
+    for _ in range(8):
+        make_issued_invoice(member=make_member())
+    rows, many = export()
+    assert len(rows) == 10 and many == few

@@ -428,3 +428,43 @@ def test_demo_payments_cover_every_case_and_run_once(make_member, make_issued_in
     assert any(credit_on_account(member) for member in members)
     flagged = [row for row in arrears_report(current - 2, current - 1).rows if row.flagged]
     assert len(flagged) == 2
+
+
+@pytest.mark.parametrize("batch_size", [1000, 2])
+def test_the_payments_csv_streams_in_a_constant_number_of_queries_per_batch(
+    login_as, make_member, make_issued_invoice, actor, monkeypatch, batch_size
+):
+    """With the usual batch size, more payments add no query; with tiny batches, one query per batch."""
+    from app.contributions.views import payments as views
+
+    monkeypatch.setattr(views, "EXPORT_BATCH_SIZE", batch_size)
+    client = login_as("board")
+
+    def export() -> tuple[list[list[str]], int]:
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            response = client.get("/contributions/payments/?format=csv")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        assert response.status_code == 200 and "Content-Length" not in response.headers
+        return list(csv.reader(io.StringIO(response.text)))[1:], len(statements)
+
+    member = make_member(name="Ghana")
+    first = make_issued_invoice(member=member, amount="1000.00")
+    second = make_issued_invoice(member=member, amount="500.00", fiscal_year=2026)
+    pay(member, "1700.00", actor, allocations=[(first, D("1000.00"), None), (second, D("500.00"), None)])
+    rows, few = export()
+    assert [row[2] for row in rows] == ["Ghana"]
+    assert rows[0][7:] == ["1500.00", "0.00", "200.00", f"{first.number} {second.number}"]
+
+    for _ in range(8):
+        pay(make_member(), "10.00", actor)
+    rows, many = export()
+    assert len(rows) == 9
+    batches = -(-9 // batch_size)
+    assert many == few + batches - 1  # one allocations query per batch, never one per payment

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -223,3 +224,94 @@ def test_the_arrears_page_runs_a_constant_number_of_queries(
         member = make_member(fiscal_year=2026)
         make_issued_invoice(member=member, fiscal_year=2026, issued_on=date(2026, 1, 15))
     assert queries() == before
+
+
+# --- Arrears across currencies -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def euro_member_under_a_dollar_policy(make_member, make_policy, actor):
+    """A Brussels member (EUR) under USD policies: FY2026 invoiced at 0.92, FY2027 not invoiced yet (budget
+    rate 0.90), FY2028 without a rate."""
+    from app.contributions.models import IncomeGroup, InvoiceKind, MemberIncomeGroup, PolicyExchangeRate
+    from app.contributions.services.assessments import assess_member, billing_amount
+    from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
+
+    member = make_member(name="Euroland", fiscal_year=2026)
+    for year, rate in ((2026, "0.92"), (2027, "0.90"), (2028, None)):
+        policy = make_policy(fiscal_year=year, currency="USD", lower_middle="10000.00")
+        if rate:
+            policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=D(rate)))
+        if year != 2026:
+            member.income_groups.append(
+                MemberIncomeGroup(fiscal_year=year, income_group=IncomeGroup.LOWER_MIDDLE)
+            )
+    db.session.flush()
+    billing = billing_amount(assess_member(member, 2026))
+    invoice = create_draft_invoice(
+        member, 2026, [("Annual contribution", billing.amount)], actor,
+        kind=InvoiceKind.ANNUAL_CONTRIBUTION, conversion=billing,
+    )  # fmt: skip
+    issue_invoice(invoice, actor, issued_on=date(2026, 1, 15))
+    return member
+
+
+def test_arrears_compare_assessed_and_invoiced_in_the_same_currency(euro_member_under_a_dollar_policy):
+    from app.contributions.services.assessments import policy_for
+
+    # The FY2026 budget rate is revised after the invoice went out: the invoice keeps its own rate.
+    policy_for(2026).exchange_rates[0].rate = D("0.95")
+    db.session.flush()
+
+    (row,) = arrears_report(2026, 2028).rows
+    fy2026, fy2027, fy2028 = row.cells
+
+    assert (fy2026.assessed, fy2026.assessed_currency, fy2026.invoiced) == (
+        D("9200.00"),
+        "EUR",
+        {"EUR": D("9200.00")},
+    )
+    assert (fy2026.policy_assessed, fy2026.policy_currency, fy2026.exchange_rate, fy2026.rate_source) == (
+        D("10000.00"),
+        "USD",
+        D("0.92"),
+        "invoice",
+    )
+    assert (fy2027.assessed, fy2027.assessed_currency, fy2027.exchange_rate, fy2027.rate_source) == (
+        D("9000.00"),
+        "EUR",
+        D("0.90"),
+        "policy",
+    )
+    assert fy2028.assessed is None and fy2028.policy_assessed == D("10000.00")
+    assert fy2028.assessed_problem == "No FY2028 rate from USD to EUR in the contribution policy."
+
+
+def test_the_arrears_page_shows_assessed_in_the_billing_currency_with_sums_per_currency(
+    login_as, euro_member_under_a_dollar_policy, make_hub, make_member, make_issued_invoice
+):
+    washington = make_hub(name="Washington", base_currency="USD", invoice_prefix="US")
+    make_member(name="Dollaria", hub=washington, fiscal_year=2027)
+    client = login_as("board")
+
+    page = client.get("/contributions/reports/arrears?first_year=2026&last_year=2028").text
+    text = " ".join(re.sub(r"<[^>]+>", " ", page).split())
+
+    assert "assessed €9,200.00 = $10,000.00 × 0.9200 invoiced €9,200.00" in text
+    assert "not invoiced assessed €9,000.00 = $10,000.00 × 0.9000" in text
+    assert 'title="1 USD = 0.9200 EUR, the rate the invoice was issued with"' in page
+    assert 'title="1 USD = 0.9000 EUR, the FY2027 budget rate"' in page
+    assert "assessed $10,000.00 no EUR rate" in text
+    # FY2027's assessed total: euros for Euroland, dollars for Dollaria, never added together.
+    assert "Assessed €9,200.00 €9,000.00 $10,000.00" in text
+
+    export = client.get("/contributions/reports/arrears?first_year=2026&last_year=2028&format=csv")
+    rows = {
+        r["Fiscal year"]: r for r in csv.DictReader(io.StringIO(export.text)) if r["Member"] == "Euroland"
+    }
+    assert (rows["2027"]["Assessed"], rows["2027"]["Assessed currency"]) == ("9000.00", "EUR")
+    assert (rows["2027"]["Assessed in policy currency"], rows["2027"]["Policy currency"]) == (
+        "10000.00",
+        "USD",
+    )
+    assert rows["2027"]["Exchange rate"] == "0.9"

@@ -15,10 +15,21 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ...common.fiscal import current_fiscal_year
+from ...common.money import quantize
 from ...common.time import today
 from ...extensions import db
-from ..models import ZERO, CreditNote, Invoice, InvoiceStatus, Member, Payment, PaymentAllocation, WriteOff
-from .assessments import assess_members
+from ..models import (
+    ZERO,
+    CreditNote,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Member,
+    Payment,
+    PaymentAllocation,
+    WriteOff,
+)
+from .assessments import assess_members, billing_amount, format_rate, rate_label
 
 # --- Ageing ------------------------------------------------------------------------------------------------
 
@@ -55,32 +66,42 @@ class AgeingReport:
     totals: list[AgeingRow]
 
 
-def _balance_as_of(as_of: date):
-    """A scalar SQL expression: what an invoice still owed at the end of `as_of`."""
+def _settled_as_of(as_of: date):
+    """Per invoice: paid, credited and written off by the end of `as_of`, as three grouped subqueries
+    (joined once, rather than three correlated subqueries evaluated for every invoice)."""
     paid = (
-        sa.select(sa.func.coalesce(sa.func.sum(PaymentAllocation.amount), 0))
+        sa.select(PaymentAllocation.invoice_id, sa.func.sum(PaymentAllocation.amount).label("amount"))
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(PaymentAllocation.invoice_id == Invoice.id, Payment.received_on <= as_of)
-        .scalar_subquery()
+        .where(Payment.received_on <= as_of)
+        .group_by(PaymentAllocation.invoice_id)
+        .subquery("paid")
     )
     credited = (
-        sa.select(sa.func.coalesce(sa.func.sum(CreditNote.amount), 0))
-        .where(CreditNote.invoice_id == Invoice.id, CreditNote.issued_on <= as_of)
-        .scalar_subquery()
+        sa.select(CreditNote.invoice_id, sa.func.sum(CreditNote.amount).label("amount"))
+        .where(CreditNote.issued_on <= as_of)
+        .group_by(CreditNote.invoice_id)
+        .subquery("credited")
     )
     written_off = (
-        sa.select(sa.func.coalesce(sa.func.sum(WriteOff.amount), 0))
-        .where(WriteOff.invoice_id == Invoice.id, WriteOff.written_off_on <= as_of)
-        .scalar_subquery()
+        sa.select(WriteOff.invoice_id, sa.func.sum(WriteOff.amount).label("amount"))
+        .where(WriteOff.written_off_on <= as_of)
+        .group_by(WriteOff.invoice_id)
+        .subquery("written_off")
     )
-    return Invoice.total - paid - credited - written_off
+    return paid, credited, written_off
 
 
 def _open_invoices_as_of(as_of: date, hub_id: int | None = None):
     """A subquery of the invoices issued by `as_of` that still owed something then, and how much."""
     from ...hubs.models import Hub
 
-    balance = _balance_as_of(as_of).label("balance")
+    paid, credited, written_off = _settled_as_of(as_of)
+    balance = (
+        Invoice.total
+        - sa.func.coalesce(paid.c.amount, 0)
+        - sa.func.coalesce(credited.c.amount, 0)
+        - sa.func.coalesce(written_off.c.amount, 0)
+    ).label("balance")
     query = (
         sa.select(
             Invoice.id.label("invoice_id"),
@@ -91,6 +112,9 @@ def _open_invoices_as_of(as_of: date, hub_id: int | None = None):
             balance,
         )
         .join(Hub, Hub.id == Invoice.hub_id)
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .outerjoin(credited, credited.c.invoice_id == Invoice.id)
+        .outerjoin(written_off, written_off.c.invoice_id == Invoice.id)
         .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.issued_on <= as_of)
     )
     if hub_id:
@@ -231,11 +255,24 @@ def ageing_csv(report: AgeingReport) -> str:
 
 @dataclass
 class YearCell:
-    """One member's contribution for one fiscal year. Invoice figures are per currency."""
+    """One member's contribution for one fiscal year. Invoice figures are per currency.
+
+    `assessed` is in the currency the member is billed in, so that it compares with `invoiced`: for a year
+    invoiced from an assessment, converted at the rate that invoice keeps; otherwise at the policy's budget
+    rate for the year. `policy_assessed` is the same figure in the policy's currency, before conversion."""
 
     fiscal_year: int
+    #: In `assessed_currency`, the billing currency; None when it cannot be computed (see `assessed_problem`).
     assessed: Decimal | None = None
     assessed_currency: str | None = None
+    #: In `policy_currency`, before any conversion.
+    policy_assessed: Decimal | None = None
+    policy_currency: str | None = None
+    #: Units of `assessed_currency` per one unit of `policy_currency`; None when no conversion.
+    exchange_rate: Decimal | None = None
+    #: "invoice" when the rate is the one an issued invoice keeps, "policy" when it is the year's budget rate.
+    rate_source: str | None = None
+    assessed_problem: str | None = None
     waived: bool = False
     waived_amount: Decimal | None = None
     invoiced: dict[str, Decimal] = field(default_factory=dict)
@@ -256,6 +293,22 @@ class YearCell:
     @property
     def invoiced_anything(self) -> bool:
         return bool(self.invoiced)
+
+    @property
+    def converted(self) -> bool:
+        return self.exchange_rate is not None
+
+    @property
+    def rate_text(self) -> str:
+        """The rate alone, `0.9200`, or empty when the assessment was not converted."""
+        return format_rate(self.exchange_rate) if self.exchange_rate is not None else ""
+
+    @property
+    def rate_label(self) -> str:
+        """`1 USD = 0.9200 EUR`, or empty when the assessment was not converted."""
+        if self.exchange_rate is None:
+            return ""
+        return rate_label(self.policy_currency, self.exchange_rate, self.assessed_currency)
 
 
 @dataclass
@@ -303,6 +356,18 @@ class ArrearsReport:
                 for currency, amount in cell.outstanding.items():
                     result[cell.fiscal_year][currency] += amount
         return {year: dict(sorted(values.items())) for year, values in result.items()}
+
+    def assessed_totals(self) -> dict[int, dict[str, Decimal]]:
+        """Assessed per year and billing currency over the rows shown (waivers count as nothing)."""
+        result: dict[int, dict[str, Decimal]] = {year: defaultdict(lambda: ZERO) for year in self.years}
+        for row in self.rows:
+            for cell in row.cells:
+                if cell.assessed is not None and cell.assessed_currency and not cell.waived:
+                    result[cell.fiscal_year][cell.assessed_currency] += cell.assessed
+        return {
+            year: {currency: amount for currency, amount in sorted(values.items()) if amount}
+            for year, values in result.items()
+        }
 
 
 def default_year_range() -> tuple[int, int]:
@@ -356,11 +421,11 @@ def arrears_report(
         cell.credited[currency] = _money(credited)
         cell.written_off[currency] = _money(written_off)
         cell.outstanding[currency] = _money(outstanding)
+    conversions = _invoiced_conversions(member_ids, first_year, last_year)
     for year in range(first_year, last_year + 1):
         for assessment in assess_members(members, year):
             cell = cells[(assessment.member.id, year)]
-            cell.assessed = assessment.amount
-            cell.assessed_currency = assessment.currency
+            _set_assessed(cell, assessment, conversions.get((assessment.member.id, year)))
             cell.waived = assessment.waived
             cell.waived_amount = assessment.policy_amount if assessment.waived else None
     rows = [
@@ -370,6 +435,67 @@ def arrears_report(
     if only_flagged:
         rows = [row for row in rows if row.flagged]
     return ArrearsReport(first_year, last_year, rows)
+
+
+def _invoiced_conversions(member_ids, first_year: int, last_year: int) -> dict[tuple[int, int], tuple]:
+    """(member, year) -> (currency, assessed amount, assessed currency, rate) of the year's issued annual
+    invoice (the latest, when a credited one was replaced); the last three are None when it was not made from
+    an assessment. One query."""
+    rows = db.session.execute(
+        sa.select(
+            Invoice.member_id,
+            Invoice.fiscal_year,
+            Invoice.currency,
+            Invoice.assessed_amount,
+            Invoice.assessed_currency,
+            Invoice.exchange_rate,
+        )
+        .where(
+            Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+            Invoice.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.CREDITED]),
+            Invoice.fiscal_year.between(first_year, last_year),
+            Invoice.member_id.in_(member_ids),
+        )
+        .order_by(Invoice.id)
+    )
+    return {
+        (row.member_id, row.fiscal_year): (
+            row.currency,
+            row.assessed_amount,
+            row.assessed_currency,
+            row.exchange_rate,
+        )
+        for row in rows
+    }
+
+
+def _set_assessed(cell: YearCell, assessment, annual_invoice: tuple | None) -> None:
+    """The year's assessment in the billing currency: as the issued annual invoice assessed and converted
+    it, or else at the policy's budget rate into the currency billed (the invoice's, or the member's hub's
+    for a year not invoiced yet). A missing rate leaves it in the policy's currency, with the problem."""
+    cell.policy_assessed = assessment.amount
+    cell.policy_currency = assessment.currency
+    if assessment.amount is None:
+        cell.assessed_problem = assessment.problem
+        return
+    billed_in = None
+    if annual_invoice is not None:
+        billed_in, assessed_amount, assessed_currency, rate = annual_invoice
+        if assessed_amount is not None and assessed_currency == assessment.currency:
+            # What the invoice assessed, at the rate it was issued with: the figure it actually billed.
+            cell.policy_assessed = assessed_amount
+            cell.assessed_currency = billed_in
+            cell.exchange_rate = rate
+            cell.rate_source = "invoice" if rate is not None else None
+            cell.assessed = assessed_amount if rate is None else quantize(assessed_amount * rate, billed_in)
+            return
+    billing = billing_amount(assessment, currency=billed_in)
+    cell.assessed_currency = billing.currency
+    cell.assessed = billing.amount
+    cell.exchange_rate = billing.exchange_rate
+    cell.rate_source = "policy" if billing.exchange_rate is not None else None
+    if billing.problem:
+        cell.assessed_problem = billing.problem
 
 
 def _money(value) -> Decimal:
@@ -383,6 +509,9 @@ ARREARS_COLUMNS = [
     "Fiscal year",
     "Assessed",
     "Assessed currency",
+    "Assessed in policy currency",
+    "Policy currency",
+    "Exchange rate",
     "Waived",
     "Invoice currency",
     "Invoiced",
@@ -411,6 +540,9 @@ def arrears_records(report: ArrearsReport) -> list[list]:
                         cell.fiscal_year,
                         cell.assessed,
                         cell.assessed_currency or "",
+                        cell.policy_assessed,
+                        cell.policy_currency or "",
+                        _plain_rate(cell.exchange_rate),
                         "yes" if cell.waived else "no",
                         currency or "",
                         cell.invoiced.get(currency, ZERO) if currency else ZERO,
@@ -424,6 +556,11 @@ def arrears_records(report: ArrearsReport) -> list[list]:
                     ]
                 )
     return records
+
+
+def _plain_rate(rate: Decimal | None) -> Decimal | None:
+    """0.92000000 as 0.92 (and 10.00000000 as 10, not 1E+1)."""
+    return None if rate is None else Decimal(f"{rate.normalize():f}")
 
 
 def arrears_csv(report: ArrearsReport) -> str:
@@ -448,7 +585,10 @@ def arrears_xlsx(report: ArrearsReport) -> bytes:
     for cell in sheet[1]:
         cell.font = Font(bold=True)
         cell.fill = PatternFill("solid", fgColor="DDE7F0")
-    money_columns = {ARREARS_COLUMNS.index(name) + 1 for name in ("Assessed", "Invoiced", "Paid", "Credited")}
+    money_columns = {
+        ARREARS_COLUMNS.index(name) + 1
+        for name in ("Assessed", "Assessed in policy currency", "Invoiced", "Paid", "Credited")
+    }
     money_columns |= {ARREARS_COLUMNS.index(name) + 1 for name in ("Written off", "Outstanding")}
     for record in arrears_records(report):
         sheet.append(record)
@@ -458,6 +598,8 @@ def arrears_xlsx(report: ArrearsReport) -> bytes:
                 cell.number_format = "#,##0.00"
             elif cell.column == ARREARS_COLUMNS.index("Fiscal year") + 1:
                 cell.number_format = "0"
+            elif cell.column == ARREARS_COLUMNS.index("Exchange rate") + 1:
+                cell.number_format = "0.0000####"
     widths = {"Member": 32, "Hub": 20}
     for index, name in enumerate(ARREARS_COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, max(12, len(name) + 2))

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 import sqlalchemy as sa
 from flask import (
     Response,
@@ -14,12 +11,12 @@ from flask import (
     redirect,
     render_template,
     request,
-    stream_with_context,
     url_for,
 )
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
+from ...common.exports import csv_response
 from ...common.fiscal import current_fiscal_year, fiscal_year_of
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
@@ -31,7 +28,7 @@ from .. import bp
 from ..forms.members import AdjustmentForm, ContactForm, IncomeGroupForm, MemberFilterForm, MemberForm
 from ..models import ContributionAdjustment, Member, MemberContact, MemberKind
 from ..services import members as service
-from ..services.assessments import assess_member
+from ..services.assessments import assess_member, billing_amount
 
 #: How many fiscal years back the member page shows assessments for, besides the current one.
 ASSESSMENT_YEARS_BACK = 4
@@ -131,21 +128,8 @@ def list_members():
 
 
 def _csv_response(query, fiscal_year: int) -> Response:
-    def generate():
-        buffer = io.StringIO()
-        writer = csv.writer(buffer)
-        for row in service.member_csv_rows(query, fiscal_year):
-            writer.writerow([_spreadsheet_safe(cell) for cell in row])
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate(0)
-
-    filename = f"members-{today().isoformat()}.csv"
-    return Response(
-        stream_with_context(generate()),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    rows = ([_spreadsheet_safe(cell) for cell in row] for row in service.member_csv_rows(query, fiscal_year))
+    return csv_response(rows, f'attachment; filename="members-{today().isoformat()}.csv"')
 
 
 def _spreadsheet_safe(cell: str) -> str:
@@ -247,6 +231,8 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
     years = set(range(first_year, fiscal_year + 1))
     years |= {adjustment.fiscal_year for adjustment in adjustments if adjustment.fiscal_year > fiscal_year}
     assessments = [assess_member(member, year) for year in sorted(years, reverse=True)]
+    # What the member's hub bills for each year, in its own currency at the year's budget rate.
+    billings = [billing_amount(assessment, member.hub) for assessment in assessments]
     return render_template(
         "contributions/members/show.html",
         member=member,
@@ -255,6 +241,7 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
         deadline=service.budget_deadline(member, today()),
         budget_month=service.month_name(member.budget_year_start_month),
         assessments=assessments,
+        assessment_rows=list(zip(assessments, billings, strict=True)),
         adjustments=adjustments,
         today=today(),
         reporting_currency=current_app.config.get("REPORTING_CURRENCY") or "USD",
