@@ -149,12 +149,14 @@ def recipient_lines(bill_to: dict, lang: str) -> dict:
     country = locale.territories.get(code, "") if code else ""
     if country and country not in address:
         address.append(country)
+    office = (bill_to.get("office") or "").strip()
     return {
         "name": bill_to.get("name", ""),
         "address": address,
         "contact_name": bill_to.get("contact_name", ""),
         "contact_title": bill_to.get("contact_title", ""),
-        "office": bill_to.get("office", ""),
+        # The ministry is often the address's first line already; print it once.
+        "office": "" if office in address else office,
         "email": bill_to.get("email", ""),
     }
 
