@@ -35,6 +35,7 @@ db: install
 	$(BIN)/flask db upgrade
 
 run: install db
+	@echo "Adding the demo data (the first time, this issues a few hundred invoice PDFs: a minute or two)..."
 	$(BIN)/flask seed-demo
 	@echo ""
 	@echo "Tributary is at http://127.0.0.1:$(PORT)/"

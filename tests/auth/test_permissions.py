@@ -11,8 +11,6 @@ PUBLIC_ENDPOINTS = {
     "main.healthz",
     "static",
     "stripe.webhook",
-    "contributions.pay_invoice",
-    "contributions.public_pay",
     "public.pay_invoice",
     "public.start_payment",
 }
