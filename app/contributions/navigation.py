@@ -6,6 +6,7 @@ from flask import current_app
 SECTIONS = [
     ("Overview", "contributions.index"),
     ("Members", "contributions.list_members"),
+    ("Income groups", "contributions.income_groups"),
     ("Policy", "contributions.list_policies"),
     ("Invoices", "contributions.list_invoices"),
     ("Annual run", "contributions.list_runs"),

@@ -1,0 +1,830 @@
+"""Income groups for a whole fiscal year: the overview, carrying last year's groups forward, and importing the
+World Bank's classification from a CSV or XLSX file.
+
+An import happens in two steps that keep no state in the process: `parse_upload` reads the file and lists
+every bad row (one bad row imports nothing), `preview_import` says what would change, and `import_token` signs
+the parsed rows together with that preview. `apply_import` verifies the signature, validates the rows again
+and applies them only if the preview still holds, so that what is applied is exactly what was shown.
+
+Every function flushes and never commits.
+"""
+
+from __future__ import annotations
+
+import csv
+import enum
+import io
+import re
+import unicodedata
+import warnings
+import zipfile
+from collections.abc import Iterable, Sequence
+from contextlib import nullcontext
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+
+import pycountry
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadData, URLSafeTimedSerializer
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import aliased
+
+from ...common.audit import acting_as
+from ...common.errors import DomainError, ValidationFailed
+from ...extensions import db
+from ...hubs.models import Hub
+from ..models import (
+    IncomeGroup,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Member,
+    MemberIncomeGroup,
+    MemberKind,
+    MemberStatus,
+)
+from .members import country_name
+
+#: The largest file an import reads.
+MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: How long a preview can be confirmed after it was shown.
+PREVIEW_MAX_AGE_SECONDS = 2 * 60 * 60
+FIRST_YEAR, LAST_YEAR = 2000, 2100
+_TOKEN_SALT = "tributary.income-group-import"
+
+
+# --- Errors ------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A bad row (or, with `row` None, a problem with the file as a whole) and what is wrong with it."""
+
+    row: int | None
+    message: str
+
+
+class ImportRejected(ValidationFailed):
+    """The file has bad rows: nothing is imported, and `problems` lists every one."""
+
+    def __init__(self, problems: Sequence[RowProblem]):
+        self.problems = list(problems)
+        count = len(self.problems)
+        super().__init__(
+            f"Nothing was imported: the file has {count} problem{'' if count == 1 else 's'} to fix.",
+            {"file": ["Fix the problems listed and upload the file again."]},
+        )
+
+
+class ImportTokenInvalid(DomainError):
+    """The confirmation's signed data was changed, is malformed, or is too old."""
+
+
+class PreviewOutOfDate(DomainError):
+    """Income groups changed between the preview and the confirmation."""
+
+
+class IncomeGroupsChangedMeanwhile(DomainError):
+    """Someone recorded the same income groups at the same moment."""
+
+
+def check_fiscal_year(fiscal_year: int) -> int:
+    """The year as an int, or ValidationFailed when it is not a plausible fiscal year."""
+    try:
+        year = int(fiscal_year)
+    except (TypeError, ValueError):
+        year = 0
+    if not FIRST_YEAR <= year <= LAST_YEAR:
+        raise ValidationFailed(
+            "Give a fiscal year such as 2027.", {"fiscal_year": ["Give a fiscal year such as 2027."]}
+        )
+    return year
+
+
+# --- Reading group names and countries ---------------------------------------------------------------------
+
+_GROUP_NAMES = {
+    "high income": IncomeGroup.HIGH,
+    "high": IncomeGroup.HIGH,
+    "hic": IncomeGroup.HIGH,
+    "upper middle income": IncomeGroup.UPPER_MIDDLE,
+    "upper middle": IncomeGroup.UPPER_MIDDLE,
+    "umc": IncomeGroup.UPPER_MIDDLE,
+    "lower middle income": IncomeGroup.LOWER_MIDDLE,
+    "lower middle": IncomeGroup.LOWER_MIDDLE,
+    "lmc": IncomeGroup.LOWER_MIDDLE,
+    "low income": IncomeGroup.LOW,
+    "low": IncomeGroup.LOW,
+    "lic": IncomeGroup.LOW,
+}
+
+#: Economies the World Bank classifies that ISO 3166-1 does not list (by code or name): never members.
+_NOT_ISO_COUNTRIES = {"xkx", "xk", "kosovo", "chi", "channel islands"}
+
+
+def _plain_text(text: str) -> str:
+    """Lower case, no accents, single spaces: "Upper-middle  Income" -> "upper middle income"."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    ascii_only = "".join(char for char in decomposed if not unicodedata.combining(char))
+    return " ".join(re.sub(r"[^0-9a-z]+", " ", ascii_only.casefold()).split())
+
+
+def read_income_group(text: str) -> IncomeGroup | None:
+    """The group a cell names ("Upper middle income", "upper_middle", "UMC"), or None if it names none."""
+    return _GROUP_NAMES.get(_plain_text(text))
+
+
+@lru_cache(maxsize=1)
+def _countries_by_name() -> dict[str, str]:
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        for attribute in ("name", "official_name", "common_name"):
+            value = getattr(country, attribute, None)
+            if value:
+                names.setdefault(_plain_text(value), country.alpha_2)
+    return names
+
+
+def read_country(text: str) -> str | None:
+    """The ISO alpha-2 code of a country given by its alpha-2 or alpha-3 code or name (KE, KEN, Kenya)."""
+    value = text.strip()
+    if re.fullmatch(r"[A-Za-z]{2}", value):
+        country = pycountry.countries.get(alpha_2=value.upper())
+        return country.alpha_2 if country else None
+    if re.fullmatch(r"[A-Za-z]{3}", value):
+        country = pycountry.countries.get(alpha_3=value.upper())
+        if country is not None:
+            return country.alpha_2
+    return _countries_by_name().get(_plain_text(value))
+
+
+# --- Reading the file --------------------------------------------------------------------------------------
+
+_CODE_HEADERS = {
+    "code",
+    "iso",
+    "iso2",
+    "iso3",
+    "iso code",
+    "iso2 code",
+    "iso3 code",
+    "iso a2",
+    "iso a3",
+    "alpha 2",
+    "alpha 3",
+    "country code",
+    "country iso",
+    "country iso3",
+    "economy code",
+}
+_NAME_HEADERS = {"country", "economy", "country name", "economy name", "name", "country or economy"}
+_GROUP_HEADERS = {
+    "income group",
+    "group",
+    "income",
+    "income level",
+    "income classification",
+    "classification",
+    "income group code",
+}
+#: Bounds on what is read: the World Bank's file has about 270 rows and five columns.
+MAX_ROWS, MAX_COLUMNS = 5_000, 50
+#: How far down the file a header row is looked for (files often open with a title and notes).
+_HEADER_SEARCH_ROWS = 10
+_XLSX_MAGIC = b"PK\x03\x04"
+_OLD_EXCEL_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+@dataclass(frozen=True)
+class FileRow:
+    """A row of the file as read: its number in the file (the header row counts), the country and group as
+    written, and what they were read as."""
+
+    row: int
+    country_text: str
+    group_text: str
+    country_code: str | None
+    income_group: IncomeGroup | None
+
+
+@dataclass(frozen=True)
+class SkippedRow:
+    """A row that changes nothing and is not an error (a region total, an unclassified economy, a note)."""
+
+    row: int
+    text: str
+    reason: str
+
+
+@dataclass(frozen=True)
+class ParsedFile:
+    """The rows of a file with no bad row: `rows` name a country and a group; `skipped` change nothing."""
+
+    rows: list[FileRow]
+    skipped: list[SkippedRow] = field(default_factory=list)
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return str(value).strip()
+
+
+def _read_table(filename: str, content: bytes) -> list[list[str]]:
+    """The file's cells as text, row by row, or ImportRejected when it is not a CSV or XLSX file."""
+    if content.startswith(_XLSX_MAGIC):
+        return _read_xlsx(content)
+    if content.startswith(_OLD_EXCEL_MAGIC) or filename.lower().endswith(".xls"):
+        raise ImportRejected(
+            [RowProblem(None, "This is an old Excel (.xls) file: save it as .xlsx or .csv.")]
+        )
+    if not filename.lower().endswith((".csv", ".txt")) or b"\x00" in content:
+        raise ImportRejected([RowProblem(None, "Upload a CSV (.csv) or Excel (.xlsx) file.")])
+    return _read_csv(content)
+
+
+def _read_xlsx(content: bytes) -> list[list[str]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    unreadable = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it does not read
+            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
+    except unreadable as error:
+        raise _unreadable_xlsx() from error
+    try:
+        rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
+        return _bounded([_cell_text(value) for value in row] for row in rows)
+    except unreadable as error:
+        raise _unreadable_xlsx() from error
+    finally:
+        workbook.close()
+
+
+def _unreadable_xlsx() -> ImportRejected:
+    return ImportRejected([RowProblem(None, "The Excel file could not be read: save it again as .xlsx.")])
+
+
+def _read_csv(content: bytes) -> list[list[str]]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        text = content.decode("cp1252", errors="replace")  # Excel on Windows saves CSV files in cp1252
+    first_line = next((line for line in text.splitlines() if line.strip()), "")
+    # Spreadsheets set to French or Spanish write ";" between cells.
+    delimiter = max(",;\t", key=first_line.count)
+    try:
+        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
+        return _bounded([cell.strip() for cell in row[:MAX_COLUMNS]] for row in rows)
+    except csv.Error as error:
+        raise ImportRejected([RowProblem(None, f"The CSV file could not be read: {error}.")]) from error
+
+
+def _bounded(rows: Iterable[list[str]]) -> list[list[str]]:
+    """The rows, keeping row numbers, with trailing blank rows dropped (spreadsheets often carry thousands of
+    formatted empty rows), or ImportRejected past MAX_ROWS."""
+    table: list[list[str]] = []
+    blank_run = 0
+    for cells in rows:
+        if not any(cells):
+            blank_run += 1
+            continue
+        if len(table) + blank_run >= MAX_ROWS:
+            raise ImportRejected(
+                [RowProblem(None, f"The file has more than {MAX_ROWS:,} rows: is it the right file?")]
+            )
+        table.extend([] for _ in range(blank_run))
+        blank_run = 0
+        table.append(cells)
+    return table
+
+
+def _find_columns(table: list[list[str]]) -> tuple[int, int | None, int | None, int | None]:
+    """(header row index, code column, name column, group column): the first of the opening rows that names
+    a country column and a group column, else the one that names the most."""
+    best, best_score = (0, None, None, None), 0
+    for index, row in enumerate(table[:_HEADER_SEARCH_ROWS]):
+        headers = [_plain_text(cell) for cell in row]
+        code = _column(headers, _CODE_HEADERS, ("code", "iso"))
+        name = _column(headers, _NAME_HEADERS, ("country", "economy"), exclude={code})
+        group = _column(headers, _GROUP_HEADERS, ("income",), exclude={code, name})
+        if (code is not None or name is not None) and group is not None:
+            return index, code, name, group
+        score = sum(column is not None for column in (code, name, group))
+        if score > best_score:
+            best, best_score = (index, code, name, group), score
+    return best
+
+
+def _column(headers: list[str], exact: set[str], words: tuple[str, ...], exclude=frozenset()) -> int | None:
+    for index, header in enumerate(headers):
+        if header in exact and index not in exclude:
+            return index
+    for index, header in enumerate(headers):
+        if index not in exclude and any(word in header.split() for word in words):
+            return index
+    return None
+
+
+def _size(limit: int) -> str:
+    megabytes, kilobytes = divmod(limit, 1024 * 1024)
+    return f"{megabytes} MB" if megabytes and not kilobytes else f"{max(limit // 1024, 1)} KB"
+
+
+def parse_upload(filename: str, content: bytes) -> ParsedFile:
+    """Read an uploaded CSV or XLSX file of countries and income groups; ImportRejected lists bad rows."""
+    if len(content) > MAX_UPLOAD_BYTES:
+        raise ImportRejected([RowProblem(None, f"The file is larger than {_size(MAX_UPLOAD_BYTES)}.")])
+    if not content.strip():
+        raise ImportRejected([RowProblem(None, "The file is empty.")])
+    table = _read_table(filename or "", content)
+    if not any(any(cell for cell in row) for row in table):
+        raise ImportRejected([RowProblem(None, "The file is empty.")])
+    header_index, code_column, name_column, group_column = _find_columns(table)
+    problems = []
+    if code_column is None and name_column is None:
+        problems.append(
+            RowProblem(
+                header_index + 1,
+                "No country column: name one column “Code” (ISO alpha-2 or alpha-3) or “Country”.",
+            )
+        )
+    if group_column is None:
+        problems.append(
+            RowProblem(header_index + 1, "No income group column: name one column “Income group”.")
+        )
+    if problems:
+        raise ImportRejected(problems)
+
+    rows: list[FileRow] = []
+    skipped: list[SkippedRow] = []
+    seen: dict[str, int] = {}
+    for index in range(header_index + 1, len(table)):
+        cells = table[index]
+        number = index + 1
+
+        def cell(column, cells=cells):
+            return cells[column] if column is not None and column < len(cells) else ""
+
+        code_text, name_text, group_text = cell(code_column), cell(name_column), cell(group_column)
+        country_text = code_text or name_text
+        if not any(cells):
+            continue
+        group = read_income_group(group_text) if group_text else None
+        code = read_country(country_text) if country_text else None
+        if country_text and code is None and _plain_text(country_text) in _NOT_ISO_COUNTRIES:
+            skipped.append(SkippedRow(number, country_text, "Not an ISO 3166 country, so never a member."))
+            continue
+        if not group_text:
+            # A region or world total in the World Bank's file, an unclassified economy, or a note:
+            # nothing is read from it, and the preview lists it.
+            written = f"{name_text} ({code_text})" if name_text and code_text else country_text
+            skipped.append(SkippedRow(number, written, "No income group on this row."))
+            continue
+        row_problems = []
+        if not country_text:
+            row_problems.append("No country on this row.")
+        elif code is None:
+            row_problems.append(
+                f"“{country_text}” is not a country this import knows: "
+                "use the ISO alpha-2 or alpha-3 code (KE, KEN) or the country's name (Kenya)."
+            )
+        if group is None:
+            row_problems.append(
+                f"“{group_text}” is not an income group: use High income, Upper middle income, "
+                "Lower middle income or Low income."
+            )
+        if code is not None and code in seen:
+            row_problems.append(
+                f"{country_name(code)} is already on row {seen[code]}: keep one row per country."
+            )
+        if code is not None:
+            seen.setdefault(code, number)
+        if row_problems:
+            problems.extend(RowProblem(number, message) for message in row_problems)
+            continue
+        rows.append(FileRow(number, country_text, group_text, code, group))
+    if problems:
+        raise ImportRejected(problems)
+    if not rows:
+        raise ImportRejected([RowProblem(None, "The file has no row with a country and an income group.")])
+    return ParsedFile(rows=rows, skipped=skipped)
+
+
+# --- The preview -------------------------------------------------------------------------------------------
+
+
+class Change(enum.StrEnum):
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+    @property
+    def label(self) -> str:
+        return {"new": "New", "changed": "Changed", "unchanged": "Unchanged"}[self.value]
+
+
+@dataclass(frozen=True)
+class PreviewLine:
+    """What one row of the file does to one national member."""
+
+    row: int
+    member_id: int
+    member_name: str
+    country_code: str
+    before: IncomeGroup | None
+    after: IncomeGroup
+    change: Change
+    #: The member already has an issued annual invoice for the year, which a new group does not change.
+    invoiced: bool = False
+
+
+@dataclass(frozen=True)
+class IgnoredRow:
+    """A row about a country that is not a national member (or that ISO does not list): it changes nothing."""
+
+    row: int
+    country_text: str
+    country: str
+    group_text: str
+
+
+@dataclass
+class ImportPreview:
+    fiscal_year: int
+    lines: list[PreviewLine]
+    ignored: list[IgnoredRow]
+    #: Rows that change nothing: totals, notes, unclassified economies, economies outside ISO 3166.
+    skipped: list[SkippedRow]
+    #: National members with no group for the year that the file does not give one either.
+    still_missing: list[tuple[int, str]] = field(default_factory=list)
+
+    def _with(self, change: Change) -> list[PreviewLine]:
+        return [line for line in self.lines if line.change == change]
+
+    @property
+    def new(self) -> list[PreviewLine]:
+        return self._with(Change.NEW)
+
+    @property
+    def changed(self) -> list[PreviewLine]:
+        return self._with(Change.CHANGED)
+
+    @property
+    def unchanged(self) -> list[PreviewLine]:
+        return self._with(Change.UNCHANGED)
+
+    @property
+    def changes(self) -> list[PreviewLine]:
+        return [line for line in self.lines if line.change != Change.UNCHANGED]
+
+
+def _national_members_by_country(codes: Iterable[str]) -> dict[str, Member]:
+    codes = sorted(set(codes))
+    if not codes:
+        return {}
+    members = db.session.scalars(
+        sa.select(Member).where(Member.kind == MemberKind.NATIONAL, Member.country_code.in_(codes))
+    )
+    return {member.country_code: member for member in members}
+
+
+def _groups(member_ids: Iterable[int], fiscal_year: int) -> dict[int, MemberIncomeGroup]:
+    ids = sorted(set(member_ids))
+    if not ids:
+        return {}
+    records = db.session.scalars(
+        sa.select(MemberIncomeGroup).where(
+            MemberIncomeGroup.fiscal_year == fiscal_year, MemberIncomeGroup.member_id.in_(ids)
+        )
+    )
+    return {record.member_id: record for record in records}
+
+
+def _invoiced_member_ids(member_ids: Iterable[int], fiscal_year: int) -> set[int]:
+    ids = sorted(set(member_ids))
+    if not ids:
+        return set()
+    return set(
+        db.session.scalars(
+            sa.select(Invoice.member_id).where(
+                Invoice.member_id.in_(ids),
+                Invoice.fiscal_year == fiscal_year,
+                Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+                Invoice.status != InvoiceStatus.DRAFT,
+            )
+        )
+    )
+
+
+def preview_import(parsed: ParsedFile, fiscal_year: int) -> ImportPreview:
+    """What importing the file would do for a fiscal year: new, changed and unchanged groups, ignored rows.
+    A constant number of queries."""
+    fiscal_year = check_fiscal_year(fiscal_year)
+    members = _national_members_by_country(row.country_code for row in parsed.rows)
+    current = _groups((member.id for member in members.values()), fiscal_year)
+    lines: list[PreviewLine] = []
+    ignored: list[IgnoredRow] = []
+    for row in parsed.rows:
+        member = members.get(row.country_code)
+        if member is None:
+            ignored.append(
+                IgnoredRow(row.row, row.country_text, country_name(row.country_code), row.group_text)
+            )
+            continue
+        record = current.get(member.id)
+        before = record.income_group if record is not None else None
+        if before is None:
+            change = Change.NEW
+        elif before == row.income_group:
+            change = Change.UNCHANGED
+        else:
+            change = Change.CHANGED
+        lines.append(
+            PreviewLine(
+                row.row, member.id, member.name, member.country_code, before, row.income_group, change
+            )
+        )
+    invoiced = _invoiced_member_ids(
+        (line.member_id for line in lines if line.change == Change.CHANGED), fiscal_year
+    )
+    lines = [replace(line, invoiced=True) if line.member_id in invoiced else line for line in lines]
+    lines.sort(key=lambda line: (line.member_name, line.member_id))
+    given = {line.member_id for line in lines}
+    still_missing = [
+        (member_id, name) for member_id, name in missing_members(fiscal_year) if member_id not in given
+    ]
+    return ImportPreview(fiscal_year, lines, ignored, parsed.skipped, still_missing)
+
+
+def missing_members(fiscal_year: int) -> list[tuple[int, str]]:
+    """(id, name) of every national member with no income group for the year, by name. One query."""
+    rows = db.session.execute(
+        sa.select(Member.id, Member.name)
+        .where(Member.kind == MemberKind.NATIONAL, ~_has_group(fiscal_year))
+        .order_by(Member.name, Member.id)
+    )
+    return [(row.id, row.name) for row in rows]
+
+
+# --- Confirming: the signed rows ---------------------------------------------------------------------------
+
+
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
+
+
+def import_token(parsed: ParsedFile, preview: ImportPreview, filename: str) -> str:
+    """Sign the parsed rows and the changes the preview showed, for the confirmation form to carry."""
+    return _serializer().dumps(
+        {
+            "fy": preview.fiscal_year,
+            "file": (filename or "")[:200],
+            "rows": [[row.row, row.country_text, row.group_text] for row in parsed.rows],
+            "expect": [
+                [line.member_id, line.before.value if line.before else None, line.after.value]
+                for line in preview.changes
+            ],
+        }
+    )
+
+
+@dataclass(frozen=True)
+class SignedImport:
+    """The confirmation's data, verified and validated again."""
+
+    fiscal_year: int
+    filename: str
+    parsed: ParsedFile
+    expected: list[list]
+
+
+def read_import_token(token: str) -> SignedImport:
+    """Verify the signature and age of a confirmation and validate its rows again (ImportTokenInvalid)."""
+    refused = ImportTokenInvalid(
+        "This confirmation could not be verified: it was changed or is more than two hours old. "
+        "Nothing was changed: upload the file again."
+    )
+    try:
+        data = _serializer().loads(token or "", max_age=PREVIEW_MAX_AGE_SECONDS)
+    except BadData as error:
+        raise refused from error
+    try:
+        fiscal_year = check_fiscal_year(data["fy"])
+        rows, seen = [], set()
+        for number, country_text, group_text in data["rows"]:
+            code, group = read_country(str(country_text)), read_income_group(str(group_text))
+            if not isinstance(number, int) or code is None or group is None or code in seen:
+                raise refused
+            seen.add(code)
+            rows.append(FileRow(number, str(country_text), str(group_text), code, group))
+        expected = [[int(member_id), before, after] for member_id, before, after in data["expect"]]
+        filename = str(data.get("file") or "")
+    except (KeyError, TypeError, ValueError, ValidationFailed) as error:
+        raise refused from error
+    if not rows:
+        raise refused
+    return SignedImport(fiscal_year, filename, ParsedFile(rows), expected)
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    fiscal_year: int
+    filename: str
+    new: int
+    changed: int
+    unchanged: int
+    still_missing: int
+
+
+def apply_import(token: str, actor=None) -> ImportResult:
+    """Apply a confirmed import: exactly the changes its preview showed, or PreviewOutOfDate if they moved."""
+    signed = read_import_token(token)
+    preview = preview_import(signed.parsed, signed.fiscal_year)
+    now = [
+        [line.member_id, line.before.value if line.before else None, line.after.value]
+        for line in preview.changes
+    ]
+    if now != signed.expected:
+        raise PreviewOutOfDate(
+            f"FY{signed.fiscal_year} income groups changed since this preview was made, so it no longer "
+            "shows what the import would do. Nothing was changed: upload the file again to see a new preview."
+        )
+    records = _groups((line.member_id for line in preview.changes), signed.fiscal_year)
+    with acting_as(actor) if actor is not None else nullcontext():
+        for line in preview.changes:
+            record = records.get(line.member_id)
+            if record is None:
+                db.session.add(
+                    MemberIncomeGroup(
+                        member_id=line.member_id, fiscal_year=signed.fiscal_year, income_group=line.after
+                    )
+                )
+            else:
+                record.income_group = line.after
+        _flush_or_meanwhile()
+    return ImportResult(
+        fiscal_year=signed.fiscal_year,
+        filename=signed.filename,
+        new=len(preview.new),
+        changed=len(preview.changed),
+        unchanged=len(preview.unchanged),
+        still_missing=len(preview.still_missing),
+    )
+
+
+def _flush_or_meanwhile() -> None:
+    # The reads above decide what to write; the unique (member, year) constraint settles a race.
+    try:
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as error:
+        raise IncomeGroupsChangedMeanwhile(
+            "Someone recorded income groups for these members at the same moment. "
+            "Nothing was changed: try again."
+        ) from error
+
+
+# --- Copying the previous year forward ---------------------------------------------------------------------
+
+
+def _has_group(fiscal_year: int):
+    """EXISTS: the member of the enclosing query has a group for the year (its own alias, so that it also
+    works inside a query that reads member_income_groups itself)."""
+    record = aliased(MemberIncomeGroup)
+    return (
+        sa.select(record.id)
+        .where(record.member_id == Member.id, record.fiscal_year == fiscal_year)
+        .correlate(Member)
+        .exists()
+    )
+
+
+@dataclass(frozen=True)
+class CopyResult:
+    fiscal_year: int
+    copied: int
+    still_missing: int
+
+
+def copy_forward(fiscal_year: int, actor=None) -> CopyResult:
+    """Give each national member that has a group for the previous year and none for `fiscal_year` the
+    previous year's group. An existing entry is never overwritten."""
+    fiscal_year = check_fiscal_year(fiscal_year)
+    previous = db.session.execute(
+        sa.select(MemberIncomeGroup.member_id, MemberIncomeGroup.income_group)
+        .join(Member, Member.id == MemberIncomeGroup.member_id)
+        .where(
+            Member.kind == MemberKind.NATIONAL,
+            MemberIncomeGroup.fiscal_year == fiscal_year - 1,
+            ~_has_group(fiscal_year),
+        )
+        .order_by(MemberIncomeGroup.member_id)
+    ).all()
+    with acting_as(actor) if actor is not None else nullcontext():
+        for member_id, group in previous:
+            db.session.add(
+                MemberIncomeGroup(member_id=member_id, fiscal_year=fiscal_year, income_group=group)
+            )
+        _flush_or_meanwhile()
+    still_missing = db.session.scalar(
+        sa.select(sa.func.count(Member.id)).where(
+            Member.kind == MemberKind.NATIONAL, ~_has_group(fiscal_year)
+        )
+    )
+    return CopyResult(fiscal_year, len(previous), int(still_missing or 0))
+
+
+# --- The overview ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class YearCounts:
+    """National members per income group for a year, those with none, and how many copying forward fills."""
+
+    fiscal_year: int
+    national: int
+    by_group: dict[IncomeGroup, int]
+    missing: int
+    missing_active: int
+    copyable: int
+
+
+def year_counts(fiscal_year: int) -> YearCounts:
+    """Counts for the overview of a fiscal year, in one query."""
+    current = aliased(MemberIncomeGroup)
+    previous = aliased(MemberIncomeGroup)
+    group_counts = [
+        sa.func.sum(sa.case((current.income_group == group, 1), else_=0)).label(group.value)
+        for group in IncomeGroup
+    ]
+    missing = current.id.is_(None)
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(Member.id).label("national"),
+            *group_counts,
+            sa.func.sum(sa.case((missing, 1), else_=0)).label("missing"),
+            sa.func.sum(sa.case((sa.and_(missing, Member.status == MemberStatus.ACTIVE), 1), else_=0)).label(
+                "missing_active"
+            ),
+            sa.func.sum(sa.case((sa.and_(missing, previous.id.is_not(None)), 1), else_=0)).label("copyable"),
+        )
+        .select_from(Member)
+        .outerjoin(current, sa.and_(current.member_id == Member.id, current.fiscal_year == fiscal_year))
+        .outerjoin(
+            previous, sa.and_(previous.member_id == Member.id, previous.fiscal_year == fiscal_year - 1)
+        )
+        .where(Member.kind == MemberKind.NATIONAL)
+    ).one()
+    return YearCounts(
+        fiscal_year=fiscal_year,
+        national=int(row.national or 0),
+        by_group={group: int(getattr(row, group.value) or 0) for group in IncomeGroup},
+        missing=int(row.missing or 0),
+        missing_active=int(row.missing_active or 0),
+        copyable=int(row.copyable or 0),
+    )
+
+
+def overview_query(
+    fiscal_year: int, *, text: str | None = None, hub_id: int | None = None, missing_only: bool = False
+) -> sa.Select:
+    """National members by name for the overview, narrowed by its search and filters."""
+    query = sa.select(Member).where(Member.kind == MemberKind.NATIONAL).order_by(Member.name, Member.id)
+    if text and text.strip():
+        words = text.strip()
+        escaped = re.sub(r"([\\%_])", r"\\\1", words)
+        query = query.where(
+            sa.or_(Member.name.ilike(f"%{escaped}%", escape="\\"), Member.country_code == words.upper())
+        )
+    if hub_id:
+        query = query.where(Member.hub_id == hub_id)
+    if missing_only:
+        query = query.where(~_has_group(fiscal_year))
+    return query
+
+
+def groups_by_year(member_ids: Iterable[int], years: Iterable[int]) -> dict[tuple[int, int], IncomeGroup]:
+    """{(member id, fiscal year): group} for some members and years, in one query."""
+    ids, years = sorted(set(member_ids)), sorted(set(years))
+    if not ids or not years:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            MemberIncomeGroup.member_id, MemberIncomeGroup.fiscal_year, MemberIncomeGroup.income_group
+        ).where(MemberIncomeGroup.member_id.in_(ids), MemberIncomeGroup.fiscal_year.in_(years))
+    )
+    return {(member_id, year): group for member_id, year, group in rows}
+
+
+def hubs_with_national_members() -> list[Hub]:
+    """Hubs that issue for at least one national member, by name (for the overview's filter)."""
+    has_members = (
+        sa.select(Member.id).where(Member.hub_id == Hub.id, Member.kind == MemberKind.NATIONAL).exists()
+    )
+    return list(db.session.scalars(sa.select(Hub).where(has_members).order_by(Hub.name)))
