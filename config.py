@@ -41,6 +41,9 @@ class Config:
     #: Absolute base URL used in documents and e-mails (pay links), e.g. https://crm.example.org
     PUBLIC_BASE_URL = os.environ.get("PUBLIC_BASE_URL", "http://127.0.0.1:5000")
 
+    #: No upload is larger than a few MB (logos 1 MB, income-group files 2 MB); refuse bigger bodies up front.
+    MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
+
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session
 

@@ -59,3 +59,10 @@ def test_unknown_page_is_a_404_in_the_layout(login_as):
     response = login_as("board").get("/no/such/page")
     assert response.status_code == 404
     assert b"There is nothing at this address." in response.data
+
+
+def test_a_request_body_over_the_limit_is_refused_with_413(app, login_as):
+    client = login_as("operations")
+    too_big = b"x" * (app.config["MAX_CONTENT_LENGTH"] + 1)
+    response = client.post("/contributions/income-groups/import", data=too_big, content_type="text/csv")
+    assert response.status_code == 413
