@@ -1,7 +1,7 @@
 """Time every main page on a large data set: median and p95, SQL queries per request, export memory.
 
     .venv/bin/python -m bench.pages [--postgres] [--members 2000] [--invoices 40000] [--runs 7]
-                                    [--page TEXT] [--keep]
+                                    [--page TEXT ...] [--keep]
 
 Builds a throwaway SQLite file database in /tmp (and, with --postgres, also the PostgreSQL database
 `test_hubs`, whose tables are dropped and recreated) with bulk inserts, not through the services and without
@@ -23,7 +23,8 @@ once to warm up and `--runs` times more, and the table gives the median and 95th
 the SQL queries per request (a `before_cursor_execute` listener; transaction statements not counted) and,
 for exports, the peak Python memory of one request (tracemalloc) and the size of the file. Timings are
 figures to compare, not limits: nothing here fails because a page is slow. Rows marked * took over
-300 ms (median). `--page` times only the pages whose label contains TEXT; `--keep` keeps the data for EXPLAIN.
+300 ms (median). `--page` times only the pages whose label contains TEXT (repeat it for several pages);
+`--keep` keeps the data for EXPLAIN.
 """
 
 from __future__ import annotations
@@ -821,14 +822,24 @@ def pages_for(data: DataSet) -> list[Page]:
         Page("payments CSV", "/contributions/payments/?format=csv", export=True),
         Page("payment", f"/contributions/payments/{data.payment_id}"),
         Page("ageing", "/contributions/reports/ageing"),
+        Page("ageing, page 20", "/contributions/reports/ageing?page=20"),
+        Page("ageing, over 90 days", "/contributions/reports/ageing?bucket=over_90"),
         Page("ageing CSV", "/contributions/reports/ageing?format=csv", export=True),
         Page("arrears", "/contributions/reports/arrears"),
+        Page("arrears, page 30", "/contributions/reports/arrears?page=30"),
+        Page("arrears, flagged", "/contributions/reports/arrears?flagged=y"),
+        Page("arrears, hub", f"/contributions/reports/arrears?hub={data.brussels_id}"),
         Page("arrears CSV", "/contributions/reports/arrears?format=csv", export=True),
         Page("arrears XLSX", "/contributions/reports/arrears?format=xlsx", export=True),
         Page("statement", f"/contributions/members/{member}/statement"),
         Page("messages", "/contributions/messages/"),
         Page("runs", "/contributions/runs/"),
         Page(f"run preview FY{current + 1}", f"/contributions/runs/{current + 1}/preview"),
+        Page(
+            f"run preview FY{current + 1} CSV",
+            f"/contributions/runs/{current + 1}/preview?format=csv",
+            export=True,
+        ),
         Page("run", "/contributions/runs/1"),
         Page("online payments", "/contributions/online-payments/"),
         Page("policies", "/contributions/policy/"),
@@ -961,7 +972,7 @@ def table(results: list[Result]) -> str:
     return "\n".join([HEADER, "-" * len(HEADER), *(table_row(result) for result in results)])
 
 
-def run(url: str, label: str, members: int, invoices: int, runs: int, only: str | None) -> list[Result]:
+def run(url: str, label: str, members: int, invoices: int, runs: int, only: list[str] | None) -> list[Result]:
     from app import create_app
     from app.extensions import db
     from config import Config
@@ -994,7 +1005,7 @@ def run(url: str, label: str, members: int, invoices: int, runs: int, only: str 
     print(f"\n{label}\n{HEADER}\n{'-' * len(HEADER)}", flush=True)
     with QueryCounter(engine) as counter:
         for page in pages_for(data):
-            if only and only not in page.label:
+            if only and not any(text in page.label for text in only):
                 continue
             result = measure(clients, counter, page, runs)
             results.append(result)
@@ -1016,7 +1027,9 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=7, help="timed requests per page (after one warm-up)")
     parser.add_argument("--postgres", action="store_true", help=f"also run on {POSTGRES_URL}")
     parser.add_argument("--only-postgres", action="store_true", help=argparse.SUPPRESS)
-    parser.add_argument("--page", help="only pages whose label contains this text")
+    parser.add_argument(
+        "--page", action="append", help="only pages whose label contains this text (repeat for more)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data (SQLite file, PostgreSQL tables)")
     arguments = parser.parse_args()
     KEEP_DATA = arguments.keep

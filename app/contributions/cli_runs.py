@@ -16,6 +16,7 @@ from ..common.money import format_money
 from ..extensions import db
 from .cli import contributions_cli
 from .services import annual_run
+from .services.assessments import rate_label
 
 
 @contributions_cli.command("issue-annual")
@@ -91,9 +92,27 @@ def _describe(preview: annual_run.Preview) -> None:
                 f"adjusted: {row.member.name}: {format_money(row.amount, row.currency)} instead of "
                 f"{policy_amount} ({row.adjustment.reason}; {row.adjustment.approval_reference})"
             )
+    for row in preview.to_invoice:
+        if row.converted:
+            click.echo(f"converted: {row.member.name}: {_conversion(row)}")
+    rates = {hub.hub: hub for hub in preview.hub_currencies}
     for total in preview.totals_by_hub:
         if total.to_invoice_count:
             amounts = ", ".join(
                 format_money(amount, currency) for currency, amount in total.to_invoice.items()
             )
-            click.echo(f"to invoice from {total.label}: {total.to_invoice_count} invoices, {amounts}")
+            hub = rates.get(total.label)
+            rate = (
+                f" at the FY{preview.fiscal_year} budget rate, {hub.rate_label}" if hub and hub.rate else ""
+            )
+            click.echo(f"to invoice from {total.label}: {total.to_invoice_count} invoices, {amounts}{rate}")
+
+
+def _conversion(row: annual_run.PreviewRow) -> str:
+    """`€9,200.00, assessed at $10,000.00, converted at 1 USD = 0.9200 EUR (FY2027 budget rate)`."""
+    assessed = format_money(row.assessed_amount, row.assessed_currency)
+    rate = rate_label(row.assessed_currency, row.exchange_rate, row.currency)
+    return (
+        f"{format_money(row.amount, row.currency)}, assessed at {assessed}, converted at {rate} "
+        f"(FY{row.billing.fiscal_year} budget rate)"
+    )

@@ -707,3 +707,101 @@ def test_concurrent_steps_issue_each_member_once_without_gaps(app, hub, make_mem
     assert [invoice.number for invoice in invoices] == gap_free("BE", 24)
     run = db.session.get(AnnualRun, run_id)
     assert (run.status, run.issued_count) == (AnnualRunStatus.FINISHED, 24)
+
+
+# --- The preview at scale, and its conversions in the CSV and the dry run ----------------------------------
+
+
+def test_the_preview_page_runs_as_many_queries_for_many_members_as_for_few(membership, make_member, login_as):
+    client = login_as("board")
+
+    def queries(url: str) -> int:
+        statements = []
+
+        def seen(*args):
+            statements.append(1)
+
+        sa.event.listen(db.engine, "before_cursor_execute", seen)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", seen)
+        return len(statements)
+
+    url = "/contributions/runs/2027/preview"
+    few = queries(url)
+    for number in range(60):  # more than a page, with and without a billing e-mail
+        make_member(name=f"Newland {number:02d}", with_contact=number % 3 != 0)
+    db.session.commit()
+
+    assert queries(url) == few
+    assert queries(url + "?page=2") == few
+    assert queries(url + "?format=csv") < few
+
+
+def test_a_billing_email_takes_a_primary_contact_with_an_address(membership, make_member):
+    blank = make_member(name="Blankmail", with_contact=False)
+    blank.contacts.append(MemberContact(name="Spaces", email="   ", is_primary=True))
+    secondary = make_member(name="Secondonly", with_contact=False)
+    secondary.contacts.append(MemberContact(name="Deputy", email="deputy@gov.example", is_primary=False))
+    db.session.commit()
+
+    rows = {row.member.name: row for row in annual_run.build_preview(2027).rows}
+
+    for name in ("Blankmail", "Secondonly", "Nocontact", "Noemail"):
+        assert rows[name].problems == ("No primary billing contact with an e-mail address.",), name
+    assert rows["Highland"].status == RowStatus.TO_INVOICE
+
+
+@pytest.fixture
+def converted(dollar_policy):
+    """FY2027 in USD with a budget rate into EUR: Bruxellia (Brussels) is converted, Columbia is not."""
+    policy, members = dollar_policy
+    policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.92")))
+    db.session.commit()
+    return policy, members
+
+
+def test_the_preview_csv_shows_the_policy_amount_its_currency_and_the_rate(converted, login_as, make_user):
+    client = login_as("board")
+
+    def rows():
+        response = client.get("/contributions/runs/2027/preview?format=csv")
+        return {row["Member"]: row for row in csv.DictReader(io.StringIO(response.get_data(as_text=True)))}
+
+    before = rows()
+    assert {key: before["Bruxellia"][key] for key in ("Amount", "Currency", "Assessed in policy currency",
+                                                       "Policy currency", "Exchange rate")} == {
+        "Amount": "9200.00",
+        "Currency": "EUR",
+        "Assessed in policy currency": "10000.00",
+        "Policy currency": "USD",
+        "Exchange rate": "0.92",
+    }  # fmt: skip
+    assert (before["Columbia"]["Amount"], before["Columbia"]["Policy currency"]) == ("10000.00", "USD")
+    assert before["Columbia"]["Exchange rate"] == ""
+
+    # Once issued, the row shows the rate the invoice keeps, even after the budget rate is revised.
+    issue_all(make_user("operations"))
+    policy, _members = converted
+    policy.exchange_rates[0].rate = Decimal("0.95")
+    db.session.commit()
+    after = rows()
+    assert after["Bruxellia"]["What the run does"] == "Already invoiced"
+    assert (after["Bruxellia"]["Amount"], after["Bruxellia"]["Exchange rate"]) == ("9200.00", "0.92")
+
+
+def test_the_dry_run_shows_each_conversion_and_each_hubs_rate(converted, app):
+    result = app.test_cli_runner().invoke(args=["contributions", "issue-annual", "--fy", "2027", "--dry-run"])
+
+    assert result.exit_code == 0, result.output
+    assert (
+        "converted: Bruxellia: €9,200.00, assessed at $10,000.00, converted at 1 USD = 0.9200 EUR "
+        "(FY2027 budget rate)"
+    ) in result.output
+    assert "converted: Columbia" not in result.output
+    assert (
+        "to invoice from Brussels hub: 1 invoices, €9,200.00 at the FY2027 budget rate, 1 USD = 0.9200 EUR"
+    ) in result.output
+    assert "to invoice from Washington DC headquarters: 1 invoices, $10,000.00\n" in result.output
+    assert annual_invoices() == []

@@ -157,6 +157,31 @@ def test_the_invoice_page_shows_the_history_with_who_and_when(operations, make_d
     assert "Balance due" in page.text and "10,000.00" in page.text
 
 
+def test_a_converted_invoice_shows_what_was_assessed_and_the_rate(
+    operations, make_member, make_policy, make_user
+):
+    from app.contributions.models import InvoiceKind, PolicyExchangeRate
+    from app.contributions.services.assessments import assess_member, billing_amount
+
+    policy = make_policy(fiscal_year=2027, currency="USD", lower_middle="10000.00")
+    policy.exchange_rates.append(PolicyExchangeRate(currency="EUR", rate=Decimal("0.92")))
+    member = make_member()  # a Brussels member: billed in euros
+    user = make_user("operations")
+    billing = billing_amount(assess_member(member, 2027))
+    invoice = create_draft_invoice(
+        member, 2027, [("Annual contribution", billing.amount)], user,
+        kind=InvoiceKind.ANNUAL_CONTRIBUTION, conversion=billing,
+    )  # fmt: skip
+    issue_invoice(invoice, user, issued_on=date(2027, 1, 15))
+    plain = create_draft_invoice(member, 2027, [("Conference fee", Decimal("250.00"))], user)
+
+    page = " ".join(operations.get(f"/contributions/invoices/{invoice.id}").text.split())
+
+    assert "€9,200.00" in page
+    assert "Assessed at $10,000.00, converted at 1 USD = 0.9200 EUR (FY2027 budget rate)" in page
+    assert "converted at" not in operations.get(f"/contributions/invoices/{plain.id}").text
+
+
 def test_a_draft_has_no_stored_pdf(operations, make_draft_invoice):
     invoice = make_draft_invoice()
     response = operations.get(f"/contributions/invoices/{invoice.id}/pdf", follow_redirects=True)

@@ -315,3 +315,224 @@ def test_the_arrears_page_shows_assessed_in_the_billing_currency_with_sums_per_c
         "USD",
     )
     assert rows["2027"]["Exchange rate"] == "0.9"
+
+
+# --- At scale: pagination, SQL totals and flags, streamed exports -------------------------------------------
+
+
+def count_queries(client, url: str) -> int:
+    statements = []
+
+    def seen(*args, **kwargs):
+        statements.append(1)
+
+    sa.event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        response = client.get(url)
+        assert response.status_code == 200
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", seen)
+    return len(statements)
+
+
+@pytest.fixture
+def small_pages(app, monkeypatch):
+    monkeypatch.setitem(app.config, "ITEMS_PER_PAGE", 2)
+
+
+def late_member(make_member, make_issued_invoice, name: str, years=(2025, 2026), **overrides):
+    member = make_member(name=name, fiscal_year=2026, **overrides)
+    for year in years:
+        make_issued_invoice(member=member, fiscal_year=year, amount="1000.00", issued_on=date(year, 1, 15))
+    return member
+
+
+def test_the_arrears_page_runs_as_many_queries_for_many_members_as_for_few(
+    login_as, make_member, make_issued_invoice, make_policy, small_pages
+):
+    make_policy(fiscal_year=2026, currency="EUR")
+    client = login_as("board")
+    url = "/contributions/reports/arrears?first_year=2025&last_year=2028"
+    late_member(make_member, make_issued_invoice, "Alpha")
+    few = count_queries(client, url)
+
+    for number in range(12):
+        late_member(make_member, make_issued_invoice, f"Beta {number:02d}", years=(2025, 2026, 2027))
+    assert count_queries(client, url) == few
+    assert count_queries(client, url + "&page=4") == few
+    assert count_queries(client, url + "&flagged=y&page=3") == few
+
+
+def test_only_flagged_members_fill_every_page_and_the_pager_counts_them(
+    login_as, make_member, make_issued_invoice, small_pages
+):
+    # Names interleave flagged and unflagged members, so that filtering a page after reading it would show
+    # half-empty pages.
+    flagged = [late_member(make_member, make_issued_invoice, f"Country {letter}1") for letter in "ABCDE"]
+    for letter in "ABCD":
+        late_member(make_member, make_issued_invoice, f"Country {letter}2", years=(2025, 2027))
+    client = login_as("board")
+    url = "/contributions/reports/arrears?first_year=2025&last_year=2028&flagged=y"
+
+    pages = [visible(client.get(f"{url}&page={number}").text) for number in (1, 2, 3)]
+
+    listed = [re.findall(r"Country [A-E][12]", page) for page in pages]
+    assert listed == [["Country A1", "Country B1"], ["Country C1", "Country D1"], ["Country E1"]]
+    assert "1–2 of 5 members" in pages[0] and "5–5 of 5 members" in pages[2]
+    assert "5 members have two or more consecutive unpaid years in FY2025–FY2028." in pages[0]
+    # Page 2 keeps the filters in its links.
+    assert (
+        'href="/contributions/reports/arrears?first_year=2025&amp;last_year=2028&amp;flagged=y&amp;page=3"'
+        in (client.get(f"{url}&page=2").text)
+    )
+    everyone = visible(client.get("/contributions/reports/arrears?first_year=2025&last_year=2028").text)
+    assert "5 of 9 members are flagged" in everyone
+    assert [row.member.name for row in arrears_report(2025, 2028, only_flagged=True).rows] == [
+        member.name for member in flagged
+    ]
+
+
+def test_the_sql_flag_agrees_with_the_rows(arrears):
+    from app.contributions.services.reports import flagged_member_ids
+
+    late, patchy, waived = arrears
+    report = arrears_report(2025, 2028)
+
+    assert (
+        flagged_member_ids(2025, 2028) == [row.member.id for row in report.rows if row.flagged] == [late.id]
+    )
+    assert flagged_member_ids(2026, 2027) == []  # within the range only: 2026 alone is unpaid there
+
+
+def test_the_totals_from_sql_equal_the_sums_of_every_row(
+    euro_member_under_a_dollar_policy, make_hub, make_member, make_issued_invoice
+):
+    """Conversions at the invoice's rate and at the budget rate, a missing rate, a waiver, an adjustment,
+    a local member, members alike (counted together in SQL), two currencies."""
+    from app.contributions.services.reports import arrears_totals
+
+    washington = make_hub(name="Washington", base_currency="USD", invoice_prefix="US")
+    dollaria = make_member(name="Dollaria", hub=washington, fiscal_year=2027)
+    make_issued_invoice(member=dollaria, fiscal_year=2027, amount="700.00", issued_on=date(2027, 1, 15))
+    for name in ("Alikeland", "Samestan"):
+        make_member(name=name, hub=washington, fiscal_year=2027)
+    make_member(name="Cityville", kind="local")
+    for name, kind, amount in (
+        ("Waivonia", AdjustmentKind.WAIVER, None),
+        ("Reducia", AdjustmentKind.AMOUNT, "4000.00"),
+    ):
+        db.session.add(
+            ContributionAdjustment(
+                member=make_member(name=name, fiscal_year=2027),
+                fiscal_year=2027,
+                kind=kind,
+                amount=D(amount) if amount else None,
+                reason="Decided",
+                approval_reference="SC-2027-01",
+            )
+        )
+    db.session.flush()
+    report = arrears_report(2025, 2028)
+
+    totals = arrears_totals(2025, 2028)
+
+    assert totals.assessed == report.assessed_totals()
+    assert totals.outstanding == {
+        year: {c: a for c, a in v.items() if a} for year, v in report.totals().items()
+    }
+    # Euroland 9,000 + Reducia 4,000 x 0.90 + Cityville 2,500 x 0.90; three Washington members at $10,000.
+    assert totals.assessed[2027] == {"EUR": D("14850.00"), "USD": D("30000.00")}
+    assert totals.outstanding[2027] == {"USD": D("700.00")}
+
+
+def test_the_arrears_csv_is_the_same_whatever_the_batch_size(login_as, arrears, monkeypatch):
+    from app.contributions.services import reports
+
+    client = login_as("board")
+    url = "/contributions/reports/arrears?first_year=2025&last_year=2028&format=csv"
+    whole = client.get(url).text
+    monkeypatch.setattr(reports, "EXPORT_BATCH_SIZE", 1)
+
+    assert client.get(url).text == whole
+    rows = list(csv.DictReader(io.StringIO(whole)))
+    assert {row["Member"] for row in rows} == {"Late Republic", "Patchy Republic", "Waived Republic"}
+    flagged_only = list(csv.DictReader(io.StringIO(client.get(url + "&flagged=y").text)))
+    assert {row["Member"] for row in flagged_only} == {"Late Republic"}
+
+
+def test_the_arrears_xlsx_reads_back_with_the_right_numbers_and_formats(
+    login_as, euro_member_under_a_dollar_policy
+):
+    response = login_as("board").get(
+        "/contributions/reports/arrears?first_year=2026&last_year=2028&format=xlsx"
+    )
+
+    assert response.status_code == 200 and response.content_length == len(response.data)
+    assert "filename=arrears-FY2026-FY2028.xlsx" in response.headers["Content-Disposition"]
+    sheet = load_workbook(io.BytesIO(response.data)).active
+    assert sheet.title == "Arrears FY2026-FY2028"
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("B2", "A1:S4")
+    header = [cell.value for cell in sheet[1]]
+    rows = {
+        row[3].value: {name: cell for name, cell in zip(header, row, strict=True)}
+        for row in sheet.iter_rows(min_row=2)
+    }
+    fy2026, fy2027, fy2028 = rows[2026], rows[2027], rows[2028]
+    assert (fy2026["Assessed"].value, fy2026["Assessed currency"].value) == (9200, "EUR")
+    assert (fy2026["Assessed in policy currency"].value, fy2026["Policy currency"].value) == (10000, "USD")
+    assert fy2026["Exchange rate"].value == pytest.approx(0.92)  # read back as the float a spreadsheet keeps
+    assert (fy2026["Invoiced"].value, fy2026["Outstanding"].value, fy2026["Unpaid year"].value) == (
+        9200,
+        9200,
+        "yes",
+    )
+    assert (fy2027["Assessed"].value, fy2027["Exchange rate"].value, fy2027["Invoice currency"].value) == (
+        9000,
+        0.9,
+        None,
+    )
+    assert fy2028["Assessed"].value is None and fy2028["Assessed in policy currency"].value == 10000
+    assert fy2026["Assessed"].number_format == "#,##0.00"
+    assert fy2026["Exchange rate"].number_format == "0.0000####"
+    assert fy2026["Fiscal year"].number_format == "0"
+    assert sheet["A1"].font.bold and sheet["A2"].value == "Euroland"
+
+
+def test_the_ageing_list_pages_overdue_invoices_in_a_constant_number_of_queries(
+    login_as, make_member, make_issued_invoice, small_pages
+):
+    member = make_member(name="Slow Payer")
+    not_due = invoice_due(make_issued_invoice, 0, member=member)
+    overdue = [invoice_due(make_issued_invoice, days, member=member) for days in (120, 95, 40)]
+    client = login_as("board")
+    url = f"/contributions/reports/ageing?as_of={AS_OF.isoformat()}"
+
+    first = client.get(url).text
+    second = client.get(url + "&page=2").text
+
+    # Most overdue first; not yet due is not overdue.
+    assert overdue[0].number in first and overdue[1].number in first and overdue[2].number not in first
+    assert overdue[2].number in second and not_due.number not in first + second
+    assert "1–2 of 3 invoices" in visible(first) and "3–3 of 3 invoices" in visible(second)
+    current = client.get(url + "&bucket=current").text
+    assert not_due.number in current and "1–1 of 1 invoices" in visible(current)
+
+    queries = count_queries(client, url)
+    for days in (10, 20, 30, 50, 70):
+        invoice_due(make_issued_invoice, days, member=make_member())
+    assert count_queries(client, url) == queries
+    assert count_queries(client, url + "&page=3") == queries
+
+
+def visible(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+def test_bad_report_filters_fall_back_instead_of_failing(login_as, arrears):
+    client = login_as("board")
+
+    arrears_page = client.get("/contributions/reports/arrears?hub=abc&first_year=zz&page=x&flagged=maybe")
+    ageing_page = client.get("/contributions/reports/ageing?hub=abc&bucket=nonsense&as_of=soon&page=-3")
+
+    assert arrears_page.status_code == 200 and "Late Republic" in arrears_page.text
+    assert ageing_page.status_code == 200 and "Overdue invoices" in ageing_page.text

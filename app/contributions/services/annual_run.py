@@ -25,7 +25,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import aliased, selectinload
+from sqlalchemy.orm import aliased, load_only, selectinload
 
 from ...common.errors import DomainError
 from ...common.fiscal import fiscal_year as fiscal_year_range
@@ -44,6 +44,7 @@ from ..models import (
     InvoiceKind,
     InvoiceStatus,
     Member,
+    MemberContact,
     MemberIncomeGroup,
     MemberKind,
     MemberStatus,
@@ -93,8 +94,14 @@ class ExistingInvoice:
     id: int
     number: str | None
     status: InvoiceStatus
+    #: In `currency`.
     total: Decimal
     currency: str
+    #: The conversion the invoice keeps: what the policy assessed, in `assessed_currency`, and the rate into
+    #: `currency` (None when not converted, or not made from an assessment).
+    assessed_amount: Decimal | None = None
+    assessed_currency: str | None = None
+    exchange_rate: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -124,6 +131,34 @@ class PreviewRow:
     def converted(self) -> bool:
         """The amount was converted from the policy's currency (a row not yet invoiced)."""
         return self.billing is not None and self.billing.converted and self.invoice is None
+
+    @property
+    def issued_invoice(self) -> ExistingInvoice | None:
+        return (
+            self.invoice if self.invoice is not None and self.invoice.status != InvoiceStatus.DRAFT else None
+        )
+
+    @property
+    def assessed_amount(self) -> Decimal | None:
+        """What the row bills, in the policy's currency before conversion: as the issued invoice keeps it, or
+        as the run would assess it (None when it cannot be computed)."""
+        if self.issued_invoice is not None:
+            return self.issued_invoice.assessed_amount
+        return self.billing.assessed_amount if self.billing is not None else None
+
+    @property
+    def assessed_currency(self) -> str | None:
+        if self.issued_invoice is not None:
+            return self.issued_invoice.assessed_currency
+        return self.billing.assessed_currency if self.billing is not None else None
+
+    @property
+    def exchange_rate(self) -> Decimal | None:
+        """Units of `currency` per one unit of `assessed_currency`: the issued invoice's stored rate, or the
+        year's budget rate the run converts at; None when the amount is not converted."""
+        if self.issued_invoice is not None:
+            return self.issued_invoice.exchange_rate
+        return self.billing.exchange_rate if self.billing is not None else None
 
     @property
     def group_label(self) -> str:
@@ -239,7 +274,15 @@ def _eligible(fiscal_year: int):
 
 def _annual_invoices(fiscal_year: int, member_ids=None) -> dict[int, ExistingInvoice]:
     query = sa.select(
-        Invoice.member_id, Invoice.id, Invoice.number, Invoice.status, Invoice.total, Invoice.currency
+        Invoice.member_id,
+        Invoice.id,
+        Invoice.number,
+        Invoice.status,
+        Invoice.total,
+        Invoice.currency,
+        Invoice.assessed_amount,
+        Invoice.assessed_currency,
+        Invoice.exchange_rate,
     ).where(
         Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
         Invoice.fiscal_year == fiscal_year,
@@ -248,7 +291,16 @@ def _annual_invoices(fiscal_year: int, member_ids=None) -> dict[int, ExistingInv
     if member_ids is not None:
         query = query.where(Invoice.member_id.in_(member_ids))
     return {
-        row.member_id: ExistingInvoice(row.id, row.number, row.status, row.total, row.currency)
+        row.member_id: ExistingInvoice(
+            row.id,
+            row.number,
+            row.status,
+            row.total,
+            row.currency,
+            row.assessed_amount,
+            row.assessed_currency,
+            row.exchange_rate,
+        )
         for row in db.session.execute(query)
     }
 
@@ -268,23 +320,50 @@ def _has_annual_invoice(member_id: int, fiscal_year: int) -> bool:
     )
 
 
+def billing_email_exists():
+    """SQL: the member has a primary billing contact with an e-mail address (the twin of the Python test in
+    `member_problems`), for reading many members without their contacts."""
+    return (
+        sa.select(MemberContact.id)
+        .where(
+            MemberContact.member_id == Member.id,
+            MemberContact.is_primary == sa.true(),
+            sa.func.trim(sa.func.coalesce(MemberContact.email, "")) != "",
+        )
+        .exists()
+    )
+
+
 def member_problems(
-    member: Member, assessment: Assessment, billing: BillingAmount | None = None
+    member: Member,
+    assessment: Assessment,
+    billing: BillingAmount | None = None,
+    has_billing_email: bool | None = None,
 ) -> list[str]:
-    """Why a member cannot be invoiced this year (empty when it can)."""
+    """Why a member cannot be invoiced this year (empty when it can). Whether it has a primary contact with
+    an e-mail address is read from its contacts unless `has_billing_email` says it already."""
     problems = []
     if assessment.problem:
         problems.append(assessment.problem)
     elif billing is not None and billing.problem:
         problems.append(billing.problem)  # no budget rate into the hub's currency
-    if not any(contact.is_primary and (contact.email or "").strip() for contact in member.contacts):
+    if has_billing_email is None:
+        has_billing_email = any(
+            contact.is_primary and (contact.email or "").strip() for contact in member.contacts
+        )
+    if not has_billing_email:
         problems.append("No primary billing contact with an e-mail address.")
     if member.hub.status != HubStatus.OPEN:
         problems.append(f"Its issuing hub, {member.hub.name}, is {member.hub.status.label.lower()}.")
     return problems
 
 
-def _classify(member: Member, assessment: Assessment, invoice: ExistingInvoice | None) -> PreviewRow:
+def _classify(
+    member: Member,
+    assessment: Assessment,
+    invoice: ExistingInvoice | None,
+    has_billing_email: bool | None = None,
+) -> PreviewRow:
     billing = billing_amount(assessment, member.hub)
     common = dict(
         member=member,
@@ -317,32 +396,44 @@ def _classify(member: Member, assessment: Assessment, invoice: ExistingInvoice |
         else:
             because = "The policy amount for this group is zero."
         return PreviewRow(**common, status=RowStatus.WAIVED, waived_because=because)
-    problems = member_problems(member, assessment, billing)
+    problems = member_problems(member, assessment, billing, has_billing_email)
     if problems:
         return PreviewRow(**common, status=RowStatus.PROBLEM, problems=tuple(problems))
     return PreviewRow(**common, status=RowStatus.TO_INVOICE)
 
 
+#: The member columns the preview, its page, its CSV and the dry run read (contacts are not loaded: whether
+#: a member has a billing e-mail comes with it from SQL).
+PREVIEW_MEMBER_COLUMNS = (
+    Member.id,
+    Member.name,
+    Member.kind,
+    Member.country_code,
+    Member.language,
+    Member.status,
+    Member.hub_id,
+)
+
+
 def build_preview(fiscal_year: int) -> Preview:
     """Every active member's annual contribution for a fiscal year, in a constant number of queries."""
-    members = list(
-        db.session.scalars(
-            sa.select(Member)
-            .where(_eligible(fiscal_year))
-            .options(selectinload(Member.contacts))
-            .order_by(Member.name, Member.id)
-        ).unique()
-    )
+    selected = db.session.execute(
+        sa.select(Member, billing_email_exists().label("has_billing_email"))
+        .where(_eligible(fiscal_year))
+        # Hubs are few: read once each, rather than joined (and their JSON decoded) on every member's row.
+        .options(load_only(*PREVIEW_MEMBER_COLUMNS), selectinload(Member.hub))
+        .order_by(Member.name, Member.id)
+    ).all()
+    members = [member for member, _has_email in selected]
     not_in_run = db.session.scalar(sa.select(sa.func.count(Member.id)).where(sa.not_(_eligible(fiscal_year))))
     invoices = _annual_invoices(fiscal_year)
     assessments = assess_members(members, fiscal_year)
     rows = [
-        _classify(member, assessment, invoices.get(member.id))
-        for member, assessment in zip(members, assessments, strict=True)
+        _classify(member, assessment, invoices.get(member.id), bool(has_email))
+        for (member, has_email), assessment in zip(selected, assessments, strict=True)
     ]
-    return Preview(
-        fiscal_year=fiscal_year, policy=policy_for(fiscal_year), rows=rows, not_in_run_count=not_in_run
-    )
+    policy = assessments[0].policy if assessments else policy_for(fiscal_year)
+    return Preview(fiscal_year=fiscal_year, policy=policy, rows=rows, not_in_run_count=not_in_run)
 
 
 @dataclass(frozen=True)

@@ -1,12 +1,15 @@
 """Collection reports: the ageing of open invoices and the arrears matrix for the Steering Committee.
 
-Both are computed with SQL aggregates in a constant number of queries, whatever the number of invoices.
+Both are computed with SQL aggregates in a constant number of queries, whatever the number of invoices or
+members: a page reads only the rows it shows (the arrears' totals and flags come from aggregates over every
+member the filters select), and exports read members in batches, so that memory stays flat.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -20,16 +23,24 @@ from ...common.time import today
 from ...extensions import db
 from ..models import (
     ZERO,
+    AdjustmentKind,
+    ContributionAdjustment,
+    ContributionPolicy,
     CreditNote,
     Invoice,
     InvoiceKind,
     InvoiceStatus,
     Member,
+    MemberIncomeGroup,
+    MemberKind,
     Payment,
     PaymentAllocation,
     WriteOff,
 )
-from .assessments import assess_members, billing_amount, format_rate, rate_label
+
+# `_assess` holds the rules of an assessment; the arrears apply them to income groups and adjustments read for
+# every year at once (and, for totals, to sets of alike members), where `assess_members` reads one year.
+from .assessments import Assessment, _assess, billing_amount, format_rate, rate_label
 
 # --- Ageing ------------------------------------------------------------------------------------------------
 
@@ -52,6 +63,8 @@ class AgeingRow:
     currency: str
     buckets: dict[str, Decimal]
     invoice_count: int
+    #: Invoices per bucket.
+    counts: dict[str, int] = field(default_factory=dict)
 
     @property
     def total(self) -> Decimal:
@@ -64,6 +77,12 @@ class AgeingReport:
     rows: list[AgeingRow]
     #: Per currency, a row of bucket totals (hub_name "All hubs").
     totals: list[AgeingRow]
+
+    def listed_count(self, bucket: str | None = None) -> int:
+        """How many invoices `aged_invoices_query` lists for this bucket (every overdue one when None), from
+        the counts the report already has, so that the list needs no count query of its own."""
+        keys = [bucket] if bucket in BUCKET_KEYS else [key for key in BUCKET_KEYS if key != "current"]
+        return sum(row.counts.get(key, 0) for row in self.rows for key in keys)
 
 
 def _settled_as_of(as_of: date):
@@ -161,6 +180,12 @@ def ageing_report(as_of: date | None = None, hub_id: int | None = None) -> Agein
         ).label(key)
         for key in BUCKET_KEYS
     ]
+    counts = [
+        sa.func.coalesce(
+            sa.func.sum(sa.case((_bucket_condition(key, open_invoices.c.due_on, as_of), 1), else_=0)), 0
+        ).label(f"{key}_count")
+        for key in BUCKET_KEYS
+    ]
     rows = db.session.execute(
         sa.select(
             open_invoices.c.hub_id,
@@ -168,6 +193,7 @@ def ageing_report(as_of: date | None = None, hub_id: int | None = None) -> Agein
             open_invoices.c.currency,
             sa.func.count().label("invoice_count"),
             *columns,
+            *counts,
         )
         .group_by(open_invoices.c.hub_id, open_invoices.c.hub_name, open_invoices.c.currency)
         .order_by(open_invoices.c.hub_name, open_invoices.c.currency)
@@ -179,6 +205,7 @@ def ageing_report(as_of: date | None = None, hub_id: int | None = None) -> Agein
             row.currency,
             {key: Decimal(getattr(row, key)).quantize(Decimal("0.01")) for key in BUCKET_KEYS},
             row.invoice_count,
+            {key: int(getattr(row, f"{key}_count")) for key in BUCKET_KEYS},
         )
         for row in rows
     ]
@@ -207,9 +234,9 @@ class AgedInvoice:
     bucket: str
 
 
-def aged_invoices(as_of: date | None = None, hub_id: int | None = None, bucket: str | None = None):
-    """The invoices behind the ageing report, most overdue first (one query)."""
-    as_of = as_of or today()
+def aged_invoices_query(as_of: date, hub_id: int | None = None, bucket: str | None = None) -> sa.Select:
+    """The invoices behind the ageing report as plain rows, most overdue first: those of one bucket, or every
+    overdue one (not yet due left out) when no bucket is given. Paginate it, or read it in batches."""
     open_invoices = _open_invoices_as_of(as_of, hub_id)
     query = (
         sa.select(
@@ -217,24 +244,35 @@ def aged_invoices(as_of: date | None = None, hub_id: int | None = None, bucket: 
         )
         .join(Invoice, Invoice.id == open_invoices.c.invoice_id)
         .join(Member, Member.id == Invoice.member_id)
-        .order_by(open_invoices.c.due_on, Invoice.number)
+        .order_by(open_invoices.c.due_on, Invoice.number, Invoice.id)
     )
     if bucket in BUCKET_KEYS:
-        query = query.where(_bucket_condition(bucket, open_invoices.c.due_on, as_of))
+        return query.where(_bucket_condition(bucket, open_invoices.c.due_on, as_of))
+    # Every overdue bucket: at least one day late.
+    return query.where(open_invoices.c.due_on <= as_of - timedelta(days=1))
+
+
+def aged_invoice(row, as_of: date) -> AgedInvoice:
+    """One row of `aged_invoices_query` as the page lists it."""
+    return AgedInvoice(
+        row.invoice_id,
+        row.number,
+        row.member_name,
+        row.member_id,
+        row.hub_name,
+        row.currency,
+        row.due_on,
+        Decimal(row.balance).quantize(Decimal("0.01")),
+        (as_of - row.due_on).days,
+        bucket_of(row.due_on, as_of),
+    )
+
+
+def aged_invoices(as_of: date | None = None, hub_id: int | None = None, bucket: str | None = None):
+    """Every invoice of `aged_invoices_query` (one query; the page paginates instead)."""
+    as_of = as_of or today()
     return [
-        AgedInvoice(
-            row.invoice_id,
-            row.number,
-            row.member_name,
-            row.member_id,
-            row.hub_name,
-            row.currency,
-            row.due_on,
-            Decimal(row.balance).quantize(Decimal("0.01")),
-            (as_of - row.due_on).days,
-            bucket_of(row.due_on, as_of),
-        )
-        for row in db.session.execute(query)
+        aged_invoice(row, as_of) for row in db.session.execute(aged_invoices_query(as_of, hub_id, bucket))
     ]
 
 
@@ -376,23 +414,115 @@ def default_year_range() -> tuple[int, int]:
     return current - 3, current
 
 
-def arrears_report(
-    first_year: int | None = None, last_year: int | None = None, hub_id: int | None = None, only_flagged=False
-) -> ArrearsReport:
-    """Members by fiscal year: assessed, invoiced, paid, waived and outstanding, flagging two or more
-    consecutive unpaid years. Queries: members, one aggregate over invoices, three a year for assessments."""
+def _year_range(first_year: int | None, last_year: int | None) -> tuple[int, int]:
     default_first, default_last = default_year_range()
     first_year = first_year or default_first
     last_year = last_year or default_last
-    if first_year > last_year:
-        first_year, last_year = last_year, first_year
-    members_query = sa.select(Member).order_by(Member.name)
-    if hub_id:
-        members_query = members_query.where(Member.hub_id == hub_id)
-    members = db.session.scalars(members_query).all()
-    member_ids = [member.id for member in members]
+    return (last_year, first_year) if first_year > last_year else (first_year, last_year)
 
-    balance = Invoice.total - Invoice.amount_paid - Invoice.amount_credited - Invoice.amount_written_off
+
+def _balance():
+    return Invoice.total - Invoice.amount_paid - Invoice.amount_credited - Invoice.amount_written_off
+
+
+def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
+    """The ids of members (of the hub, when given) with two or more consecutive unpaid years in the range,
+    from one aggregate query, read once so that a page, its count and its totals do not compute them again.
+
+    A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
+    outstanding: the SQL twin of `YearCell.unpaid`; two such years in a row is `ArrearsRow.flagged`."""
+    unpaid = (
+        sa.select(Invoice.member_id, Invoice.fiscal_year)
+        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
+        .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
+        .having(sa.func.sum(_balance()) > 0)
+        .distinct()
+        .cte("unpaid_years")
+    )
+    following = unpaid.alias("following_year")
+    query = (
+        sa.select(unpaid.c.member_id)
+        .join(
+            following,
+            sa.and_(
+                following.c.member_id == unpaid.c.member_id,
+                following.c.fiscal_year == unpaid.c.fiscal_year + 1,
+            ),
+        )
+        .distinct()
+    )
+    if hub_id:
+        query = query.join(Member, Member.id == unpaid.c.member_id).where(Member.hub_id == hub_id)
+    return list(db.session.scalars(query))
+
+
+def arrears_members_query(hub_id: int | None = None, member_ids=None) -> sa.Select:
+    """The members the arrears matrix lists, by name: of one hub, and only those of `member_ids` when given
+    (the flagged ones: restricting the query, not the page, keeps every page of flagged members full)."""
+    query = sa.select(Member).order_by(Member.name, Member.id)
+    if hub_id:
+        query = query.where(Member.hub_id == hub_id)
+    if member_ids is not None:
+        query = query.where(Member.id.in_(member_ids))
+    return query
+
+
+def _policies(first_year: int, last_year: int) -> dict[int, ContributionPolicy]:
+    """The policies of the range, with their exchange rates (two queries)."""
+    return {
+        policy.fiscal_year: policy
+        for policy in db.session.scalars(
+            sa.select(ContributionPolicy).where(ContributionPolicy.fiscal_year.between(first_year, last_year))
+        )
+    }
+
+
+def _assessments(members, first_year: int, last_year: int, policies) -> dict[tuple[int, int], Assessment]:
+    """(member, year) -> what the member was expected to contribute that year: income groups and
+    adjustments for every year of the range in one query each (the rules are `assess_members`')."""
+    ids = [member.id for member in members]
+    groups = {
+        (member_id, year): group
+        for member_id, year, group in db.session.execute(
+            sa.select(
+                MemberIncomeGroup.member_id, MemberIncomeGroup.fiscal_year, MemberIncomeGroup.income_group
+            ).where(
+                MemberIncomeGroup.member_id.in_(ids),
+                MemberIncomeGroup.fiscal_year.between(first_year, last_year),
+            )
+        )
+    }
+    adjustments = {
+        (adjustment.member_id, adjustment.fiscal_year): adjustment
+        for adjustment in db.session.scalars(
+            sa.select(ContributionAdjustment).where(
+                ContributionAdjustment.member_id.in_(ids),
+                ContributionAdjustment.fiscal_year.between(first_year, last_year),
+            )
+        )
+    }
+    return {
+        (member.id, year): _assess(
+            member,
+            year,
+            policies.get(year),
+            groups.get((member.id, year)),
+            adjustments.get((member.id, year)),
+        )
+        for member in members
+        for year in range(first_year, last_year + 1)
+    }
+
+
+def arrears_rows(members, first_year: int, last_year: int, policies=None) -> list[ArrearsRow]:
+    """The matrix rows of these members (a page, or a batch of an export), in a constant number of queries:
+    one aggregate over their invoices, their annual invoices' conversions, income groups, adjustments, and
+    the range's policies unless given."""
+    members = list(members)
+    if not members:
+        return []
+    policies = _policies(first_year, last_year) if policies is None else policies
+    member_ids = [member.id for member in members]
     invoice_rows = db.session.execute(
         sa.select(
             Invoice.member_id,
@@ -402,7 +532,7 @@ def arrears_report(
             sa.func.sum(Invoice.amount_paid),
             sa.func.sum(Invoice.amount_credited),
             sa.func.sum(Invoice.amount_written_off),
-            sa.func.sum(balance),
+            sa.func.sum(_balance()),
         )
         .where(
             Invoice.status != InvoiceStatus.DRAFT,
@@ -422,19 +552,204 @@ def arrears_report(
         cell.written_off[currency] = _money(written_off)
         cell.outstanding[currency] = _money(outstanding)
     conversions = _invoiced_conversions(member_ids, first_year, last_year)
-    for year in range(first_year, last_year + 1):
-        for assessment in assess_members(members, year):
-            cell = cells[(assessment.member.id, year)]
-            _set_assessed(cell, assessment, conversions.get((assessment.member.id, year)))
-            cell.waived = assessment.waived
-            cell.waived_amount = assessment.policy_amount if assessment.waived else None
-    rows = [
+    for key, assessment in _assessments(members, first_year, last_year, policies).items():
+        cell = cells[key]
+        _set_assessed(cell, assessment, conversions.get(key))
+        cell.waived = assessment.waived
+        cell.waived_amount = assessment.policy_amount if assessment.waived else None
+    return [
         ArrearsRow(member, [cells[(member.id, year)] for year in range(first_year, last_year + 1)])
         for member in members
     ]
-    if only_flagged:
-        rows = [row for row in rows if row.flagged]
-    return ArrearsReport(first_year, last_year, rows)
+
+
+def arrears_report(
+    first_year: int | None = None, last_year: int | None = None, hub_id: int | None = None, only_flagged=False
+) -> ArrearsReport:
+    """Every member's row at once: by fiscal year, assessed, invoiced, paid, waived and outstanding, flagging
+    two or more consecutive unpaid years (for small sets and tests; the page paginates `arrears_members_query`
+    and exports read `arrears_records_in_batches`)."""
+    first_year, last_year = _year_range(first_year, last_year)
+    flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
+    members = db.session.scalars(arrears_members_query(hub_id, flagged)).all()
+    return ArrearsReport(first_year, last_year, arrears_rows(members, first_year, last_year))
+
+
+@dataclass
+class ArrearsTotals:
+    """Per fiscal year and currency, over every member the filters select (not only one page)."""
+
+    #: Assessed, in each member's billing currency (waivers count as nothing).
+    assessed: dict[int, dict[str, Decimal]]
+    #: Still outstanding on issued invoices, in the invoices' currencies.
+    outstanding: dict[int, dict[str, Decimal]]
+
+
+def arrears_totals(
+    first_year: int, last_year: int, hub_id: int | None = None, member_ids=None
+) -> ArrearsTotals:
+    """The totals of the members `arrears_members_query(hub_id, member_ids)` lists, from SQL aggregates, never
+    by loading every member (four queries)."""
+    member_ids = arrears_members_query(hub_id, member_ids).with_only_columns(Member.id).order_by(None)
+    years = list(range(first_year, last_year + 1))
+    outstanding: dict[int, dict[str, Decimal]] = {year: {} for year in years}
+    for year, currency, amount in db.session.execute(
+        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(_balance()))
+        .where(
+            Invoice.status != InvoiceStatus.DRAFT,
+            Invoice.fiscal_year.between(first_year, last_year),
+            Invoice.member_id.in_(member_ids),
+        )
+        .group_by(Invoice.fiscal_year, Invoice.currency)
+        .order_by(Invoice.fiscal_year, Invoice.currency)
+    ):
+        if _money(amount):
+            outstanding[year][currency] = _money(amount)
+    return ArrearsTotals(_assessed_totals(member_ids, first_year, last_year), outstanding)
+
+
+@dataclass(frozen=True)
+class _HubCurrency:
+    base_currency: str
+
+
+@dataclass(frozen=True)
+class _MemberOfAKind:
+    """What an assessment reads of a member: its kind and its hub's currency."""
+
+    kind: MemberKind
+    hub: _HubCurrency
+
+
+@dataclass(frozen=True)
+class _Adjustment:
+    kind: AdjustmentKind
+    amount: Decimal | None
+
+
+def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> dict[int, dict[str, Decimal]]:
+    """Assessed per year and billing currency for the selected members, exactly as their cells would add up.
+
+    Members whose assessment has the same inputs (year, kind, income group, adjustment, the annual invoice's
+    currency and stored conversion, the hub's currency) are assessed alike, so one aggregate query counts
+    them per set of inputs, and each set is assessed once by the same rules as a cell (`_set_assessed`),
+    in Decimal, then multiplied by its count."""
+    years = sa.union_all(
+        *(
+            sa.select(sa.literal(year, sa.Integer).label("fiscal_year"))
+            for year in range(first_year, last_year + 1)
+        )
+    ).subquery("years")
+    from ...hubs.models import Hub
+
+    # At most one per member and year: the partial unique index allows one annual invoice per member and year
+    # that is not credited (the same invoice `_invoiced_conversions` finds). Read apart first, so that the
+    # join below meets a few thousand narrow rows rather than every invoice of every member.
+    annual = (
+        sa.select(
+            Invoice.member_id,
+            Invoice.fiscal_year,
+            Invoice.currency,
+            Invoice.assessed_amount,
+            Invoice.assessed_currency,
+            Invoice.exchange_rate,
+        )
+        .where(
+            Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+            Invoice.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.CREDITED]),
+            Invoice.fiscal_year.between(first_year, last_year),
+        )
+        .cte("annual")
+        # SQLite would fold it into the join and read every invoice of every member; materialised, it is read
+        # once (PostgreSQL plans this well by itself).
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+    )
+
+    inputs = (
+        sa.select(
+            years.c.fiscal_year,
+            Member.kind,
+            MemberIncomeGroup.income_group,
+            ContributionAdjustment.kind,
+            ContributionAdjustment.amount,
+            annual.c.currency,
+            annual.c.assessed_amount,
+            annual.c.assessed_currency,
+            annual.c.exchange_rate,
+            Hub.base_currency,
+            sa.func.count(),
+        )
+        .select_from(Member)
+        .join(years, sa.true())
+        .join(Hub, Hub.id == Member.hub_id)
+        .outerjoin(
+            MemberIncomeGroup,
+            sa.and_(
+                MemberIncomeGroup.member_id == Member.id, MemberIncomeGroup.fiscal_year == years.c.fiscal_year
+            ),
+        )
+        .outerjoin(
+            ContributionAdjustment,
+            sa.and_(
+                ContributionAdjustment.member_id == Member.id,
+                ContributionAdjustment.fiscal_year == years.c.fiscal_year,
+            ),
+        )
+        .outerjoin(
+            annual, sa.and_(annual.c.member_id == Member.id, annual.c.fiscal_year == years.c.fiscal_year)
+        )
+        .where(Member.id.in_(member_ids))
+        .group_by(
+            years.c.fiscal_year,
+            Member.kind,
+            MemberIncomeGroup.income_group,
+            ContributionAdjustment.kind,
+            ContributionAdjustment.amount,
+            annual.c.currency,
+            annual.c.assessed_amount,
+            annual.c.assessed_currency,
+            annual.c.exchange_rate,
+            Hub.base_currency,
+        )
+    )
+    policies = _policies(first_year, last_year)
+    totals: dict[int, dict[str, Decimal]] = {
+        year: defaultdict(lambda: ZERO) for year in range(first_year, last_year + 1)
+    }
+    for (
+        year,
+        kind,
+        income_group,
+        adjustment_kind,
+        adjustment_amount,
+        invoice_currency,
+        assessed_amount,
+        assessed_currency,
+        exchange_rate,
+        hub_currency,
+        members,
+    ) in db.session.execute(inputs):
+        adjustment = _Adjustment(adjustment_kind, adjustment_amount) if adjustment_kind is not None else None
+        assessment = _assess(
+            _MemberOfAKind(kind, _HubCurrency(hub_currency)),
+            year,
+            policies.get(year),
+            income_group,
+            adjustment,
+        )
+        annual_invoice = (
+            (invoice_currency, assessed_amount, assessed_currency, exchange_rate)
+            if invoice_currency is not None
+            else None
+        )
+        cell = YearCell(year)
+        _set_assessed(cell, assessment, annual_invoice)
+        if cell.assessed is not None and cell.assessed_currency and not assessment.waived:
+            totals[year][cell.assessed_currency] += cell.assessed * members
+    return {
+        year: {currency: amount for currency, amount in sorted(values.items()) if amount}
+        for year, values in totals.items()
+    }
 
 
 def _invoiced_conversions(member_ids, first_year: int, last_year: int) -> dict[tuple[int, int], tuple]:
@@ -525,37 +840,67 @@ ARREARS_COLUMNS = [
 ]
 
 
-def arrears_records(report: ArrearsReport) -> list[list]:
-    """One row per member, fiscal year and invoice currency, for CSV and XLSX."""
-    records = []
-    for row in report.rows:
+def _records(rows):
+    """One record per member, fiscal year and invoice currency, in the order of ARREARS_COLUMNS."""
+    for row in rows:
+        member = row.member
+        hub_name = member.hub.name if member.hub else ""
+        consecutive = row.consecutive_unpaid
+        flagged = "yes" if row.flagged else "no"
         for cell in row.cells:
-            currencies = cell.currencies or [None]
-            for currency in currencies:
-                records.append(
-                    [
-                        row.member.name,
-                        row.member.country_code,
-                        row.member.hub.name if row.member.hub else "",
-                        cell.fiscal_year,
-                        cell.assessed,
-                        cell.assessed_currency or "",
-                        cell.policy_assessed,
-                        cell.policy_currency or "",
-                        _plain_rate(cell.exchange_rate),
-                        "yes" if cell.waived else "no",
-                        currency or "",
-                        cell.invoiced.get(currency, ZERO) if currency else ZERO,
-                        cell.paid.get(currency, ZERO) if currency else ZERO,
-                        cell.credited.get(currency, ZERO) if currency else ZERO,
-                        cell.written_off.get(currency, ZERO) if currency else ZERO,
-                        cell.outstanding.get(currency, ZERO) if currency else ZERO,
-                        "yes" if cell.unpaid else "no",
-                        row.consecutive_unpaid,
-                        "yes" if row.flagged else "no",
-                    ]
-                )
-    return records
+            waived, unpaid = "yes" if cell.waived else "no", "yes" if cell.unpaid else "no"
+            for currency in cell.currencies or [None]:
+                yield [
+                    member.name,
+                    member.country_code,
+                    hub_name,
+                    cell.fiscal_year,
+                    cell.assessed,
+                    cell.assessed_currency or "",
+                    cell.policy_assessed,
+                    cell.policy_currency or "",
+                    _plain_rate(cell.exchange_rate),
+                    waived,
+                    currency or "",
+                    cell.invoiced.get(currency, ZERO) if currency else ZERO,
+                    cell.paid.get(currency, ZERO) if currency else ZERO,
+                    cell.credited.get(currency, ZERO) if currency else ZERO,
+                    cell.written_off.get(currency, ZERO) if currency else ZERO,
+                    cell.outstanding.get(currency, ZERO) if currency else ZERO,
+                    unpaid,
+                    consecutive,
+                    flagged,
+                ]
+
+
+#: Members read, assessed and written per batch of an export: memory stays flat whatever their number.
+EXPORT_BATCH_SIZE = 500
+
+
+def arrears_records_in_batches(
+    first_year: int,
+    last_year: int,
+    hub_id: int | None = None,
+    only_flagged: bool = False,
+    batch_size: int | None = None,
+):
+    """The export's records (one per member, fiscal year and invoice currency), read `batch_size` members
+    at a time: the ids first (after the flagged ones, when only those), the policies, then five queries a
+    batch (members, invoices, conversions, income groups, adjustments)."""
+    batch_size = batch_size or EXPORT_BATCH_SIZE
+    flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
+    query = arrears_members_query(hub_id, flagged)
+    member_ids = db.session.scalars(query.with_only_columns(Member.id)).all()
+    policies = _policies(first_year, last_year)
+    for start in range(0, len(member_ids), batch_size):
+        batch = member_ids[start : start + batch_size]
+        members = db.session.scalars(
+            sa.select(Member).where(Member.id.in_(batch)).order_by(Member.name, Member.id)
+        ).all()
+        yield from _records(arrears_rows(members, first_year, last_year, policies))
+        # Let the batch go: nothing keeps it but the session's identity map.
+        for member in members:
+            db.session.expunge(member)
 
 
 def _plain_rate(rate: Decimal | None) -> Decimal | None:
@@ -563,48 +908,82 @@ def _plain_rate(rate: Decimal | None) -> Decimal | None:
     return None if rate is None else Decimal(f"{rate.normalize():f}")
 
 
-def arrears_csv(report: ArrearsReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(ARREARS_COLUMNS)
-    for record in arrears_records(report):
-        writer.writerow(["" if value is None else value for value in record])
-    return out.getvalue()
+def arrears_csv_rows(records):
+    """The CSV lines: the header, then the records with empty cells for None."""
+    yield ARREARS_COLUMNS
+    for record in records:
+        yield ["" if value is None else value for value in record]
 
 
-def arrears_xlsx(report: ArrearsReport) -> bytes:
-    """The arrears as a spreadsheet: bold frozen header, number formats on amounts, filters, widths."""
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: An export smaller than this stays in memory; a larger one spills to a temporary file.
+XLSX_SPOOL_BYTES = 4 * 2**20
+_XLSX_FORMATS = {
+    **{
+        ARREARS_COLUMNS.index(name): "#,##0.00"
+        for name in (
+            "Assessed",
+            "Assessed in policy currency",
+            "Invoiced",
+            "Paid",
+            "Credited",
+            "Written off",
+            "Outstanding",
+        )
+    },
+    ARREARS_COLUMNS.index("Fiscal year"): "0",
+    ARREARS_COLUMNS.index("Exchange rate"): "0.0000####",
+}
+_XLSX_WIDTHS = {"Member": 32, "Hub": 20}
+
+
+def arrears_xlsx(records, title: str):
+    """The arrears as a spreadsheet, written as the records stream in (openpyxl's write-only mode, rows on
+    disk as they come) to a spooled temporary file, returned rewound with its size: bold frozen header,
+    number formats on amounts, filters, widths."""
     from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
     from openpyxl.styles import Font, PatternFill
     from openpyxl.utils import get_column_letter
 
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = f"Arrears FY{report.first_year}-FY{report.last_year}"
-    sheet.append(ARREARS_COLUMNS)
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F0")
-    money_columns = {
-        ARREARS_COLUMNS.index(name) + 1
-        for name in ("Assessed", "Assessed in policy currency", "Invoiced", "Paid", "Credited")
-    }
-    money_columns |= {ARREARS_COLUMNS.index(name) + 1 for name in ("Written off", "Outstanding")}
-    for record in arrears_records(report):
-        sheet.append(record)
-    for row in sheet.iter_rows(min_row=2):
-        for cell in row:
-            if cell.column in money_columns:
-                cell.number_format = "#,##0.00"
-            elif cell.column == ARREARS_COLUMNS.index("Fiscal year") + 1:
-                cell.number_format = "0"
-            elif cell.column == ARREARS_COLUMNS.index("Exchange rate") + 1:
-                cell.number_format = "0.0000####"
-    widths = {"Member": 32, "Hub": 20}
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    # A write-only sheet takes its widths and frozen panes before the first row.
     for index, name in enumerate(ARREARS_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = widths.get(name, max(12, len(name) + 2))
+        sheet.column_dimensions[get_column_letter(index)].width = _XLSX_WIDTHS.get(
+            name, max(12, len(name) + 2)
+        )
     sheet.freeze_panes = "B2"
-    sheet.auto_filter.ref = sheet.dimensions
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F0")
+    header = []
+    for name in ARREARS_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font, cell.fill = bold, fill
+        header.append(cell)
+    sheet.append(header)
+    # One styled cell per formatted column, given each row's value: a row is written out as it is appended,
+    # so the cells can be used again for the next one (and the style is looked up once, not per cell).
+    styled = {}
+    for index, number_format in _XLSX_FORMATS.items():
+        styled[index] = WriteOnlyCell(sheet)
+        styled[index].number_format = number_format
+    row_count = 1
+    for record in records:
+        cells = list(record)
+        for index, cell in styled.items():
+            value = cells[index]
+            if value is not None:
+                cell.value = value
+                cells[index] = cell
+        sheet.append(cells)
+        row_count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(ARREARS_COLUMNS))}{row_count}"
+    out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - the response closes it
+    try:
+        workbook.save(out)
+    except BaseException:
+        out.close()
+        raise
+    size = out.tell()
+    out.seek(0)
+    return out, size

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_login import current_user
+from flask_sqlalchemy.pagination import SelectPagination
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
+from ...common.exports import csv_response
 from ...common.time import today
 from ...extensions import db
 from ...hubs.models import Hub
@@ -87,6 +89,19 @@ def send_statement(member_id: int):
 # --- Ageing ------------------------------------------------------------------------------------------------
 
 
+class _RowsPagination(SelectPagination):
+    """db.paginate() for a select of plain columns (its items are rows, not the first column alone), with
+    the total given when it is already known."""
+
+    def _query_items(self) -> list:
+        select = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        return list(self._query_args["session"].execute(select))
+
+    def _query_count(self) -> int:
+        total = self._query_args.get("total")
+        return super()._query_count() if total is None else total
+
+
 @bp.route("/reports/ageing")
 @requires(Permission.CONTRIBUTIONS_VIEW)
 def ageing_report():
@@ -95,7 +110,7 @@ def ageing_report():
     form.validate()
     as_of = form.as_of.data or today()
     form.as_of.data = as_of
-    hub_id = int(form.hub.data) if form.hub.data else None
+    hub_id = int(form.hub.data) if form.hub.data and not form.hub.errors else None
     report = reports.ageing_report(as_of, hub_id)
     if request.args.get("format") == "csv":
         return Response(
@@ -103,16 +118,20 @@ def ageing_report():
             mimetype="text/csv",
             headers={"Content-Disposition": f'attachment; filename="ageing-{as_of.isoformat()}.csv"'},
         )
-    bucket = form.bucket.data or None
-    invoices = reports.aged_invoices(as_of, hub_id, bucket)
-    if not bucket:
-        invoices = [invoice for invoice in invoices if invoice.bucket != "current"]
+    bucket = form.bucket.data if form.bucket.data in reports.BUCKET_KEYS else None
+    page = _RowsPagination(
+        select=reports.aged_invoices_query(as_of, hub_id, bucket),
+        session=db.session,
+        total=report.listed_count(bucket),
+        per_page=current_app.config["ITEMS_PER_PAGE"],
+        error_out=False,
+    )
+    page.items = [reports.aged_invoice(row, as_of) for row in page.items]
     return render_template(
         "contributions/reports/ageing.html",
         form=form,
         report=report,
-        invoices=invoices[:500],
-        more=max(len(invoices) - 500, 0),
+        page=page,
         bucket=bucket,
         buckets=reports.BUCKETS,
         bucket_keys=reports.BUCKET_KEYS,
@@ -133,31 +152,41 @@ def arrears_report():
         form.first_year.data if not form.first_year.errors and form.first_year.data else default_first
     )
     last_year = form.last_year.data if not form.last_year.errors and form.last_year.data else default_last
+    if first_year > last_year:
+        first_year, last_year = last_year, first_year
     if last_year - first_year > 9:
         first_year = last_year - 9
         flash(f"The matrix shows at most ten fiscal years; it starts at FY{first_year}.", "info")
     form.first_year.data, form.last_year.data = first_year, last_year
-    hub_id = int(form.hub.data) if form.hub.data else None
-    report = reports.arrears_report(first_year, last_year, hub_id, only_flagged=bool(form.flagged.data))
+    hub_id = int(form.hub.data) if form.hub.data and not form.hub.errors else None
+    only_flagged = bool(form.flagged.data)
     export = request.args.get("format")
-    stem = f"arrears-FY{report.first_year}-FY{report.last_year}"
-    if export == "csv":
-        return Response(
-            reports.arrears_csv(report),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="{stem}.csv"'},
+    stem = f"arrears-FY{first_year}-FY{last_year}"
+    if export in ("csv", "xlsx"):
+        records = reports.arrears_records_in_batches(first_year, last_year, hub_id, only_flagged)
+        if export == "csv":
+            return csv_response(reports.arrears_csv_rows(records), f'attachment; filename="{stem}.csv"')
+        spreadsheet, size = reports.arrears_xlsx(records, f"Arrears FY{first_year}-FY{last_year}")
+        response = send_file(
+            spreadsheet, mimetype=reports.XLSX_MIMETYPE, as_attachment=True, download_name=f"{stem}.xlsx"
         )
-    if export == "xlsx":
-        return Response(
-            reports.arrears_xlsx(report),
-            mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-            headers={"Content-Disposition": f'attachment; filename="{stem}.xlsx"'},
-        )
+        response.content_length = size
+        return response
+    flagged_ids = reports.flagged_member_ids(first_year, last_year, hub_id)
+    listed = flagged_ids if only_flagged else None
+    page = db.paginate(
+        reports.arrears_members_query(hub_id, listed),
+        per_page=current_app.config["ITEMS_PER_PAGE"],
+        error_out=False,
+    )
     return render_template(
         "contributions/reports/arrears.html",
         form=form,
-        report=report,
-        totals=report.totals(),
-        flagged_count=sum(1 for row in report.rows if row.flagged),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
+        page=page,
+        report=reports.ArrearsReport(
+            first_year, last_year, reports.arrears_rows(page.items, first_year, last_year)
+        ),
+        totals=reports.arrears_totals(first_year, last_year, hub_id, listed),
+        flagged_count=len(flagged_ids),
+        only_flagged=only_flagged,
     )

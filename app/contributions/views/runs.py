@@ -182,6 +182,11 @@ def preview_run(fiscal_year: int):
     )
 
 
+def _plain_rate(rate) -> str:
+    """0.92000000 as 0.92 (10.00000000 as 10), or empty when the amount was not converted."""
+    return "" if rate is None else f"{rate.normalize():f}"
+
+
 def _preview_csv(preview: service.Preview, rows) -> Response:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -197,6 +202,9 @@ def _preview_csv(preview: service.Preview, rows) -> Response:
             "Amount",
             "Currency",
             "Policy amount",
+            "Assessed in policy currency",
+            "Policy currency",
+            "Exchange rate",
             "Adjustment",
             "Reason",
             "Approval reference",
@@ -218,6 +226,9 @@ def _preview_csv(preview: service.Preview, rows) -> Response:
                 "" if row.amount is None else str(row.amount),
                 row.currency or "",
                 "" if row.policy_amount is None else str(row.policy_amount),
+                "" if row.assessed_amount is None else str(row.assessed_amount),
+                row.assessed_currency or "",
+                _plain_rate(row.exchange_rate),
                 adjustment.kind.label if adjustment else "",
                 adjustment.reason if adjustment else "",
                 adjustment.approval_reference if adjustment else "",
