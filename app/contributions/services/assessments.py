@@ -75,7 +75,7 @@ def assess_members(members: Iterable[Member], fiscal_year: int) -> list[Assessme
         )
     }
     return [
-        _assess(member, fiscal_year, policy, groups.get(member.id), adjustments.get(member.id))
+        assess_from(member, fiscal_year, policy, groups.get(member.id), adjustments.get(member.id))
         for member in members
     ]
 
@@ -85,7 +85,8 @@ def assess_member(member: Member, fiscal_year: int) -> Assessment:
     return assess_members([member], fiscal_year)[0]
 
 
-def _assess(member, fiscal_year, policy, income_group, adjustment) -> Assessment:
+def assess_from(member, fiscal_year, policy, income_group, adjustment) -> Assessment:
+    """Apply the assessment rules to a policy, an income group and an adjustment already read."""
     problem = None
     policy_amount = None
     if policy is None:

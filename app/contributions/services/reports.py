@@ -38,9 +38,10 @@ from ..models import (
     WriteOff,
 )
 
-# `_assess` holds the rules of an assessment; the arrears apply them to income groups and adjustments read for
-# every year at once (and, for totals, to sets of alike members), where `assess_members` reads one year.
-from .assessments import Assessment, _assess, billing_amount, format_rate, rate_label
+# `assess_from` holds the rules of an assessment; the arrears apply them to income groups and adjustments
+# read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
+# one year.
+from .assessments import Assessment, assess_from, billing_amount, format_rate, rate_label
 
 # --- Ageing ------------------------------------------------------------------------------------------------
 
@@ -502,7 +503,7 @@ def _assessments(members, first_year: int, last_year: int, policies) -> dict[tup
         )
     }
     return {
-        (member.id, year): _assess(
+        (member.id, year): assess_from(
             member,
             year,
             policies.get(year),
@@ -730,7 +731,7 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
         members,
     ) in db.session.execute(inputs):
         adjustment = _Adjustment(adjustment_kind, adjustment_amount) if adjustment_kind is not None else None
-        assessment = _assess(
+        assessment = assess_from(
             _MemberOfAKind(kind, _HubCurrency(hub_currency)),
             year,
             policies.get(year),
