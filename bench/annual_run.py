@@ -61,6 +61,7 @@ def build_membership(count: int) -> None:
     """Hubs, a FY2027 policy in USD, an operator, and `count` members with a few problems, waivers and
     adjustments."""
     import pycountry
+    import sqlalchemy as sa
 
     from app.auth.models import User
     from app.auth.permissions import Role
@@ -74,50 +75,18 @@ def build_membership(count: int) -> None:
         MemberContact,
         MemberIncomeGroup,
         MemberKind,
+        PolicyExchangeRate,
     )
     from app.extensions import db
-    from app.hubs.models import Hub, HubKind, HubStatus
+    from app.hubs.models import Hub
+    from app.hubs.seed import seed_demo as seed_demo_hubs
 
-    headquarters = Hub(
-        name="Washington DC headquarters",
-        kind=HubKind.HEADQUARTERS,
-        status=HubStatus.OPEN,
-        is_default_issuer=True,
-        legal_name="Tributary Alliance Inc.",
-        street_address="1100 13th Street NW",
-        city="Washington, DC",
-        postal_code="20005",
-        country_code="US",
-        registration_number="12-3456789",
-        base_currency="USD",
-        bank_name="Demo Bank",
-        account_number="000123456789",
-        routing_number="021000021",
-        invoice_prefix="HQ",
-        tax_statement={"en": "Tax-exempt under section 501(c)(3)"},
-    )
-    brussels = Hub(
-        name="Brussels hub",
-        kind=HubKind.HUB_OFFICE,
-        status=HubStatus.OPEN,
-        legal_name="Tributary Alliance Europe AISBL",
-        street_address="Rue de la Loi 42",
-        city="Bruxelles",
-        postal_code="1000",
-        country_code="BE",
-        registration_number="0403.170.701",
-        vat_number="BE0403170701",
-        base_currency="EUR",
-        bank_name="Belfius Bank",
-        iban="BE71096123456769",
-        bic="GKCCBEBB",
-        invoice_prefix="BE",
-        tax_statement={"en": "VAT exempt, art. 44", "fr": "Exonéré de TVA, art. 44", "es": "Exento de IVA"},
-    )
+    # The demo hubs: the same validated legal entities that `flask seed-demo` creates.
+    seed_demo_hubs()
+    headquarters = db.session.scalar(sa.select(Hub).where(Hub.invoice_prefix == "HQ"))
+    brussels = db.session.scalar(sa.select(Hub).where(Hub.invoice_prefix == "BE"))
     db.session.add_all(
         [
-            headquarters,
-            brussels,
             User(
                 email="bench@example.org",
                 full_name="Bench Operator",
@@ -132,6 +101,8 @@ def build_membership(count: int) -> None:
                 lower_middle_amount=Decimal("10000.00"),
                 low_amount=Decimal("5000.00"),
                 local_amount=Decimal("2500.00"),
+                # The Brussels hub invoices in EUR at the year's budget rate.
+                exchange_rates=[PolicyExchangeRate(currency="EUR", rate=Decimal("0.92"))],
             ),
         ]
     )

@@ -22,31 +22,17 @@ MODES = ("service", "bare")
 
 def _invoice():
     """A French invoice from the Brussels hub, issued once (its stored PDF is what the service renders)."""
+    import sqlalchemy as sa
+
     from app.contributions.models import Language, Member, MemberContact, MemberKind
     from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
     from app.extensions import db
-    from app.hubs.models import Hub, HubKind, HubStatus
+    from app.hubs.models import Hub
+    from app.hubs.seed import seed_demo as seed_demo_hubs
 
     db.create_all()
-    hub = Hub(
-        name="Brussels hub",
-        kind=HubKind.HUB_OFFICE,
-        status=HubStatus.OPEN,
-        legal_name="Tributary Alliance Europe AISBL",
-        street_address="Rue de la Loi 42",
-        city="Bruxelles",
-        postal_code="1000",
-        country_code="BE",
-        registration_number="0403.170.701",
-        vat_number="BE0403170701",
-        base_currency="EUR",
-        bank_name="Belfius Bank",
-        iban="BE71096123456769",
-        bic="GKCCBEBB",
-        invoice_prefix="BE",
-        tax_statement={"fr": "Exonéré de TVA, art. 44 du Code TVA"},
-        legal_mentions={"fr": "Association internationale sans but lucratif"},
-    )
+    seed_demo_hubs()  # the validated demo hubs, as `flask seed-demo` makes them
+    hub = db.session.scalar(sa.select(Hub).where(Hub.invoice_prefix == "BE"))
     member = Member(
         kind=MemberKind.NATIONAL,
         name="Sénégal",
@@ -56,7 +42,7 @@ def _invoice():
         billing_address="Ministère des Finances\nAvenue Carde\nDakar",
     )
     member.contacts.append(MemberContact(name="Awa Diop", email="a.diop@finances.example", is_primary=True))
-    db.session.add_all([hub, member])
+    db.session.add(member)
     db.session.flush()
     lines = [("Contribution annuelle, exercice 2027", Decimal("10000.00"))]
     invoice = create_draft_invoice(member, 2027, lines, None)
