@@ -101,20 +101,20 @@ class Hub(db.Model):
 
 
 class ChecklistItemStatus(enum.StrEnum):
-    TODO = "todo"
+    TO_DO = "to_do"
     IN_PROGRESS = "in_progress"
     DONE = "done"
     NOT_NEEDED = "not_needed"
 
     @property
     def label(self) -> str:
-        return {"todo": "To do", "in_progress": "In progress", "done": "Done", "not_needed": "Not needed"}[
+        return {"to_do": "To do", "in_progress": "In progress", "done": "Done", "not_needed": "Not needed"}[
             self.value
         ]
 
     @property
     def is_open(self) -> bool:
-        return self in (ChecklistItemStatus.TODO, ChecklistItemStatus.IN_PROGRESS)
+        return self in (ChecklistItemStatus.TO_DO, ChecklistItemStatus.IN_PROGRESS)
 
 
 class ChecklistTemplate(db.Model):
@@ -202,7 +202,7 @@ class HubChecklistItem(db.Model):
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"), index=True)
     due_on: Mapped[date | None]
     status: Mapped[ChecklistItemStatus] = mapped_column(
-        enum_column(ChecklistItemStatus), default=ChecklistItemStatus.TODO
+        enum_column(ChecklistItemStatus), default=ChecklistItemStatus.TO_DO
     )
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     #: Set when the item is marked done, cleared when it is reopened.

@@ -117,8 +117,8 @@ BRUSSELS_PROGRESS = [
         "operations@example.org",
         "Lease draft with the landlord's lawyer.",
     ),
-    (ChecklistItemStatus.TODO, -5, "operations@example.org", "Compare three social secretariats."),
-    (ChecklistItemStatus.TODO, 30, "operations@example.org", ""),
+    (ChecklistItemStatus.TO_DO, -5, "operations@example.org", "Compare three social secretariats."),
+    (ChecklistItemStatus.TO_DO, 30, "operations@example.org", ""),
     (ChecklistItemStatus.IN_PROGRESS, 21, "admin@example.org", ""),
     (ChecklistItemStatus.NOT_NEEDED, 0, None, "Kept by headquarters' accountants for the first year."),
 ]

@@ -525,7 +525,7 @@ def update_checklist_item(
     owner_role: str = "",
     owner=None,
     due_on: date | None = None,
-    status: ChecklistItemStatus | str = ChecklistItemStatus.TODO,
+    status: ChecklistItemStatus | str = ChecklistItemStatus.TO_DO,
     notes: str = "",
     on: date | None = None,
 ) -> HubChecklistItem:

@@ -271,7 +271,7 @@ def upgrade():
     sa.Column('owner_role', sa.String(length=120), nullable=False),
     sa.Column('owner_id', sa.Integer(), nullable=True),
     sa.Column('due_on', sa.Date(), nullable=True),
-    sa.Column('status', sa.Enum('todo', 'in_progress', 'done', 'not_needed', name='checklistitemstatus', native_enum=False, create_constraint=True, length=30), nullable=False),
+    sa.Column('status', sa.Enum('to_do', 'in_progress', 'done', 'not_needed', name='checklistitemstatus', native_enum=False, create_constraint=True, length=30), nullable=False),
     sa.Column('notes', sa.Text(), nullable=False),
     sa.Column('completed_on', sa.Date(), nullable=True),
     sa.CheckConstraint("(status = 'done' AND completed_on IS NOT NULL) OR (status <> 'done' AND completed_on IS NULL)", name=op.f('ck_hub_checklist_items_completed_on_matches_status')),

@@ -24,7 +24,7 @@ def test_operations_walks_a_checklist_step_from_to_do_to_done(sign_in_page, make
 
     row = page.locator("tr", has_text="Bank account")
     status = row.get_by_label("Status of “Bank account”")
-    expect(status).to_have_value("todo")
+    expect(status).to_have_value("to_do")
 
     status.select_option(label="In progress")
     row.get_by_role("button", name="Save").click()

@@ -224,8 +224,8 @@ def test_a_new_hub_starts_from_a_template_and_its_checklist_saves_back_as_a_new_
     hub = services.create_hub(details(), template=template)
     steps = hub.checklist.items
     assert [(s.description, s.owner_role, s.status) for s in steps] == [
-        ("Board approval", "Executive director", ChecklistItemStatus.TODO),
-        ("Bank account", "Finance director", ChecklistItemStatus.TODO),
+        ("Board approval", "Executive director", ChecklistItemStatus.TO_DO),
+        ("Bank account", "Finance director", ChecklistItemStatus.TO_DO),
     ]
     assert hub.checklist.source_template_name == "Opening a hub"
 
@@ -255,7 +255,7 @@ def test_done_dates_itself_and_reopening_clears_the_date(hub, template):
     services.set_item_status(item, "done", on=date(2027, 1, 5))
     services.set_item_status(item, "done", on=date(2027, 1, 9))
     assert item.completed_on == date(2027, 1, 5)
-    services.set_item_status(item, "todo")
+    services.set_item_status(item, "to_do")
     assert item.completed_on is None
 
 
@@ -305,7 +305,7 @@ def test_checklist_steps_and_hub_bank_details_are_in_the_audit_log(hub, template
             )
         ]
 
-    assert {"status": ["todo", "done"], "completed_on": [None, "2027-01-05"]} in changes(
+    assert {"status": ["to_do", "done"], "completed_on": [None, "2027-01-05"]} in changes(
         "HubChecklistItem", item.id
     )
     assert {"iban": ["BE71096123456769", "BE65096999999996"]} in changes("Hub", hub.id)

@@ -243,7 +243,7 @@ def test_the_board_reads_hubs_but_every_change_is_refused(login_as, hub, app):
     for rule in posts:
         url = rule.build({name: ids[name] for name in rule.arguments})[1]
         assert client.post(url, data={"status": "done", "name": "X"}).status_code == 403, url
-    assert item.status == ChecklistItemStatus.TODO and hub.status == HubStatus.OPEN
+    assert item.status == ChecklistItemStatus.TO_DO and hub.status == HubStatus.OPEN
 
 
 def test_a_hub_page_for_nothing_is_a_404(login_as):
