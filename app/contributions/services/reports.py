@@ -647,19 +647,7 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
     # that is not credited (the same invoice `_invoiced_conversions` finds). Read apart first, so that the
     # join below meets a few thousand narrow rows rather than every invoice of every member.
     annual = (
-        sa.select(
-            Invoice.member_id,
-            Invoice.fiscal_year,
-            Invoice.currency,
-            Invoice.assessed_amount,
-            Invoice.assessed_currency,
-            Invoice.exchange_rate,
-        )
-        .where(
-            Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
-            Invoice.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.CREDITED]),
-            Invoice.fiscal_year.between(first_year, last_year),
-        )
+        _annual_invoice_conversions(first_year, last_year)
         .cte("annual")
         # SQLite would fold it into the join and read every invoice of every member; materialised, it is read
         # once (PostgreSQL plans this well by itself).
@@ -753,25 +741,30 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
     }
 
 
+def _annual_invoice_conversions(first_year: int, last_year: int) -> sa.Select:
+    """Member, year, currency and the assessed amount, currency and rate of the issued (not credited) annual
+    invoices of those years: what the arrears compare assessments with."""
+    return sa.select(
+        Invoice.member_id,
+        Invoice.fiscal_year,
+        Invoice.currency,
+        Invoice.assessed_amount,
+        Invoice.assessed_currency,
+        Invoice.exchange_rate,
+    ).where(
+        Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+        Invoice.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.CREDITED]),
+        Invoice.fiscal_year.between(first_year, last_year),
+    )
+
+
 def _invoiced_conversions(member_ids, first_year: int, last_year: int) -> dict[tuple[int, int], tuple]:
     """(member, year) -> (currency, assessed amount, assessed currency, rate) of the year's issued annual
     invoice (the latest, when a credited one was replaced); the last three are None when it was not made from
     an assessment. One query."""
     rows = db.session.execute(
-        sa.select(
-            Invoice.member_id,
-            Invoice.fiscal_year,
-            Invoice.currency,
-            Invoice.assessed_amount,
-            Invoice.assessed_currency,
-            Invoice.exchange_rate,
-        )
-        .where(
-            Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
-            Invoice.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.CREDITED]),
-            Invoice.fiscal_year.between(first_year, last_year),
-            Invoice.member_id.in_(member_ids),
-        )
+        _annual_invoice_conversions(first_year, last_year)
+        .where(Invoice.member_id.in_(member_ids))
         .order_by(Invoice.id)
     )
     return {
