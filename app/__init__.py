@@ -99,9 +99,8 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from .auth.cli import users_cli
     from .common.seed import seed_demo_command
+    from .contributions import cli as contributions_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
-    for module_name in ("contributions", "hubs"):
-        module = __import__(f"app.{module_name}.cli", fromlist=["register"])
-        module.register(app)
+    contributions_cli.register(app)

@@ -30,17 +30,15 @@ def seed_users(password: str) -> int:
 
 
 def demo_steps():
-    """Each area's seeding step, in dependency order; an area without demo data yet is skipped."""
-    from importlib import import_module
+    """Each area's seeding step, in dependency order: users, hubs, then contributions (billed from hubs)."""
+    from ..contributions.seed import seed_demo as seed_contributions
+    from ..hubs.seed import seed_demo as seed_hubs
 
-    steps = [("users", lambda: seed_users(current_app.config["DEMO_PASSWORD"]))]
-    for area in ("hubs", "contributions"):
-        try:
-            module = import_module(f"app.{area}.seed")
-        except ModuleNotFoundError:
-            continue
-        steps.append((area, module.seed_demo))
-    return steps
+    return [
+        ("users", lambda: seed_users(current_app.config["DEMO_PASSWORD"])),
+        ("hubs", seed_hubs),
+        ("contributions", seed_contributions),
+    ]
 
 
 def seed_demo() -> dict[str, int]:

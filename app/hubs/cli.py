@@ -1,2 +1,0 @@
-def register(app):
-    """Hubs have no commands of their own yet."""
