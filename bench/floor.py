@@ -69,6 +69,16 @@ def prepare_floor(engine: sa.Engine) -> None:
         connection.exec_driver_sql("ANALYZE bench_floor_rows")
 
 
+def ensure_floor(database_url: str) -> None:
+    """Make the floor's table unless it is there already."""
+    engine = sa.create_engine(database_url)
+    try:
+        if not sa.inspect(engine).has_table(floor_rows.name):
+            prepare_floor(engine)
+    finally:
+        engine.dispose()
+
+
 def create_floor_app(database_url: str | None = None) -> Flask:
     """The floor as a WSGI app: GET /floor?category=N answers a 50-row table."""
     url = database_url or os.environ["FLOOR_DATABASE_URL"]

@@ -829,3 +829,29 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
     data.invoice_id, data.invoice_number = paid_row["id"], paid_row["number"]
     data.draft_invoice_id = next(row["id"] for row in invoice_rows if row["status"] == InvoiceStatus.DRAFT)
     data.payment_id = next(allocation["payment_id"] for allocation in allocations)
+
+
+def describe(connection: sa.Connection) -> DataSet:
+    """The ids the benchmarks need, read back from a database that `seed()` filled earlier."""
+    from app.contributions.models import Invoice, InvoiceStatus, PaymentAllocation
+
+    data = DataSet(
+        scale=float("nan"), operations_id=1, admin_id=2, board_id=5, busy_member_id=1, brussels_id=2
+    )
+    years = connection.execute(sa.select(Invoice.fiscal_year).distinct().order_by(Invoice.fiscal_year))
+    data.fiscal_years = list(years.scalars())
+    paid = connection.execute(
+        sa.select(Invoice.id, Invoice.number)
+        .where(Invoice.member_id == data.busy_member_id, Invoice.status == InvoiceStatus.PAID)
+        .order_by(Invoice.id)
+        .limit(1)
+    ).one()
+    data.invoice_id, data.invoice_number = paid.id, paid.number
+    data.draft_invoice_id = connection.scalar(
+        sa.select(sa.func.min(Invoice.id)).where(Invoice.status == InvoiceStatus.DRAFT)
+    )
+    data.payment_id = connection.scalar(sa.select(sa.func.min(PaymentAllocation.payment_id)))
+    data.busy_member_invoices = connection.scalar(
+        sa.select(sa.func.count()).where(Invoice.member_id == data.busy_member_id)
+    )
+    return data
