@@ -24,6 +24,7 @@ import platform
 import tempfile
 import time
 from datetime import UTC, datetime
+from importlib import metadata
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -59,7 +60,6 @@ def machine(database_url: str) -> dict:
     """What the figures were measured on."""
     import sqlite3
 
-    import flask
     import gunicorn
     import weasyprint
 
@@ -84,7 +84,7 @@ def machine(database_url: str) -> dict:
         "cores": os.cpu_count(),
         "memory_gb": round(memory_kb / 2**20, 1),
         "python": platform.python_version(),
-        "flask": flask.__version__ if hasattr(flask, "__version__") else "",
+        "flask": metadata.version("flask"),
         "sqlalchemy": sa.__version__,
         "weasyprint": weasyprint.__version__,
         "gunicorn": gunicorn.__version__,
