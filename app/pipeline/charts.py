@@ -163,8 +163,8 @@ def nice_ceiling(value: Decimal) -> Decimal:
 
 
 def compact(value: Decimal) -> str:
-    """Axis labels: 250K, 1.5M."""
-    return format_compact_decimal(value, locale="en", fraction_digits=1)
+    """Axis labels: 250K, 1.25M."""
+    return format_compact_decimal(value, locale="en", fraction_digits=2)
 
 
 def _coordinate(value: Decimal) -> str:
