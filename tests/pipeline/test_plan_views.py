@@ -132,3 +132,10 @@ def test_a_missing_plan_rate_is_shown_as_a_problem(login_as, make_member):
     page = login_as("board").get("/pipeline/plan").get_data(as_text=True)
     assert f"No plan rate for EUR in FY{year}" in page
     assert "rate missing" in page
+
+
+def test_the_plan_shows_expected_contributions_or_says_why_not(login_as, make_member):
+    make_member()
+    page = login_as("board").get("/pipeline/plan").get_data(as_text=True)
+    assert "Expected country contributions" in page
+    assert f"There is no contribution policy for FY{current_fiscal_year()}." in page

@@ -119,6 +119,11 @@ class ContributionForecast:
     def problems(self) -> list[MemberForecast]:
         return [member for member in self.members if member.problem]
 
+    @property
+    def assessable(self) -> bool:
+        """False when no member can be assessed (typically: no contribution policy for the year yet)."""
+        return any(member.expected is not None for member in self.members)
+
 
 def _record(first_year: int, last_year: int) -> dict[int, tuple[Decimal, Decimal]]:
     """Member id -> (net invoiced, paid) over the record years, all currencies of one member together."""
