@@ -1,3 +1,15 @@
 """Contribution pages, one module per part of the work."""
 
-from . import ageing, arrears, income_groups, invoices, members, online, payments, policy, runs, statements  # noqa: F401
+from . import (  # noqa: F401 - each module adds its routes to the blueprint
+    ageing,
+    annual_run,
+    annual_run_preview,
+    arrears,
+    income_groups,
+    invoices,
+    members,
+    online,
+    payments,
+    policy,
+    statements,
+)
