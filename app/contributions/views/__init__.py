@@ -8,8 +8,8 @@ from . import (  # noqa: F401 - each module adds its routes to the blueprint
     income_groups,
     invoices,
     members,
-    online,
     payments,
     policy,
     statements,
+    stripe_reconciliation,
 )
