@@ -95,6 +95,8 @@ def pages_for(data) -> list[Page]:
         Page("hub", f"/hubs/{data.brussels_id}", "detail"),
         Page("donors", "/donors/", "list", role="fundraising"),
         Page("pipeline", "/pipeline/", "report", role="board"),
+        Page("plan", "/pipeline/plan", "report", role="board"),
+        Page("plan rates", "/pipeline/plan/rates", "list"),
         Page("audit log", "/admin/audit", "list", role="admin"),
         Page("audit log, page 500", "/admin/audit?page=500", "list", role="admin"),
         Page("audit log, type", "/admin/audit?record_type=Invoice", "list", role="admin"),
