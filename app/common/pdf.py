@@ -102,6 +102,8 @@ class _SharedImages:
 
     def offer(self, digest: str, image) -> None:
         """Keep an image from a finished render if its URL was already seen in an earlier document."""
+        if not isinstance(image, RasterImage):
+            return  # an SVG image keeps the layout context of its document: never shared
         with self._lock:
             if digest in self._images:
                 return
@@ -110,9 +112,7 @@ class _SharedImages:
                 if len(self._seen) > 16 * self._size:
                     self._seen.popitem(last=False)
                 return
-            if isinstance(image, RasterImage):
-                image = _DecodedImage(image)
-            self._images[digest] = image
+            self._images[digest] = _DecodedImage(image)
             if len(self._images) > self._size:
                 self._images.popitem(last=False)
 

@@ -118,3 +118,26 @@ def test_an_image_used_by_several_documents_is_decoded_once_more_at_most(monkeyp
     assert opened_by_first_two > 0
     assert len(opened) == opened_by_first_two + 1  # made once more for the cache, then served from it
     assert all(f"Document {number}" in pdf_text(pdf) for number, pdf in enumerate(first_two + later))
+
+
+def test_a_shared_image_renders_in_several_threads_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.common.pdf import data_url
+
+    logo = data_url(TINY_PNG + b"test_pdf threads", "image/png")
+    html = f'<img src="{logo}"><p>Threaded</p>'
+    render_pdf(html), render_pdf(html)  # the second document makes the logo shared
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(render_pdf, [html] * 8))
+    for number, pdf in enumerate(pdfs):
+        path = tmp_path / f"threaded-{number}.pdf"
+        path.write_bytes(pdf)
+        listing = subprocess.run(
+            ["pdfimages", "-list", str(path)], capture_output=True, check=True, text=True
+        )
+        assert "Threaded" in pdf_text(pdf)
+        kinds = [
+            line.split()[2] for line in listing.stdout.strip().splitlines()[2:]
+        ]  # after two header lines
+        assert kinds == ["image", "smask"]  # the logo and its alpha channel
