@@ -127,17 +127,16 @@ def test_a_shared_image_renders_in_several_threads_at_once(tmp_path):
 
     logo = data_url(TINY_PNG + b"test_pdf threads", "image/png")
     html = f'<img src="{logo}"><p>Threaded</p>'
-    render_pdf(html), render_pdf(html)  # the second document makes the logo shared
+    for _ in range(2):  # the second document makes the logo shared
+        render_pdf(html)
     with ThreadPoolExecutor(max_workers=4) as pool:
         pdfs = list(pool.map(render_pdf, [html] * 8))
     for number, pdf in enumerate(pdfs):
         path = tmp_path / f"threaded-{number}.pdf"
         path.write_bytes(pdf)
-        listing = subprocess.run(
-            ["pdfimages", "-list", str(path)], capture_output=True, check=True, text=True
-        )
+        command = ["pdfimages", "-list", str(path)]
+        listing = subprocess.run(command, capture_output=True, check=True, text=True)
         assert "Threaded" in pdf_text(pdf)
-        kinds = [
-            line.split()[2] for line in listing.stdout.strip().splitlines()[2:]
-        ]  # after two header lines
+        images = listing.stdout.strip().splitlines()[2:]  # after two header lines
+        kinds = [line.split()[2] for line in images]
         assert kinds == ["image", "smask"]  # the logo and its alpha channel
