@@ -30,8 +30,8 @@ from pathlib import Path
 import sqlalchemy as sa
 
 BENCH_DIR = Path(__file__).resolve().parent
-FULL = dict(scales=[4.0, 10.0], runs=12, load_seconds=5.0, concurrency=8, doc_runs=15, cold_runs=3,
-            renders=300, requests=1000, members=1000)  # fmt: skip
+FULL = dict(scales=[4.0, 10.0], runs=8, load_seconds=4.0, concurrency=8, doc_runs=8, cold_runs=2,
+            renders=150, requests=1000, members=1000)  # fmt: skip
 SMOKE = dict(scales=[0.05, 0.1], runs=1, load_seconds=0.5, concurrency=2, doc_runs=1, cold_runs=1,
              renders=12, requests=12, members=12)  # fmt: skip
 
@@ -114,6 +114,10 @@ def main(argv=None) -> None:
     from bench.seed import describe
 
     started = time.perf_counter()
+    output = arguments.output or (Path(tempfile.mkdtemp(prefix="bench-smoke-")) if arguments.smoke else None)
+    output = output or BENCH_DIR / "results"
+    output.mkdir(parents=True, exist_ok=True)
+    report_path = BENCH_DIR / "RESULTS.md" if output == BENCH_DIR / "results" else output / "RESULTS.md"
     with tempfile.TemporaryDirectory(prefix="bench-") as directory:
         url = arguments.database_url or f"sqlite:///{Path(directory) / 'bench.sqlite'}"
         runs_url = None
@@ -132,8 +136,17 @@ def main(argv=None) -> None:
             "smoke": arguments.smoke,
             "load_average": {"start": load_average()},
         }
+        path = output / f"{figures['database'].lower()}.json"
+
+        def save(part: str) -> None:
+            # After every part, so that an interrupted run still reports what it measured.
+            figures["load_average"][f"after {part}"] = figures["load_average"]["end"] = load_average()
+            figures["seconds"] = time.perf_counter() - started
+            path.write_text(json.dumps(figures, indent=1, default=str))
+            write_results(output, report_path)
+
         figures["pages"] = pages.run(url, settings["scales"], settings["runs"])
-        figures["load_average"]["after pages"] = load_average()
+        save("pages")
         app = pages.bench_app(url, outbox=directory)
         with app.app_context():
             from app.extensions import db
@@ -144,24 +157,17 @@ def main(argv=None) -> None:
         figures["load"] = load.run(
             url, data, settings["load_seconds"], settings["concurrency"], 2, load.LOADED_PAGES
         )
-        figures["load_average"]["after load"] = load_average()
+        save("load")
         figures["documents"] = documents.run(
             url, settings["doc_runs"], settings["cold_runs"], settings["renders"], settings["requests"]
         )
-        figures["load_average"]["after documents"] = load_average()
+        save("documents")
         run_figures = annual_run.run(runs_url, settings["members"])
         figures["annual_run"] = run_figures.__dict__ | {"report": run_figures.report()}
-        figures["load_average"]["end"] = load_average()
-    figures["seconds"] = time.perf_counter() - started
-    output = arguments.output or (Path(tempfile.mkdtemp(prefix="bench-smoke-")) if arguments.smoke else None)
-    output = output or BENCH_DIR / "results"
-    output.mkdir(parents=True, exist_ok=True)
-    path = output / f"{figures['database'].lower()}.json"
-    path.write_text(json.dumps(figures, indent=1, default=str))
-    results = write_results(
-        output, BENCH_DIR / "RESULTS.md" if output == BENCH_DIR / "results" else output / "RESULTS.md"
+        save("annual run")
+    print(
+        f"\nAll benchmarks in {figures['seconds'] / 60:.1f} min; figures in {path}, report in {report_path}"
     )
-    print(f"\nAll benchmarks in {figures['seconds'] / 60:.1f} min; figures in {path}, report in {results}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 #: Stop repeating a page once this many seconds were spent on it (after at least three timed requests).
-PAGE_TIME_BUDGET = 4.0
+PAGE_TIME_BUDGET = 3.0
 #: Statements that open or close transactions are not counted as queries.
 TRANSACTION_STATEMENTS = ("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE")
 
