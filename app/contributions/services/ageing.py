@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ...common.time import today
 from ...extensions import db
+from ...hubs.models import Hub
 from ..models import (
     ZERO,
     CreditNote,
@@ -95,8 +96,6 @@ def _settled_as_of(as_of: date):
 
 def _open_invoices_as_of(as_of: date, hub_id: int | None = None):
     """A subquery of the invoices issued by `as_of` that still owed something then, and how much."""
-    from ...hubs.models import Hub
-
     paid, credited, written_off = _settled_as_of(as_of)
     balance = (
         Invoice.total

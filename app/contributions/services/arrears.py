@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from ...common.fiscal import current_fiscal_year
 from ...common.money import quantize
 from ...extensions import db
+from ...hubs.models import Hub
 from ..models import (
     ZERO,
     AdjustmentKind,
@@ -386,8 +387,6 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
             for year in range(first_year, last_year + 1)
         )
     ).subquery("years")
-    from ...hubs.models import Hub
-
     # At most one per member and year: the partial unique index allows one annual invoice per member and year
     # that is not credited (the same invoice `_invoiced_conversions` finds). Read apart first, so that the
     # join below meets a few thousand narrow rows rather than every invoice of every member.
