@@ -64,10 +64,9 @@ def issued_documents(hub: Hub, latest: int = 5) -> IssuedDocuments:
         .order_by(CreditNote.issued_on.desc(), CreditNote.id.desc())
         .limit(latest)
     ).all()
-    balance_due = Invoice.total - Invoice.amount_paid - Invoice.amount_credited - Invoice.amount_written_off
     open_statuses = [status for status in InvoiceStatus if status.is_open]
     rows = db.session.execute(
-        sa.select(Invoice.currency, sa.func.sum(balance_due))
+        sa.select(Invoice.currency, sa.func.sum(Invoice.balance_due))
         .where(Invoice.hub_id == hub.id, Invoice.status.in_(open_statuses))
         .group_by(Invoice.currency)
         .order_by(Invoice.currency)

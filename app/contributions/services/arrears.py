@@ -168,10 +168,6 @@ def _year_range(first_year: int | None, last_year: int | None) -> tuple[int, int
     return (last_year, first_year) if first_year > last_year else (first_year, last_year)
 
 
-def _balance():
-    return Invoice.total - Invoice.amount_paid - Invoice.amount_credited - Invoice.amount_written_off
-
-
 def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
     """The ids of members (of the hub, when given) with two or more consecutive unpaid years in the range,
     from one aggregate query, read once so that a page, its count and its totals do not compute them again.
@@ -182,7 +178,7 @@ def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = Non
         sa.select(Invoice.member_id, Invoice.fiscal_year)
         .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
         .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
-        .having(sa.func.sum(_balance()) > 0)
+        .having(sa.func.sum(Invoice.balance_due) > 0)
         .distinct()
         .cte("unpaid_years")
     )
@@ -279,7 +275,7 @@ def arrears_rows(members, first_year: int, last_year: int, policies=None) -> lis
             sa.func.sum(Invoice.amount_paid),
             sa.func.sum(Invoice.amount_credited),
             sa.func.sum(Invoice.amount_written_off),
-            sa.func.sum(_balance()),
+            sa.func.sum(Invoice.balance_due),
         )
         .where(
             Invoice.status != InvoiceStatus.DRAFT,
@@ -341,7 +337,7 @@ def arrears_totals(
     years = list(range(first_year, last_year + 1))
     outstanding: dict[int, dict[str, Decimal]] = {year: {} for year in years}
     for year, currency, amount in db.session.execute(
-        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(_balance()))
+        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(Invoice.balance_due))
         .where(
             Invoice.status != InvoiceStatus.DRAFT,
             Invoice.fiscal_year.between(first_year, last_year),
