@@ -443,6 +443,7 @@ def write_off_invoice(invoice_id: int):
             form=form,
             invoice=invoice,
             limit=limit,
+            share=service.WRITE_OFF_SHARE_TEXT,
             back_url=_back_to_invoice(invoice),
         ),
         status,
