@@ -53,7 +53,7 @@ def pages_for(data) -> list[Page]:
         Page("home dashboard", "/", "report"),
         Page("contributions overview", "/contributions/", "report"),
         Page("members", "/contributions/members/", "list"),
-        Page("members, page 10", "/contributions/members/?page=10", "list"),
+        Page("members, page 5", "/contributions/members/?page=5", "list"),
         Page("members, filter", "/contributions/members/?kind=national&income_group=low&status=active",
              "list"),
         Page("members, search", "/contributions/members/?q=City+of+F", "search"),
