@@ -1,5 +1,5 @@
-"""Structured payment references: stored at issue, printed in the invoice's language, and carried by its EPC QR
-code in the structured-reference field, read back from the PDF a member receives."""
+"""Structured payment references: stored at issue, printed in the invoice's language, and carried by its EPC
+QR code in the structured-reference field, read back from the PDF a member receives."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
-"""Structured payment references: derived from an invoice's number, stored on it at issue, printed on it and in
-its QR code, and found again in what a bank statement says.
+"""Structured payment references: derived from an invoice's number, stored on it at issue, printed on it and
+in its QR code, and found again in what a bank statement says.
 
 - Belgian hub (a Belgian hub invoicing in EUR): a Belgian structured communication, `+++123/4567/89012+++`
   (10 digits and a mod-97 check, `stdnum.be.ogm_vcs`). Its digits are the fiscal year (2), the hub (3) and the
@@ -39,7 +39,8 @@ def derive_reference(invoice) -> str | None:
     if match is None:
         return None
     if uses_belgian_communication(invoice.hub, invoice.currency):
-        base = f"{int(match['year']) % 100:02d}{(invoice.hub_id or 0) % 1000:03d}{int(match['sequence']) % 100000:05d}"
+        year, hub, sequence = int(match["year"]) % 100, (invoice.hub_id or 0) % 1000, int(match["sequence"])
+        base = f"{year:02d}{hub:03d}{sequence % 100000:05d}"
         return base + ogm_vcs.calc_check_digits(base)
     body = re.sub(r"[^A-Z0-9]", "", invoice.number.upper())[:21]
     return "RF" + mod_97_10.calc_check_digits(body + "RF") + body
