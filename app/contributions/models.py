@@ -873,8 +873,8 @@ def _refuse_changes_to_issued_documents(session, flush_context, instances):
 
 # --- Collection: bank statements and their entries ---------------------------------------------------------
 # A statement is imported from a bank file for one hub's account; each entry is stored once (its dedupe key
-# is unique per hub), so re-importing or overlapping statements add nothing twice. An entry is applied at most once:
-# services/bank_matching.py decides under a row lock on the entry.
+# is unique per hub), so re-importing or overlapping statements add nothing twice. An entry is applied at most
+# once: services/bank_matching.py decides under a row lock on the entry.
 
 
 class StatementFormat(enum.StrEnum):
