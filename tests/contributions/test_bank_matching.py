@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.common.errors import ValidationFailed
 from app.contributions.models import (
     BankEntry,
     BankStatement,
@@ -36,7 +37,6 @@ from app.contributions.services.bank_matching import (
 )
 from app.contributions.services.bank_statements import StatementRefused
 from app.contributions.services.payments import WriteOffTooLarge
-from app.common.errors import ValidationFailed
 from app.extensions import db
 from tests.conftest import count
 
