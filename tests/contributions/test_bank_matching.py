@@ -110,6 +110,17 @@ def test_an_exact_reference_with_the_exact_balance_is_applied_and_the_rest_waits
     assert [entry.status for entry in entries(EntryStatus.DEBIT)] == [EntryStatus.DEBIT]
 
 
+def test_a_reference_with_more_than_the_balance_waits_for_a_person(hub, make_open_invoice, operator):
+    france = make_open_invoice("BE-2027-0012", amount="9000.00", reference="270010001258")
+
+    result = import_statement_file(file_bytes("belfius_camt053_v02_eur.xml"), "statement.xml", operator)
+
+    assert result.applied == 0 and france.status == InvoiceStatus.ISSUED
+    entry = next(entry for entry in entries(EntryStatus.NEEDS_REVIEW) if entry.structured_reference)
+    (proposal,) = proposals_for(entry)
+    assert (proposal.basis, proposal.amount, proposal.exact) == (Basis.REFERENCE, Decimal("9000.00"), False)
+
+
 def test_reimporting_the_same_file_adds_nothing(hub, make_open_invoice, operator):
     make_open_invoice("BE-2027-0012", reference="270010001258")
     import_statement_file(file_bytes("belfius_camt053_v02_eur.xml"), "statement.xml", operator)

@@ -101,6 +101,8 @@ class Proposal:
     basis: Basis
     #: The amount that would be applied to the invoice, in its currency (None across currencies).
     amount: Decimal | None
+    #: What the entry brought, in the invoice's currency when they are the same (None across currencies).
+    received: Decimal | None
 
     @property
     def confidence(self) -> int:
@@ -108,7 +110,8 @@ class Proposal:
 
     @property
     def exact(self) -> bool:
-        return self.amount is not None and self.amount == self.invoice.balance_due
+        """The entry is exactly what the invoice still owes: no less, no more."""
+        return self.received is not None and self.received == self.invoice.balance_due
 
 
 class OpenInvoices:
@@ -170,7 +173,8 @@ def proposals_for(
     def propose(invoice: Invoice, basis: Basis) -> None:
         if invoice.id not in seen:
             seen.add(invoice.id)
-            proposals.append(Proposal(invoice, basis, _amount_for(entry, invoice)))
+            received = entry.amount if entry.currency == invoice.currency else None
+            proposals.append(Proposal(invoice, basis, _amount_for(entry, invoice), received))
 
     text = " ".join(filter(None, [entry.remittance_text, entry.end_to_end_id]))
     references = [entry.structured_reference] if entry.structured_reference else []
