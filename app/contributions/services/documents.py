@@ -21,6 +21,7 @@ from segno import helpers as segno_helpers
 from ...common.pdf import data_url, render_template_pdf
 from ...common.time import today
 from .. import paylinks
+from .payment_blockers import purchase_order_of
 from .payment_references import display_reference, is_structured_communication
 
 #: Countries that write the postal code after the city ("Washington, DC 20005").
@@ -196,6 +197,7 @@ def _invoice_document(invoice, kind: str) -> InvoiceDocument:
         reference=invoice.number if kind == "invoice" else None,
         payment_terms_days=invoice.hub.payment_terms_days,
         conversion=conversion_of(invoice),
+        purchase_order_number=purchase_order_of(invoice),
     )
 
 

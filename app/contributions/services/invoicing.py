@@ -492,6 +492,7 @@ def invoices_query(
     fiscal_year: int | None = None,
     overdue: bool = False,
     on: date | None = None,
+    blocked: bool = False,
 ) -> sa.Select:
     """Invoices matching the list's filters, newest first, with member and hub loaded in the same query."""
     query = (
@@ -516,4 +517,8 @@ def invoices_query(
             Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID]),
             Invoice.due_on < (on or today()),
         )
+    if blocked:
+        from .payment_blockers import blocked_invoice_ids
+
+        query = query.where(Invoice.id.in_(blocked_invoice_ids()))
     return query

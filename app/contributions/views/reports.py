@@ -16,7 +16,7 @@ from ...hubs.models import Hub
 from .. import bp
 from ..forms.reports import AgeingFilterForm, ArrearsFilterForm
 from ..models import Member
-from ..services import reports, sending
+from ..services import payment_blockers, reports, sending
 from ..services.statements import build_statement, render_statement_pdf, statement_filename
 
 
@@ -189,4 +189,7 @@ def arrears_report():
         totals=reports.arrears_totals(first_year, last_year, hub_id, listed),
         flagged_count=len(flagged_ids),
         only_flagged=only_flagged,
+        blockers=payment_blockers.blockers_by_member(
+            member.id for member in page.items if member.id in set(flagged_ids)
+        ),
     )
