@@ -107,7 +107,7 @@ def _statement(hub: Hub) -> bytes | None:
     if len(invoices) < 7:
         return None
     by_reference, by_number, by_amount, overpaid, charged, stripe_paid, _ = invoices[:7]
-    blocked = invoices[7:10]
+    blocked = [invoice for invoice in _in_arrears(hub) if invoice not in invoices[:7]] or invoices[7:10]
     currency = hub.base_currency
     payouts = _stripe_payments(hub, stripe_paid)
     payout = sum((payment.net_amount for payment in payouts), Decimal("0.00"))
@@ -136,6 +136,31 @@ def _statement(hub: Hub) -> bytes | None:
         f"</GrpHdr><Stmt><Id>DEMO-{hub.invoice_prefix}-{today().isoformat()}</Id><Acct><Id>{account}</Id>"
         f"<Ccy>{currency}</Ccy></Acct>{''.join(entries)}</Stmt></BkToCstmrStmt></Document>"
     ).encode()
+
+
+def _in_arrears(hub: Hub) -> list[Invoice]:
+    """The latest open invoice of members that still owe for two fiscal years: the arrears page flags them."""
+    members = db.session.scalars(
+        sa.select(Invoice.member_id)
+        .where(
+            Invoice.hub_id == hub.id, Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID])
+        )
+        .group_by(Invoice.member_id)
+        .having(sa.func.count(sa.distinct(Invoice.fiscal_year)) >= 2)
+        .order_by(Invoice.member_id)
+        .limit(3)
+    ).all()
+    return [
+        db.session.scalars(
+            sa.select(Invoice)
+            .where(
+                Invoice.member_id == member_id,
+                Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID]),
+            )
+            .order_by(Invoice.fiscal_year.desc(), Invoice.id)
+        ).first()
+        for member_id in members
+    ]
 
 
 def _seed_blockers(invoices: list[Invoice]) -> None:
