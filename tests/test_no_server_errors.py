@@ -20,14 +20,8 @@ from app.contributions.models import (
 )
 from app.contributions.paylinks import pay_token
 from app.extensions import db
-from tests.contributions import conftest as contribution_builders
 
 # The contribution builders, for this folder too.
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_policy = contribution_builders.make_policy
-make_draft_invoice = contribution_builders.make_draft_invoice
-make_issued_invoice = contribution_builders.make_issued_invoice
 
 NONSENSE = [
     "",

@@ -3,7 +3,7 @@ their entries (each stored once per hub by its dedupe key); Stripe payout lines;
 payment up (purchase order, requested documents, a note).
 
 Revision ID: c1a7e5b20d11
-Revises: 9e762a955aab
+Revises: p1a0plan0001
 Create Date: 2026-12-01 10:35:02.053770
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'c1a7e5b20d11'
-down_revision = '9e762a955aab'
+down_revision = 'p1a0plan0001'
 branch_labels = None
 depends_on = None
 

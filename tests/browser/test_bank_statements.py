@@ -10,11 +10,6 @@ from playwright.sync_api import expect
 
 from app.contributions.models import InvoiceStatus
 from app.extensions import db
-from tests.contributions import conftest as contribution_builders
-
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_draft_invoice = contribution_builders.make_draft_invoice
 
 STATEMENT = Path(__file__).parent.parent / "contributions" / "bank_files" / "belfius_camt053_v02_eur.xml"
 #: Set to a folder to keep screenshots of each page (for looking at them, not for asserting).

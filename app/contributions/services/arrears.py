@@ -1,0 +1,731 @@
+"""The arrears matrix for the Steering Committee: every member's contribution by fiscal year (assessed,
+invoiced, paid and outstanding), flagging consecutive unpaid years.
+
+Computed with SQL aggregates in a constant number of queries, whatever the number of members: a page reads
+only the rows it shows (totals and flags come from aggregates over every member the filters select), and
+exports read members in batches, so that memory stays flat.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ...common.fiscal import current_fiscal_year
+from ...common.money import quantize
+from ...extensions import db
+from ...hubs.models import Hub
+from ..models import (
+    ZERO,
+    AdjustmentKind,
+    ContributionAdjustment,
+    ContributionPolicy,
+    Invoice,
+    InvoiceKind,
+    InvoiceStatus,
+    Member,
+    MemberIncomeGroup,
+    MemberKind,
+)
+
+# `assess_from` holds the rules of an assessment; the arrears apply them to income groups and adjustments
+# read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
+# one year.
+from .assessments import Assessment, assess_from, billing_amount, format_rate, rate_label
+
+#: A member is flagged for the Steering Committee once this many consecutive fiscal years are unpaid.
+ARREARS_THRESHOLD_YEARS = 2
+_IN_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+#: The threshold as the pages and the filter quote it: "two or more consecutive unpaid years".
+ARREARS_RULE = (
+    f"{_IN_WORDS.get(ARREARS_THRESHOLD_YEARS, ARREARS_THRESHOLD_YEARS)} or more consecutive unpaid years"
+)
+
+
+@dataclass
+class YearCell:
+    """One member's contribution for one fiscal year. Invoice figures are per currency.
+
+    `assessed` is in the currency the member is billed in, so that it compares with `invoiced`: for a year
+    invoiced from an assessment, converted at the rate that invoice keeps; otherwise at the policy's budget
+    rate for the year. `policy_assessed` is the same figure in the policy's currency, before conversion."""
+
+    fiscal_year: int
+    #: In `assessed_currency`, the billing currency; None when it cannot be computed (see `assessed_problem`).
+    assessed: Decimal | None = None
+    assessed_currency: str | None = None
+    #: In `policy_currency`, before any conversion.
+    policy_assessed: Decimal | None = None
+    policy_currency: str | None = None
+    #: Units of `assessed_currency` per one unit of `policy_currency`; None when no conversion.
+    exchange_rate: Decimal | None = None
+    #: "invoice" when the rate is the one an issued invoice keeps, "policy" when it is the year's budget rate.
+    rate_source: str | None = None
+    assessed_problem: str | None = None
+    waived: bool = False
+    waived_amount: Decimal | None = None
+    invoiced: dict[str, Decimal] = field(default_factory=dict)
+    paid: dict[str, Decimal] = field(default_factory=dict)
+    credited: dict[str, Decimal] = field(default_factory=dict)
+    written_off: dict[str, Decimal] = field(default_factory=dict)
+    outstanding: dict[str, Decimal] = field(default_factory=dict)
+
+    @property
+    def unpaid(self) -> bool:
+        """Something invoiced for this year is still outstanding."""
+        return any(amount > ZERO for amount in self.outstanding.values())
+
+    @property
+    def currencies(self) -> list[str]:
+        return sorted(self.invoiced)
+
+    @property
+    def invoiced_anything(self) -> bool:
+        return bool(self.invoiced)
+
+    @property
+    def converted(self) -> bool:
+        return self.exchange_rate is not None
+
+    @property
+    def rate_text(self) -> str:
+        """The rate alone, `0.9200`, or empty when the assessment was not converted."""
+        return format_rate(self.exchange_rate) if self.exchange_rate is not None else ""
+
+    @property
+    def rate_label(self) -> str:
+        """`1 USD = 0.9200 EUR`, or empty when the assessment was not converted."""
+        if self.exchange_rate is None:
+            return ""
+        return rate_label(self.policy_currency, self.exchange_rate, self.assessed_currency)
+
+
+@dataclass
+class ArrearsRow:
+    member: Member
+    cells: list[YearCell]
+
+    @property
+    def consecutive_unpaid(self) -> int:
+        """The longest run of consecutive unpaid years in the range."""
+        best = run = 0
+        for cell in self.cells:
+            run = run + 1 if cell.unpaid else 0
+            best = max(best, run)
+        return best
+
+    @property
+    def flagged(self) -> bool:
+        """ARREARS_THRESHOLD_YEARS or more consecutive unpaid years (Python twin of `flagged_member_ids`)."""
+        return self.consecutive_unpaid >= ARREARS_THRESHOLD_YEARS
+
+    @property
+    def outstanding(self) -> dict[str, Decimal]:
+        totals: dict[str, Decimal] = defaultdict(lambda: ZERO)
+        for cell in self.cells:
+            for currency, amount in cell.outstanding.items():
+                totals[currency] += amount
+        return {c: a for c, a in sorted(totals.items()) if a}
+
+
+@dataclass
+class ArrearsReport:
+    first_year: int
+    last_year: int
+    rows: list[ArrearsRow]
+
+    @property
+    def years(self) -> list[int]:
+        return list(range(self.first_year, self.last_year + 1))
+
+    def totals(self) -> dict[int, dict[str, Decimal]]:
+        """Outstanding per year and currency over the rows shown."""
+        result: dict[int, dict[str, Decimal]] = {year: defaultdict(lambda: ZERO) for year in self.years}
+        for row in self.rows:
+            for cell in row.cells:
+                for currency, amount in cell.outstanding.items():
+                    result[cell.fiscal_year][currency] += amount
+        return {year: dict(sorted(values.items())) for year, values in result.items()}
+
+    def assessed_totals(self) -> dict[int, dict[str, Decimal]]:
+        """Assessed per year and billing currency over the rows shown (waivers count as nothing)."""
+        result: dict[int, dict[str, Decimal]] = {year: defaultdict(lambda: ZERO) for year in self.years}
+        for row in self.rows:
+            for cell in row.cells:
+                if cell.assessed is not None and cell.assessed_currency and not cell.waived:
+                    result[cell.fiscal_year][cell.assessed_currency] += cell.assessed
+        return {
+            year: {currency: amount for currency, amount in sorted(values.items()) if amount}
+            for year, values in result.items()
+        }
+
+
+def default_year_range() -> tuple[int, int]:
+    """The last four fiscal years, the current one included."""
+    current = current_fiscal_year()
+    return current - 3, current
+
+
+def _year_range(first_year: int | None, last_year: int | None) -> tuple[int, int]:
+    default_first, default_last = default_year_range()
+    first_year = first_year or default_first
+    last_year = last_year or default_last
+    return (last_year, first_year) if first_year > last_year else (first_year, last_year)
+
+
+def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
+    """The ids of members (of the hub, when given) with ARREARS_THRESHOLD_YEARS or more consecutive unpaid
+    years in the range, from one aggregate query, read once so that a page, its count and its totals do not
+    compute them again.
+
+    A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
+    outstanding: the SQL twin of `YearCell.unpaid`; enough such years in a row is `ArrearsRow.flagged`."""
+    unpaid = (
+        sa.select(Invoice.member_id, Invoice.fiscal_year)
+        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
+        .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
+        .having(sa.func.sum(Invoice.balance_due) > 0)
+        .distinct()
+        .cte("unpaid_years")
+    )
+    # A run starts at an unpaid year and every one of the next (threshold - 1) years is unpaid too.
+    query = sa.select(unpaid.c.member_id).distinct()
+    for offset in range(1, ARREARS_THRESHOLD_YEARS):
+        later = unpaid.alias(f"unpaid_year_plus_{offset}")
+        query = query.join(
+            later,
+            sa.and_(
+                later.c.member_id == unpaid.c.member_id, later.c.fiscal_year == unpaid.c.fiscal_year + offset
+            ),
+        )
+    if hub_id:
+        query = query.join(Member, Member.id == unpaid.c.member_id).where(Member.hub_id == hub_id)
+    return list(db.session.scalars(query))
+
+
+def arrears_members_query(hub_id: int | None = None, member_ids=None) -> sa.Select:
+    """The members the arrears matrix lists, by name: of one hub, and only those of `member_ids` when given
+    (the flagged ones: restricting the query, not the page, keeps every page of flagged members full)."""
+    query = sa.select(Member).order_by(Member.name, Member.id)
+    if hub_id:
+        query = query.where(Member.hub_id == hub_id)
+    if member_ids is not None:
+        query = query.where(Member.id.in_(member_ids))
+    return query
+
+
+def _policies(first_year: int, last_year: int) -> dict[int, ContributionPolicy]:
+    """The policies of the range, with their exchange rates (two queries)."""
+    return {
+        policy.fiscal_year: policy
+        for policy in db.session.scalars(
+            sa.select(ContributionPolicy).where(ContributionPolicy.fiscal_year.between(first_year, last_year))
+        )
+    }
+
+
+def _assessments(members, first_year: int, last_year: int, policies) -> dict[tuple[int, int], Assessment]:
+    """(member, year) -> what the member was expected to contribute that year: income groups and
+    adjustments for every year of the range in one query each (the rules are `assess_members`')."""
+    ids = [member.id for member in members]
+    groups = {
+        (member_id, year): group
+        for member_id, year, group in db.session.execute(
+            sa.select(
+                MemberIncomeGroup.member_id, MemberIncomeGroup.fiscal_year, MemberIncomeGroup.income_group
+            ).where(
+                MemberIncomeGroup.member_id.in_(ids),
+                MemberIncomeGroup.fiscal_year.between(first_year, last_year),
+            )
+        )
+    }
+    adjustments = {
+        (adjustment.member_id, adjustment.fiscal_year): adjustment
+        for adjustment in db.session.scalars(
+            sa.select(ContributionAdjustment).where(
+                ContributionAdjustment.member_id.in_(ids),
+                ContributionAdjustment.fiscal_year.between(first_year, last_year),
+            )
+        )
+    }
+    return {
+        (member.id, year): assess_from(
+            member,
+            year,
+            policies.get(year),
+            groups.get((member.id, year)),
+            adjustments.get((member.id, year)),
+        )
+        for member in members
+        for year in range(first_year, last_year + 1)
+    }
+
+
+def arrears_rows(members, first_year: int, last_year: int, policies=None) -> list[ArrearsRow]:
+    """The matrix rows of these members (a page, or a batch of an export), in a constant number of queries:
+    one aggregate over their invoices, their annual invoices' conversions, income groups, adjustments, and
+    the range's policies unless given."""
+    members = list(members)
+    if not members:
+        return []
+    policies = _policies(first_year, last_year) if policies is None else policies
+    member_ids = [member.id for member in members]
+    invoice_rows = db.session.execute(
+        sa.select(
+            Invoice.member_id,
+            Invoice.fiscal_year,
+            Invoice.currency,
+            sa.func.sum(Invoice.total),
+            sa.func.sum(Invoice.amount_paid),
+            sa.func.sum(Invoice.amount_credited),
+            sa.func.sum(Invoice.amount_written_off),
+            sa.func.sum(Invoice.balance_due),
+        )
+        .where(
+            Invoice.status != InvoiceStatus.DRAFT,
+            Invoice.fiscal_year.between(first_year, last_year),
+            Invoice.member_id.in_(member_ids),
+        )
+        .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
+    ).all()
+    cells: dict[tuple[int, int], YearCell] = {
+        (member.id, year): YearCell(year) for member in members for year in range(first_year, last_year + 1)
+    }
+    for member_id, year, currency, total, paid, credited, written_off, outstanding in invoice_rows:
+        cell = cells[(member_id, year)]
+        cell.invoiced[currency] = _money(total)
+        cell.paid[currency] = _money(paid)
+        cell.credited[currency] = _money(credited)
+        cell.written_off[currency] = _money(written_off)
+        cell.outstanding[currency] = _money(outstanding)
+    conversions = _invoiced_conversions(member_ids, first_year, last_year)
+    for key, assessment in _assessments(members, first_year, last_year, policies).items():
+        cell = cells[key]
+        _set_assessed(cell, assessment, conversions.get(key))
+        cell.waived = assessment.waived
+        cell.waived_amount = assessment.policy_amount if assessment.waived else None
+    return [
+        ArrearsRow(member, [cells[(member.id, year)] for year in range(first_year, last_year + 1)])
+        for member in members
+    ]
+
+
+def arrears_report(
+    first_year: int | None = None, last_year: int | None = None, hub_id: int | None = None, only_flagged=False
+) -> ArrearsReport:
+    """Every member's row at once: by fiscal year, assessed, invoiced, paid, waived and outstanding, flagging
+    ARREARS_THRESHOLD_YEARS or more consecutive unpaid years (for small sets and tests; the page paginates
+    `arrears_members_query` and exports read `arrears_records_in_batches`)."""
+    first_year, last_year = _year_range(first_year, last_year)
+    flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
+    members = db.session.scalars(arrears_members_query(hub_id, flagged)).all()
+    return ArrearsReport(first_year, last_year, arrears_rows(members, first_year, last_year))
+
+
+@dataclass
+class ArrearsTotals:
+    """Per fiscal year and currency, over every member the filters select (not only one page)."""
+
+    #: Assessed, in each member's billing currency (waivers count as nothing).
+    assessed: dict[int, dict[str, Decimal]]
+    #: Still outstanding on issued invoices, in the invoices' currencies.
+    outstanding: dict[int, dict[str, Decimal]]
+
+
+def arrears_totals(
+    first_year: int, last_year: int, hub_id: int | None = None, member_ids=None
+) -> ArrearsTotals:
+    """The totals of the members `arrears_members_query(hub_id, member_ids)` lists, from SQL aggregates, never
+    by loading every member (four queries)."""
+    member_ids = arrears_members_query(hub_id, member_ids).with_only_columns(Member.id).order_by(None)
+    years = list(range(first_year, last_year + 1))
+    outstanding: dict[int, dict[str, Decimal]] = {year: {} for year in years}
+    for year, currency, amount in db.session.execute(
+        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(Invoice.balance_due))
+        .where(
+            Invoice.status != InvoiceStatus.DRAFT,
+            Invoice.fiscal_year.between(first_year, last_year),
+            Invoice.member_id.in_(member_ids),
+        )
+        .group_by(Invoice.fiscal_year, Invoice.currency)
+        .order_by(Invoice.fiscal_year, Invoice.currency)
+    ):
+        if _money(amount):
+            outstanding[year][currency] = _money(amount)
+    return ArrearsTotals(_assessed_totals(member_ids, first_year, last_year), outstanding)
+
+
+@dataclass(frozen=True)
+class _HubCurrency:
+    base_currency: str
+
+
+@dataclass(frozen=True)
+class _MemberOfAKind:
+    """What an assessment reads of a member: its kind and its hub's currency."""
+
+    kind: MemberKind
+    hub: _HubCurrency
+
+
+@dataclass(frozen=True)
+class _Adjustment:
+    kind: AdjustmentKind
+    amount: Decimal | None
+
+
+def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> dict[int, dict[str, Decimal]]:
+    """Assessed per year and billing currency for the selected members, exactly as their cells would add up.
+
+    Members whose assessment has the same inputs (year, kind, income group, adjustment, the annual invoice's
+    currency and stored conversion, the hub's currency) are assessed alike, so one aggregate query counts
+    them per set of inputs, and each set is assessed once by the same rules as a cell (`_set_assessed`),
+    in Decimal, then multiplied by its count."""
+    years = sa.union_all(
+        *(
+            sa.select(sa.literal(year, sa.Integer).label("fiscal_year"))
+            for year in range(first_year, last_year + 1)
+        )
+    ).subquery("years")
+    # At most one per member and year: the partial unique index allows one annual invoice per member and year
+    # that is not credited (the same invoice `_invoiced_conversions` finds). Read apart first, so that the
+    # join below meets a few thousand narrow rows rather than every invoice of every member.
+    annual = (
+        _annual_invoice_conversions(first_year, last_year)
+        .cte("annual")
+        # SQLite would fold it into the join and read every invoice of every member; materialised, it is read
+        # once (PostgreSQL plans this well by itself).
+        .prefix_with("MATERIALIZED", dialect="sqlite")
+    )
+
+    inputs = (
+        sa.select(
+            years.c.fiscal_year,
+            Member.kind,
+            MemberIncomeGroup.income_group,
+            ContributionAdjustment.kind,
+            ContributionAdjustment.amount,
+            annual.c.currency,
+            annual.c.assessed_amount,
+            annual.c.assessed_currency,
+            annual.c.exchange_rate,
+            Hub.base_currency,
+            sa.func.count(),
+        )
+        .select_from(Member)
+        .join(years, sa.true())
+        .join(Hub, Hub.id == Member.hub_id)
+        .outerjoin(
+            MemberIncomeGroup,
+            sa.and_(
+                MemberIncomeGroup.member_id == Member.id, MemberIncomeGroup.fiscal_year == years.c.fiscal_year
+            ),
+        )
+        .outerjoin(
+            ContributionAdjustment,
+            sa.and_(
+                ContributionAdjustment.member_id == Member.id,
+                ContributionAdjustment.fiscal_year == years.c.fiscal_year,
+            ),
+        )
+        .outerjoin(
+            annual, sa.and_(annual.c.member_id == Member.id, annual.c.fiscal_year == years.c.fiscal_year)
+        )
+        .where(Member.id.in_(member_ids))
+        .group_by(
+            years.c.fiscal_year,
+            Member.kind,
+            MemberIncomeGroup.income_group,
+            ContributionAdjustment.kind,
+            ContributionAdjustment.amount,
+            annual.c.currency,
+            annual.c.assessed_amount,
+            annual.c.assessed_currency,
+            annual.c.exchange_rate,
+            Hub.base_currency,
+        )
+    )
+    policies = _policies(first_year, last_year)
+    totals: dict[int, dict[str, Decimal]] = {
+        year: defaultdict(lambda: ZERO) for year in range(first_year, last_year + 1)
+    }
+    for (
+        year,
+        kind,
+        income_group,
+        adjustment_kind,
+        adjustment_amount,
+        invoice_currency,
+        assessed_amount,
+        assessed_currency,
+        exchange_rate,
+        hub_currency,
+        members,
+    ) in db.session.execute(inputs):
+        adjustment = _Adjustment(adjustment_kind, adjustment_amount) if adjustment_kind is not None else None
+        assessment = assess_from(
+            _MemberOfAKind(kind, _HubCurrency(hub_currency)),
+            year,
+            policies.get(year),
+            income_group,
+            adjustment,
+        )
+        annual_invoice = (
+            (invoice_currency, assessed_amount, assessed_currency, exchange_rate)
+            if invoice_currency is not None
+            else None
+        )
+        cell = YearCell(year)
+        _set_assessed(cell, assessment, annual_invoice)
+        if cell.assessed is not None and cell.assessed_currency and not assessment.waived:
+            totals[year][cell.assessed_currency] += cell.assessed * members
+    return {
+        year: {currency: amount for currency, amount in sorted(values.items()) if amount}
+        for year, values in totals.items()
+    }
+
+
+def _annual_invoice_conversions(first_year: int, last_year: int) -> sa.Select:
+    """Member, year, currency and the assessed amount, currency and rate of the issued (not credited) annual
+    invoices of those years: what the arrears compare assessments with."""
+    return sa.select(
+        Invoice.member_id,
+        Invoice.fiscal_year,
+        Invoice.currency,
+        Invoice.assessed_amount,
+        Invoice.assessed_currency,
+        Invoice.exchange_rate,
+    ).where(
+        Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
+        Invoice.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.CREDITED]),
+        Invoice.fiscal_year.between(first_year, last_year),
+    )
+
+
+def _invoiced_conversions(member_ids, first_year: int, last_year: int) -> dict[tuple[int, int], tuple]:
+    """(member, year) -> (currency, assessed amount, assessed currency, rate) of the year's issued annual
+    invoice (the latest, when a credited one was replaced); the last three are None when it was not made from
+    an assessment. One query."""
+    rows = db.session.execute(
+        _annual_invoice_conversions(first_year, last_year)
+        .where(Invoice.member_id.in_(member_ids))
+        .order_by(Invoice.id)
+    )
+    return {
+        (row.member_id, row.fiscal_year): (
+            row.currency,
+            row.assessed_amount,
+            row.assessed_currency,
+            row.exchange_rate,
+        )
+        for row in rows
+    }
+
+
+def _set_assessed(cell: YearCell, assessment, annual_invoice: tuple | None) -> None:
+    """The year's assessment in the billing currency: as the issued annual invoice assessed and converted
+    it, or else at the policy's budget rate into the currency billed (the invoice's, or the member's hub's
+    for a year not invoiced yet). A missing rate leaves it in the policy's currency, with the problem."""
+    cell.policy_assessed = assessment.amount
+    cell.policy_currency = assessment.currency
+    if assessment.amount is None:
+        cell.assessed_problem = assessment.problem
+        return
+    billed_in = None
+    if annual_invoice is not None:
+        billed_in, assessed_amount, assessed_currency, rate = annual_invoice
+        if assessed_amount is not None and assessed_currency == assessment.currency:
+            # What the invoice assessed, at the rate it was issued with: the figure it actually billed.
+            cell.policy_assessed = assessed_amount
+            cell.assessed_currency = billed_in
+            cell.exchange_rate = rate
+            cell.rate_source = "invoice" if rate is not None else None
+            cell.assessed = assessed_amount if rate is None else quantize(assessed_amount * rate, billed_in)
+            return
+    billing = billing_amount(assessment, currency=billed_in)
+    cell.assessed_currency = billing.currency
+    cell.assessed = billing.amount
+    cell.exchange_rate = billing.exchange_rate
+    cell.rate_source = "policy" if billing.exchange_rate is not None else None
+    if billing.problem:
+        cell.assessed_problem = billing.problem
+
+
+def _money(value) -> Decimal:
+    return Decimal(value or 0).quantize(Decimal("0.01"))
+
+
+ARREARS_COLUMNS = [
+    "Member",
+    "Country",
+    "Hub",
+    "Fiscal year",
+    "Assessed",
+    "Assessed currency",
+    "Assessed in policy currency",
+    "Policy currency",
+    "Exchange rate",
+    "Waived",
+    "Invoice currency",
+    "Invoiced",
+    "Paid",
+    "Credited",
+    "Written off",
+    "Outstanding",
+    "Unpaid year",
+    "Consecutive unpaid years",
+    "Flagged",
+]
+
+
+def _records(rows):
+    """One record per member, fiscal year and invoice currency, in the order of ARREARS_COLUMNS."""
+    for row in rows:
+        member = row.member
+        hub_name = member.hub.name if member.hub else ""
+        consecutive = row.consecutive_unpaid
+        flagged = "yes" if row.flagged else "no"
+        for cell in row.cells:
+            waived, unpaid = "yes" if cell.waived else "no", "yes" if cell.unpaid else "no"
+            for currency in cell.currencies or [None]:
+                yield [
+                    member.name,
+                    member.country_code,
+                    hub_name,
+                    cell.fiscal_year,
+                    cell.assessed,
+                    cell.assessed_currency or "",
+                    cell.policy_assessed,
+                    cell.policy_currency or "",
+                    _plain_rate(cell.exchange_rate),
+                    waived,
+                    currency or "",
+                    cell.invoiced.get(currency, ZERO) if currency else ZERO,
+                    cell.paid.get(currency, ZERO) if currency else ZERO,
+                    cell.credited.get(currency, ZERO) if currency else ZERO,
+                    cell.written_off.get(currency, ZERO) if currency else ZERO,
+                    cell.outstanding.get(currency, ZERO) if currency else ZERO,
+                    unpaid,
+                    consecutive,
+                    flagged,
+                ]
+
+
+#: Members read, assessed and written per batch of an export: memory stays flat whatever their number.
+EXPORT_BATCH_SIZE = 500
+
+
+def arrears_records_in_batches(
+    first_year: int,
+    last_year: int,
+    hub_id: int | None = None,
+    only_flagged: bool = False,
+    batch_size: int | None = None,
+):
+    """The export's records (one per member, fiscal year and invoice currency), read `batch_size` members
+    at a time: the ids first (after the flagged ones, when only those), the policies, then five queries a
+    batch (members, invoices, conversions, income groups, adjustments)."""
+    batch_size = batch_size or EXPORT_BATCH_SIZE
+    flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
+    query = arrears_members_query(hub_id, flagged)
+    member_ids = db.session.scalars(query.with_only_columns(Member.id)).all()
+    policies = _policies(first_year, last_year)
+    for start in range(0, len(member_ids), batch_size):
+        batch = member_ids[start : start + batch_size]
+        members = db.session.scalars(
+            sa.select(Member).where(Member.id.in_(batch)).order_by(Member.name, Member.id)
+        ).all()
+        yield from _records(arrears_rows(members, first_year, last_year, policies))
+        # Let the batch go: nothing keeps it but the session's identity map.
+        for member in members:
+            db.session.expunge(member)
+
+
+def _plain_rate(rate: Decimal | None) -> Decimal | None:
+    """0.92000000 as 0.92 (and 10.00000000 as 10, not 1E+1)."""
+    return None if rate is None else Decimal(f"{rate.normalize():f}")
+
+
+def arrears_csv_rows(records):
+    """The CSV lines: the header, then the records with empty cells for None."""
+    yield ARREARS_COLUMNS
+    for record in records:
+        yield ["" if value is None else value for value in record]
+
+
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: An export smaller than this stays in memory; a larger one spills to a temporary file.
+XLSX_SPOOL_BYTES = 4 * 2**20
+_XLSX_FORMATS = {
+    **{
+        ARREARS_COLUMNS.index(name): "#,##0.00"
+        for name in (
+            "Assessed",
+            "Assessed in policy currency",
+            "Invoiced",
+            "Paid",
+            "Credited",
+            "Written off",
+            "Outstanding",
+        )
+    },
+    ARREARS_COLUMNS.index("Fiscal year"): "0",
+    ARREARS_COLUMNS.index("Exchange rate"): "0.0000####",
+}
+_XLSX_WIDTHS = {"Member": 32, "Hub": 20}
+
+
+def arrears_xlsx(records, title: str):
+    """The arrears as a spreadsheet, written as the records stream in (openpyxl's write-only mode, rows on
+    disk as they come) to a spooled temporary file, returned rewound with its size: bold frozen header,
+    number formats on amounts, filters, widths."""
+    from openpyxl import Workbook
+    from openpyxl.cell import WriteOnlyCell
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title[:31])
+    # A write-only sheet takes its widths and frozen panes before the first row.
+    for index, name in enumerate(ARREARS_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(index)].width = _XLSX_WIDTHS.get(
+            name, max(12, len(name) + 2)
+        )
+    sheet.freeze_panes = "B2"
+    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F0")
+    header = []
+    for name in ARREARS_COLUMNS:
+        cell = WriteOnlyCell(sheet, value=name)
+        cell.font, cell.fill = bold, fill
+        header.append(cell)
+    sheet.append(header)
+    # One styled cell per formatted column, given each row's value: a row is written out as it is appended,
+    # so the cells can be used again for the next one (and the style is looked up once, not per cell).
+    styled = {}
+    for index, number_format in _XLSX_FORMATS.items():
+        styled[index] = WriteOnlyCell(sheet)
+        styled[index].number_format = number_format
+    row_count = 1
+    for record in records:
+        cells = list(record)
+        for index, cell in styled.items():
+            value = cells[index]
+            if value is not None:
+                cell.value = value
+                cells[index] = cell
+        sheet.append(cells)
+        row_count += 1
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(ARREARS_COLUMNS))}{row_count}"
+    out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - the response closes it
+    try:
+        workbook.save(out)
+    except BaseException:
+        out.close()
+        raise
+    size = out.tell()
+    out.seek(0)
+    return out, size
