@@ -457,3 +457,19 @@ def test_two_people_confirming_one_entry_at_once_apply_it_once(
     paid = db.session.get(type(invoice), invoice_id)
     assert paid.amount_paid == Decimal("7500.00")
     assert paid.status == InvoiceStatus.PARTIALLY_PAID
+
+
+def test_the_reconciliation_page_shows_which_stripe_payments_reached_the_bank(
+    us_hub, make_member, operator, login_as
+):
+    member = make_member(hub=us_hub)
+    stripe_payment(member, "300.00", "9.00", date(2027, 2, 25), "pi_1")
+    stripe_payment(member, "196.00", "6.50", date(2027, 2, 26), "pi_2")
+    waiting = stripe_payment(member, "50.00", "1.75", date(2027, 3, 2), "pi_3")
+    import_statement_file(file_bytes("jpmorgan_camt053_v08_usd.xml"), "usd.xml", operator)
+
+    page = login_as("board").get("/contributions/online-payments/").text
+
+    assert page.count("Paid out Mar 1, 2027") == 2
+    assert "payout of $480.50" in page
+    assert bank_matching.payouts_of([waiting]) == {}

@@ -438,6 +438,19 @@ def match_stripe_payout(entry: BankEntry, actor) -> bool:
     return True
 
 
+def payouts_of(payments) -> dict[int, BankEntry]:
+    """The bank entry that paid out each of these Stripe payments, when one did: {payment id: entry}."""
+    ids = [payment.id for payment in payments]
+    if not ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(StripePayoutLine.payment_id, BankEntry)
+        .join(BankEntry, BankEntry.id == StripePayoutLine.entry_id)
+        .where(StripePayoutLine.payment_id.in_(ids))
+    ).all()
+    return {payment_id: entry for payment_id, entry in rows}
+
+
 # --- Reading -----------------------------------------------------------------------------------------------
 
 
