@@ -181,6 +181,7 @@ def test_every_camt053_version_is_accepted(namespace):
         ("\ufeff:20:X\r\n:25:BE71\r\n".encode("utf-16"), "UTF-16"),
         (b"%PDF-1.7\n\x00\x01\x02binary", "UTF-16"),
         (b"Date;Amount\n2027-01-01;10\n", "CSV import"),
+        (b":20:X\n:25:BE71096123456769\n:60F:C270101EUR0,00\n" + b"x" * 300 + b"\x00\n", "not text"),
         (b":20:X\n:60F:C270101EUR0,00\n:62F:C270101EUR0,00\n", "no account identification"),
         (
             b":20:X\n:25:BE71096123456769\n:60F:C270101EUR0,00\n:61:27010101C1O,00NTRFNONREF\n"

@@ -335,11 +335,9 @@ def _decode_mt940(data: bytes) -> str:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("latin-1")
-        # Latin-1 maps every byte; control characters other than line breaks mean it was not text at all.
-        if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text):
-            raise StatementRefused(
-                "The file is not text in UTF-8 or Latin-1; it cannot be an MT940 file."
-            ) from None
+    # Latin-1 maps every byte; control characters other than line breaks mean it was not text at all.
+    if re.search(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]", text):
+        raise StatementRefused("The file is not text in UTF-8 or Latin-1; it cannot be an MT940 file.")
     return text
 
 
