@@ -28,6 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
@@ -221,6 +222,7 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
         StripeEventStatus,
         WriteOff,
     )
+    from app.contributions.services.payment_references import derive_reference
     from app.hubs.models import (
         ChecklistItemStatus,
         ChecklistTemplate,
@@ -295,6 +297,7 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
     _insert(connection, Hub, hubs, counts)
     hub_currency = {1: "USD", 2: "EUR"}
     hub_prefix = {1: "HQ", 2: "BE"}
+    hub_country = {1: "US", 2: "BE"}
     data.brussels_id = 2
     roles = [Role.OPERATIONS, Role.ADMIN, Role.OPERATIONS, Role.FUNDRAISING, Role.BOARD]
     users = [
@@ -573,6 +576,11 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
         key = (row["hub_id"], row["fiscal_year"])
         sequences[key] += 1
         row["number"] = f"{hub_prefix[row['hub_id']]}-{row['fiscal_year']}-{sequences[key]:04d}"
+        # Stored at issue, as the invoicing service does.
+        hub = SimpleNamespace(country_code=hub_country[row["hub_id"]])
+        row["payment_reference"] = derive_reference(
+            SimpleNamespace(number=row["number"], hub=hub, hub_id=row["hub_id"], currency=row["currency"])
+        )
 
     # Payments, allocations, credit notes, write-offs: the settled amounts follow from them.
     payments, allocations, credit_notes, write_offs = [], [], [], []

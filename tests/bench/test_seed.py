@@ -7,6 +7,7 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from app.contributions.models import DocumentSequence, Invoice, InvoiceStatus, Payment, PaymentAllocation
+from app.contributions.services.payment_references import derive_reference
 from app.extensions import db
 from bench.seed import seed
 
@@ -24,6 +25,7 @@ def test_the_generated_invoices_have_the_balances_and_statuses_their_records_giv
         invoice.refresh_balance()
         assert _settled(invoice) == stored
         assert invoice.total == sum(line.amount for line in invoice.lines)
+        assert invoice.payment_reference == derive_reference(invoice)
     db_session.rollback()
 
 
