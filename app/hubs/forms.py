@@ -14,7 +14,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..common.forms import choices
+from ..common.forms import FilterForm, choices
 from ..common.money import is_currency
 from . import validation
 from .models import ChecklistItemStatus, HubKind, HubStatus
@@ -212,10 +212,7 @@ class TemplateItemForm(FlaskForm):
     )
 
 
-class SearchForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter, it changes nothing
-
+class SearchForm(FilterForm):
     q = StringField("Search", validators=[Optional()])
     status = SelectField("Status", validators=[Optional()])
 

@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from ...common.forms import choices
+from ...common.forms import FilterForm, choices
 
 
 def _hub_choices(hubs):
     return choices(((hub.id, hub.name) for hub in hubs), blank="All hubs")
 
 
-class AgeingFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class AgeingFilterForm(FilterForm):
     as_of = DateField("As of", validators=[Optional()])
     hub = SelectField("Hub", validators=[Optional()])
     bucket = SelectField("Invoices in", validators=[Optional()])
@@ -27,10 +23,7 @@ class AgeingFilterForm(FlaskForm):
         self.bucket.choices = choices(buckets, blank="Every overdue bucket")
 
 
-class ArrearsFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class ArrearsFilterForm(FilterForm):
     first_year = IntegerField("From fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
     last_year = IntegerField("To fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
     hub = SelectField("Hub", validators=[Optional()])

@@ -1,17 +1,13 @@
 """Forms of the annual run pages: choosing a fiscal year, and filtering the preview (both GET, no CSRF)."""
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import DataRequired, Optional
 
-from ...common.forms import choices
+from ...common.forms import FilterForm, choices
 from ..services.annual_run import RowStatus
 
 
-class FiscalYearForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET form: it only chooses which preview to open
-
+class FiscalYearForm(FilterForm):
     fiscal_year = SelectField("Fiscal year", validators=[DataRequired()])
 
     def __init__(self, years: list[int], *args, **kwargs):
@@ -19,10 +15,7 @@ class FiscalYearForm(FlaskForm):
         self.fiscal_year.choices = choices((year, f"FY{year}") for year in years)
 
 
-class PreviewFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter: it changes nothing
-
+class PreviewFilterForm(FilterForm):
     q = StringField(
         "Search", validators=[Optional()], render_kw={"placeholder": "Member name or country code"}
     )
