@@ -21,6 +21,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     register_extensions(app)
     register_models(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_security(app)
@@ -57,6 +58,13 @@ def register_models(app: Flask) -> None:
     audit.install_listeners(db)
 
 
+def register_url_converters(app: Flask) -> None:
+    # Before the blueprints: their rules take the converters in place when they are added.
+    from .common import urls
+
+    urls.install(app)
+
+
 def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
@@ -85,9 +93,10 @@ def register_template_helpers(app: Flask) -> None:
 
 
 def register_security(app: Flask) -> None:
-    from .common import security
+    from .common import request_guards, security
 
     security.register(app)
+    request_guards.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

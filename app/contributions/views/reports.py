@@ -10,7 +10,9 @@ from flask_sqlalchemy.pagination import SelectPagination
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
 from ...common.exports import csv_response
+from ...common.pagination import paginate
 from ...common.time import today
+from ...common.urls import page_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -123,6 +125,7 @@ def ageing_report():
         select=reports.aged_invoices_query(as_of, hub_id, bucket),
         session=db.session,
         total=report.listed_count(bucket),
+        page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"],
         error_out=False,
     )
@@ -174,11 +177,7 @@ def arrears_report():
         return response
     flagged_ids = reports.flagged_member_ids(first_year, last_year, hub_id)
     listed = flagged_ids if only_flagged else None
-    page = db.paginate(
-        reports.arrears_members_query(hub_id, listed),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(reports.arrears_members_query(hub_id, listed))
     return render_template(
         "contributions/reports/arrears.html",
         form=form,

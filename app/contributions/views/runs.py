@@ -23,12 +23,12 @@ from flask import (
     url_for,
 )
 from flask_login import current_user
-from flask_sqlalchemy.pagination import Pagination
 from werkzeug.routing import BuildError
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
 from ...common.fiscal import current_fiscal_year
+from ...common.pagination import paginate, paginate_list
 from ...common.time import as_utc, utcnow
 from ...extensions import db
 from .. import bp
@@ -72,27 +72,6 @@ def _check_year(fiscal_year: int) -> None:
         abort(404)
 
 
-class _ListPagination(Pagination):
-    """db.paginate()'s page object for rows computed in Python (the preview), for the pager macro."""
-
-    def _query_items(self) -> list:
-        items = self._query_args["items"]
-        return items[self._query_offset : self._query_offset + self.per_page]
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
-
-
-def _paginate_list(items: list) -> Pagination:
-    return _ListPagination(
-        page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
-        max_per_page=None,
-        error_out=False,
-        items=items,
-    )
-
-
 # --- Runs list ---------------------------------------------------------------------------------------------
 
 
@@ -116,7 +95,7 @@ def list_runs():
         return redirect(url_for("contributions.preview_run", fiscal_year=int(form.fiscal_year.data)))
     if "fiscal_year" not in request.args:
         form.fiscal_year.data = str(default)
-    page = db.paginate(service.runs_query(), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(service.runs_query())
     return render_template("contributions/runs/list.html", form=form, page=page)
 
 
@@ -166,7 +145,7 @@ def preview_run(fiscal_year: int):
         "contributions/runs/preview.html",
         preview=preview,
         form=form,
-        page=_paginate_list(rows),
+        page=paginate_list(rows),
         filtered=filtered,
         open_run=service.open_run(fiscal_year),
         member_url=_member_url,
@@ -275,9 +254,7 @@ def show_run(run_id: int):
         and heartbeat is not None
         and utcnow() - heartbeat > PAUSED_AFTER
     )
-    invoices = db.paginate(
-        service.run_invoices_query(run), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False
-    )
+    invoices = paginate(service.run_invoices_query(run))
     return render_template(
         "contributions/runs/show.html",
         run=run,
