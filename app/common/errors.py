@@ -5,6 +5,7 @@ import logging
 import sqlalchemy as sa
 from flask import Flask, g, jsonify, render_template, request
 
+from ..extensions import db, login_manager
 from .request_guards import NulByteInRequest
 
 log = logging.getLogger(__name__)
@@ -35,8 +36,6 @@ def _wants_json() -> bool:
 
 def _database_unreachable() -> bool:
     """True when a fresh connection cannot run a query: the database is down, not the query wrong."""
-    from ..extensions import db
-
     try:
         with db.engine.connect() as connection:
             connection.execute(sa.text("SELECT 1"))
@@ -82,8 +81,6 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        from ..extensions import db
-
         db.session.rollback()
         return page(500, "Something went wrong", "The error was logged. Nothing was saved.")
 
@@ -94,8 +91,6 @@ def register(app: Flask) -> None:
         # Only a database that cannot be reached is "unavailable"; a broken query stays the bug it is (a 500).
         if not _database_unreachable():
             raise error
-        from ..extensions import db, login_manager
-
         log.error("The database cannot be reached: %s", error)
         db.session.remove()
         # The signed-in user cannot be loaded either: the page is drawn as for a visitor.

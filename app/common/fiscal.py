@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 from flask import current_app, has_app_context
 
+from .time import today
+
 #: The fiscal years anyone may type or ask for in a URL.
 FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2000, 2100
 
@@ -45,6 +47,4 @@ def fiscal_year(year: int, first_month: int | None = None) -> FiscalYear:
 
 
 def current_fiscal_year() -> int:
-    from .time import today
-
     return fiscal_year_of(today())

@@ -21,11 +21,11 @@ from ...common.fiscal import current_fiscal_year, fiscal_year_of
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
 from ...common.pagination import paginate
+from ...common.panels import panel_provider
 from ...common.time import today
 from ...common.urls import fiscal_year_arg
 from ...extensions import db
 from ...hubs.models import Hub
-from ...main.dashboard import panel_provider
 from .. import bp
 from ..forms.members import AdjustmentForm, ContactForm, IncomeGroupForm, MemberFilterForm, MemberForm
 from ..models import ContributionAdjustment, Member, MemberContact, MemberKind
