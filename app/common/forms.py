@@ -4,6 +4,7 @@ from collections.abc import Iterable
 
 from flask_wtf import FlaskForm
 from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional, StopValidation
 
 
 def choices(pairs: Iterable[tuple[object, str]], blank: str | None = None) -> list[SelectChoice]:
@@ -11,6 +12,19 @@ def choices(pairs: Iterable[tuple[object, str]], blank: str | None = None) -> li
     options = [SelectChoice(value="", label=blank)] if blank is not None else []
     options += [SelectChoice(value=str(value), label=label) for value, label in pairs]
     return options
+
+
+class OptionalChoice(Optional):
+    """For a select that may be left blank: blank or whitespace means "none chosen" (its data becomes "").
+
+    WTForms' Optional() stops there too, but leaves a whitespace value as the field's data (and wipes its
+    "Not a valid choice"), so `int(form.owner.data)` would fail on " ". Any other value must be a choice."""
+
+    def __call__(self, form, field):
+        if not field.raw_data or not str(field.raw_data[0]).strip():
+            field.data = ""
+            field.errors[:] = []
+            raise StopValidation()
 
 
 def apply_field_errors(form: FlaskForm, field_errors: dict[str, list[str]]) -> None:

@@ -18,7 +18,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ...common.fields import AmountField
-from ...common.forms import FilterForm, choices
+from ...common.forms import FilterForm, OptionalChoice, choices
 from ..models import InvoiceKind, InvoiceStatus, Language
 
 #: Blank line rows offered on a new draft (empty rows are ignored).
@@ -56,7 +56,7 @@ class InvoiceForm(FlaskForm):
         validators=[Optional(), Length(min=3, max=3, message="Use a three-letter ISO code such as EUR.")],
         description="Leave empty for the issuing hub's base currency.",
     )
-    language = SelectField("Document language", validators=[Optional()])
+    language = SelectField("Document language", validators=[OptionalChoice()])
     notes = TextAreaField("Notes printed on the invoice", validators=[Optional(), Length(max=2000)])
     lines = FieldList(FormField(InvoiceLineForm), min_entries=NEW_LINE_ROWS)
 
