@@ -11,6 +11,7 @@ from . import models  # noqa: F401
 from .admin import bp as admin_bp
 from .auth import bp as auth_bp
 from .auth.cli import users_cli
+from .bench_cli import bench_cli
 from .common import audit, errors, filters, security, sqlite
 from .common.translations import compile_stale_catalogues
 from .contributions import bp as contributions_bp
@@ -93,3 +94,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(contributions_cli)
+    app.cli.add_command(bench_cli)
