@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload, selectinload
@@ -19,6 +20,7 @@ from .models import (
     Connection,
     Connector,
     Contact,
+    Gift,
     Interaction,
     Organisation,
     OrganisationKind,
@@ -135,3 +137,52 @@ def open_next_steps(owner_id: int) -> list[Interaction]:
 
 def is_overdue(interaction: Interaction, today: date) -> bool:
     return interaction.next_step_due_on is not None and interaction.next_step_due_on < today
+
+
+def current_contact_names(organisation_ids: list[int]) -> dict[int, list[str]]:
+    """For a page of organisations: the names of their current contacts, in one query."""
+    if not organisation_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Affiliation.organisation_id, Contact.name)
+        .join(Contact, Contact.id == Affiliation.contact_id)
+        .where(Affiliation.organisation_id.in_(organisation_ids), Affiliation.ended_on.is_(None))
+        .order_by(Contact.name)
+    )
+    names: dict[int, list[str]] = {}
+    for organisation_id, name in rows:
+        names.setdefault(organisation_id, []).append(name)
+    return names
+
+
+def count_interactions(organisation_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Interaction.id)).where(Interaction.organisation_id == organisation_id)
+    )
+
+
+def gift_totals(organisation_id: int) -> dict[str, Decimal]:
+    """Everything the organisation gave, per currency (never added across currencies)."""
+    rows = db.session.execute(
+        sa.select(Gift.currency, sa.func.sum(Gift.amount))
+        .where(Gift.organisation_id == organisation_id)
+        .group_by(Gift.currency)
+        .order_by(Gift.currency)
+    )
+    return {currency: Decimal(total) for currency, total in rows}
+
+
+def current_organisations(contact_ids: list[int]) -> dict[int, Affiliation]:
+    """For a list of contacts: each one's current position (the latest begun), organisation loaded."""
+    if not contact_ids:
+        return {}
+    affiliations = db.session.scalars(
+        sa.select(Affiliation)
+        .where(Affiliation.contact_id.in_(contact_ids), Affiliation.ended_on.is_(None))
+        .options(joinedload(Affiliation.organisation))
+        .order_by(Affiliation.started_on.desc().nulls_last(), Affiliation.id.desc())
+    )
+    current: dict[int, Affiliation] = {}
+    for affiliation in affiliations:
+        current.setdefault(affiliation.contact_id, affiliation)
+    return current
