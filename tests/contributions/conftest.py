@@ -193,4 +193,7 @@ def make_issued_invoice(make_draft_invoice):
 
 
 # Stripe in tests: the fake Stripe API and the fixture that switches online payment on (see stripe_fakes.py).
+# Donor builders, for the tests of members as funders.
+from tests.donors.conftest import make_gift, make_organisation  # noqa: E402, F401
+
 from .stripe_fakes import stripe_api, stripe_keys  # noqa: E402, F401
