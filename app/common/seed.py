@@ -30,13 +30,16 @@ def seed_users(password: str) -> int:
 
 
 def demo_steps():
-    """Each area's seeding step, in dependency order: users, hubs, then contributions (billed from hubs)."""
+    """Each area's seeding step, in dependency order: users, hubs, donors, then contributions (billed from
+    hubs, its members linked to donor organisations)."""
     from ..contributions.seed import seed_demo as seed_contributions
+    from ..donors.seed import seed_demo as seed_donors
     from ..hubs.seed import seed_demo as seed_hubs
 
     return [
         ("users", lambda: seed_users(current_app.config["DEMO_PASSWORD"])),
         ("hubs", seed_hubs),
+        ("donors", seed_donors),
         ("contributions", seed_contributions),
     ]
 
