@@ -188,10 +188,10 @@ class ConnectionForm(DonorForm):
 
 class IntroductionForm(DonorForm):
     connector_id = SelectField("Connector", validators=[DataRequired(message="Choose who is asked.")])
-    target_contact_id = SelectField(
-        "To be introduced to", validators=[DataRequired(message="Choose a contact.")]
+    target_contact_id = SelectField("Contact to meet", validators=[DataRequired(message="Choose a contact.")])
+    for_user_id = SelectField(
+        "Who is introduced", validators=[DataRequired(message="Choose whom to introduce.")]
     )
-    for_user_id = SelectField("Introduce", validators=[DataRequired(message="Choose whom to introduce.")])
     purpose = TextAreaField("Why", validators=[Optional(), Length(max=5000)])
     requested_on = DateField("Asked on", validators=[InputRequired(), _not_in_future], default=today)
 
