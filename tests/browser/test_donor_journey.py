@@ -10,11 +10,6 @@ from playwright.sync_api import expect
 from app.common.time import today
 from app.donors.models import ConnectorRole
 from app.extensions import db
-from tests.donors import conftest as donor_builders
-
-make_organisation = donor_builders.make_organisation
-make_contact = donor_builders.make_contact
-make_connector = donor_builders.make_connector
 
 
 def test_from_search_to_recorded_gift(
