@@ -19,6 +19,7 @@ from .contributions.cli import contributions_cli
 from .contributions.views.pay_page import public_bp
 from .contributions.views.stripe_webhook import stripe_bp
 from .donors import bp as donors_bp
+from .donors import search as donor_search
 from .extensions import babel, csrf, db, login_manager, migrate
 from .hubs import bp as hubs_bp
 from .main import bp as main_bp
@@ -65,6 +66,7 @@ def _ui_locale() -> str:
 
 def register_models(app: Flask) -> None:
     audit.install_listeners(db)
+    donor_search.install(db.metadata)
 
 
 def register_url_converters(app: Flask) -> None:
