@@ -165,7 +165,7 @@ def run_benchmark(url: str, label: str, members: int, batch_size: int, with_trac
     from app.auth.models import User
     from app.common.audit import acting_as
     from app.contributions.models import Invoice, InvoiceKind
-    from app.contributions.services import annual_run
+    from app.contributions.services import annual_run, annual_run_preview
     from app.extensions import db
     from config import Config
 
@@ -183,7 +183,7 @@ def run_benchmark(url: str, label: str, members: int, batch_size: int, with_trac
             sa.event.listen(db.engine, "before_cursor_execute", count)
             with acting_as(operator):
                 started = time.perf_counter()
-                preview = annual_run.build_preview(FISCAL_YEAR)
+                preview = annual_run_preview.build_preview(FISCAL_YEAR)
                 preview_seconds = time.perf_counter() - started
                 preview_queries = statements[0]
                 if with_tracemalloc:
