@@ -13,7 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...common.audit import _current_actor
+from ...common.audit import current_actor
 from ...common.decimals import AMOUNT, DecimalRefused, parse_decimal
 from ...common.errors import DomainError, ValidationFailed
 from ...common.money import format_money, is_currency
@@ -199,7 +199,7 @@ def record_invoice_event(
     if actor is not None:
         actor_id, label = actor.id, (actor.full_name or actor.email)
     else:
-        actor_id, label = _current_actor()
+        actor_id, label = current_actor()
     event = InvoiceEvent(
         kind=InvoiceEventKind(kind),
         actor_id=actor_id,
