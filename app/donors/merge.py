@@ -229,3 +229,32 @@ def _merge(model, survivor, merged, take_from_merged: set[str]) -> dict[str, dic
     db.session.delete(db.session.get(model, merged_id))
     db.session.flush()
     return moved
+
+
+#: How the compare page names what a record holds; references from other areas fall back to their table name.
+_HOLDING_LABELS = {
+    "affiliations.organisation_id": "Contacts (positions)",
+    "affiliations.contact_id": "Positions",
+    "interactions.organisation_id": "Interactions",
+    "interaction_contacts.contact_id": "Interactions taken part in",
+    "gifts.organisation_id": "Gifts",
+    "gifts.contact_id": "Gifts addressed to them",
+    "introductions.organisation_id": "Introductions",
+    "introductions.target_contact_id": "Introductions to them",
+    "organisation_themes.organisation_id": "Themes",
+    "connections.contact_id": "Connectors who know them",
+    "acknowledgement_letters.organisation_id": "Acknowledgement letters",
+    "acknowledgement_letters.contact_id": "Letters addressed to them",
+    "connectors.contact_id": "Connector record",
+}
+
+
+def holdings(record: Organisation | Contact) -> dict[str, int]:
+    """What points at the record, counted by kind (for the compare page): what a merge would move."""
+    counts = {}
+    for table, column in _references(type(record).__table__):
+        key = f"{table.name}.{column.name}"
+        number = db.session.scalar(sa.select(sa.func.count()).select_from(table).where(column == record.id))
+        if number:
+            counts[_HOLDING_LABELS.get(key, table.name.replace("_", " ").capitalize())] = number
+    return counts

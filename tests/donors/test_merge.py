@@ -212,3 +212,89 @@ def test_the_compare_page_offers_only_the_fields_that_differ(two_fords):
     ford, duplicate, _ = two_fords
     names = [field.name for field in merge.differing_fields(ford, duplicate)]
     assert names == ["name", "country_code", "website", "notes"]
+
+
+# --- The pages ---------------------------------------------------------------------------------------------
+
+
+def test_a_fundraiser_finds_the_duplicate_compares_and_merges(login_as, two_fords):
+    ford, duplicate, _ = two_fords
+    ford_id, duplicate_id = ford.id, duplicate.id
+    client = login_as("fundraising")
+    assert "Merge with…" in client.get(f"/donors/organisations/{ford_id}").text
+
+    found = client.get(f"/donors/organisations/{ford_id}/merge?q=ford")
+    assert found.status_code == 200
+    assert f"/donors/organisations/{ford_id}/merge/{duplicate_id}" in found.text
+    assert f'/merge/{ford_id}"' not in found.text  # not offered to merge with itself
+
+    compare = client.get(f"/donors/organisations/{ford_id}/merge/{duplicate_id}")
+    assert compare.status_code == 200
+    assert 'name="pick_website"' in compare.text and 'name="pick_kind"' not in compare.text
+    assert "Gifts: 1" in compare.text
+
+    done = client.post(
+        f"/donors/organisations/{ford_id}/merge/{duplicate_id}",
+        data={"pick_notes": "other", "pick_name": "survivor"},
+        follow_redirects=True,
+    )
+    assert "The Ford Foundation was merged into Ford Foundation." in done.text
+    assert db.session.get(Organisation, duplicate_id) is None
+    assert db.session.get(Organisation, ford_id).notes == "From the 2025 list"
+
+
+def test_contacts_merge_from_the_contact_page(login_as, two_anas):
+    ana, twin, _ = two_anas
+    ana_id, twin_id = ana.id, twin.id
+    client = login_as("admin")
+    assert "Merge with…" in client.get(f"/donors/contacts/{ana_id}").text
+    found = client.get(f"/donors/contacts/{ana_id}/merge?q=ribeiro")
+    assert f"/donors/contacts/{ana_id}/merge/{twin_id}" in found.text
+    done = client.post(f"/donors/contacts/{ana_id}/merge/{twin_id}", data={"pick_phone": "other"})
+    assert done.status_code == 302
+    assert db.session.get(Contact, twin_id) is None
+    assert db.session.get(Contact, ana_id).phone == "+5511987654321"
+
+
+def test_a_refused_merge_says_why_and_changes_nothing(login_as, two_anas):
+    ana, twin, fundraiser = two_anas
+    services.erase_contact(twin, fundraiser)
+    ana_id, twin_id = ana.id, twin.id
+    page = login_as("fundraising").post(f"/donors/contacts/{twin_id}/merge/{ana_id}", data={})
+    assert page.status_code == 422
+    assert "merging would bring personal data back in" in page.text
+    assert db.session.get(Contact, ana_id) is not None and db.session.get(Contact, twin_id) is not None
+
+
+@pytest.mark.parametrize("role", ["operations", "board"])
+def test_only_fundraising_and_admin_may_merge(login_as, two_fords, role):
+    ford, duplicate, _ = two_fords
+    client = login_as(role)
+    assert "Merge with…" not in client.get(f"/donors/organisations/{ford.id}").text
+    assert client.get(f"/donors/organisations/{ford.id}/merge").status_code == 403
+    assert client.post(f"/donors/organisations/{ford.id}/merge/{duplicate.id}").status_code == 403
+    assert db.session.get(Organisation, duplicate.id) is not None
+
+
+def test_bad_ids_answer_404_and_change_nothing(login_as, two_fords, two_anas):
+    ford, duplicate, _ = two_fords
+    client = login_as("fundraising")
+    before = (count(Organisation.__table__), count(Contact.__table__), count(Gift.__table__))
+    for url in (
+        f"/donors/organisations/{ford.id}/merge/999999",
+        f"/donors/organisations/999999/merge/{duplicate.id}",
+        "/donors/organisations/999999/merge",
+        "/donors/contacts/999999/merge/1",
+    ):
+        assert client.post(url).status_code in (404, 405), url
+        assert client.get(url).status_code == 404, url
+    assert (count(Organisation.__table__), count(Contact.__table__), count(Gift.__table__)) == before
+
+
+def test_merging_a_record_into_itself_is_refused_on_the_page(login_as, two_fords):
+    ford, _, _ = two_fords
+    client = login_as("fundraising")
+    assert "This is the same record" in client.get(f"/donors/organisations/{ford.id}/merge/{ford.id}").text
+    refused = client.post(f"/donors/organisations/{ford.id}/merge/{ford.id}")
+    assert refused.status_code == 422 and "cannot be merged into itself" in refused.text
+    assert db.session.get(Organisation, ford.id) is not None
