@@ -15,6 +15,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.common.languages import Language
 from app.contributions.models import (
     AdjustmentKind,
     AnnualRun,
@@ -25,7 +26,6 @@ from app.contributions.models import (
     InvoiceKind,
     InvoiceStatus,
     IssuedDocumentIsFrozen,
-    Language,
     MemberContact,
     MemberStatus,
     PolicyExchangeRate,

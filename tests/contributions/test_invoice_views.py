@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.common.languages import Language
 from app.common.pdf import sha256_hex
 from app.common.time import today
-from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, InvoiceStatus, Language
+from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, InvoiceStatus
 from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
 from app.extensions import db
 from tests.conftest import count

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.contributions.models import CreditNote, Language, PaymentMethod
+from app.common.languages import Language
+from app.contributions.models import CreditNote, PaymentMethod
 from app.contributions.services.payments import allocate_payment, record_payment, write_off
 from app.contributions.services.statements import build_statement
 from app.extensions import db

@@ -19,8 +19,9 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ...common.forms import choices
+from ...common.languages import Language
 from ...common.money import CENT
-from ..models import InvoiceKind, InvoiceStatus, Language
+from ..models import InvoiceKind, InvoiceStatus
 
 #: Blank line rows offered on a new draft (empty rows are ignored).
 NEW_LINE_ROWS = 4

@@ -13,7 +13,8 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ...common.forms import choices
-from ..models import AdjustmentKind, IncomeGroup, Language, MemberKind, MemberStatus
+from ...common.languages import Language
+from ..models import AdjustmentKind, IncomeGroup, MemberKind, MemberStatus
 from ..services.members import MISSING, countries, month_name
 
 

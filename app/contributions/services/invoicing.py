@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from ...common.audit import _current_actor
 from ...common.errors import DomainError, ValidationFailed
+from ...common.languages import Language
 from ...common.money import currency_exponent, is_currency
 from ...common.pdf import sha256_hex
 from ...common.time import today, utcnow
@@ -28,7 +29,6 @@ from ..models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
-    Language,
     Member,
 )
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount

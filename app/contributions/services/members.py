@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ...common.errors import ValidationFailed
+from ...common.languages import Language
 from ...extensions import db
 from ...hubs.models import Hub, HubStatus
 from ..models import (
@@ -29,7 +30,6 @@ from ..models import (
     IncomeGroup,
     Invoice,
     InvoiceStatus,
-    Language,
     Member,
     MemberContact,
     MemberIncomeGroup,

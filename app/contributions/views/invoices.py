@@ -12,6 +12,7 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import csv_response
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.languages import Language
 from ...common.time import today
 from ...extensions import db
 from ...hubs.models import Hub
@@ -23,7 +24,6 @@ from ..models import (
     InvoiceEvent,
     InvoiceKind,
     InvoiceStatus,
-    Language,
     Member,
     MemberStatus,
 )
