@@ -120,6 +120,16 @@ def test_the_statement_page_shows_balances_and_links(login_as, account):
     assert "Send by e-mail" not in response.text  # the board reads only
 
 
+def test_a_statement_named_after_a_non_ascii_member_downloads_under_its_real_name(login_as, make_member):
+    member = make_member(name="Côte d’Ivoire")
+
+    response = login_as("operations").get(f"/contributions/members/{member.id}/statement.pdf?download=1")
+
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="statement-cote-d-ivoire-')
+    assert "filename*=UTF-8''statement-c%C3%B4te-d-ivoire-" in disposition
+
+
 def test_an_empty_account_says_so(login_as, make_member):
     member = make_member()
     response = login_as("operations").get(f"/contributions/members/{member.id}/statement")

@@ -7,9 +7,6 @@ member the filters select), and exports read members in batches, so that memory 
 
 from __future__ import annotations
 
-import csv
-import io
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -17,6 +14,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...common.exports import INTEGER_FORMAT, MONEY_FORMAT, RATE_FORMAT, XlsxColumn, XlsxSheet
 from ...common.fiscal import current_fiscal_year
 from ...common.money import quantize
 from ...common.time import today
@@ -277,16 +275,19 @@ def aged_invoices(as_of: date | None = None, hub_id: int | None = None, bucket: 
     ]
 
 
-def ageing_csv(report: AgeingReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["As of", report.as_of.isoformat()])
-    writer.writerow(["Hub", "Currency", "Invoices", *[BUCKET_LABELS[k] for k in BUCKET_KEYS], "Total"])
+def ageing_csv_rows(report: AgeingReport):
+    """The ageing summary's CSV lines: the date, the header, then one line per hub and currency and the
+    totals."""
+    yield ["As of", report.as_of.isoformat()]
+    yield ["Hub", "Currency", "Invoices", *[BUCKET_LABELS[k] for k in BUCKET_KEYS], "Total"]
     for row in [*report.rows, *report.totals]:
-        writer.writerow(
-            [row.hub_name, row.currency, row.invoice_count, *[row.buckets[k] for k in BUCKET_KEYS], row.total]
-        )
-    return out.getvalue()
+        yield [
+            row.hub_name,
+            row.currency,
+            row.invoice_count,
+            *[row.buckets[k] for k in BUCKET_KEYS],
+            row.total,
+        ]
 
 
 # --- Arrears -----------------------------------------------------------------------------------------------
@@ -909,12 +910,9 @@ def arrears_csv_rows(records):
         yield ["" if value is None else value for value in record]
 
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: An export smaller than this stays in memory; a larger one spills to a temporary file.
-XLSX_SPOOL_BYTES = 4 * 2**20
-_XLSX_FORMATS = {
+_ARREARS_FORMATS = {
     **{
-        ARREARS_COLUMNS.index(name): "#,##0.00"
+        name: MONEY_FORMAT
         for name in (
             "Assessed",
             "Assessed in policy currency",
@@ -925,59 +923,16 @@ _XLSX_FORMATS = {
             "Outstanding",
         )
     },
-    ARREARS_COLUMNS.index("Fiscal year"): "0",
-    ARREARS_COLUMNS.index("Exchange rate"): "0.0000####",
+    "Fiscal year": INTEGER_FORMAT,
+    "Exchange rate": RATE_FORMAT,
 }
-_XLSX_WIDTHS = {"Member": 32, "Hub": 20}
+_ARREARS_WIDTHS = {"Member": 32, "Hub": 20}
 
 
-def arrears_xlsx(records, title: str):
-    """The arrears as a spreadsheet, written as the records stream in (openpyxl's write-only mode, rows on
-    disk as they come) to a spooled temporary file, returned rewound with its size: bold frozen header,
-    number formats on amounts, filters, widths."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    # A write-only sheet takes its widths and frozen panes before the first row.
-    for index, name in enumerate(ARREARS_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = _XLSX_WIDTHS.get(
-            name, max(12, len(name) + 2)
-        )
-    sheet.freeze_panes = "B2"
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F0")
-    header = []
-    for name in ARREARS_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    sheet.append(header)
-    # One styled cell per formatted column, given each row's value: a row is written out as it is appended,
-    # so the cells can be used again for the next one (and the style is looked up once, not per cell).
-    styled = {}
-    for index, number_format in _XLSX_FORMATS.items():
-        styled[index] = WriteOnlyCell(sheet)
-        styled[index].number_format = number_format
-    row_count = 1
-    for record in records:
-        cells = list(record)
-        for index, cell in styled.items():
-            value = cells[index]
-            if value is not None:
-                cell.value = value
-                cells[index] = cell
-        sheet.append(cells)
-        row_count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(ARREARS_COLUMNS))}{row_count}"
-    out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - the response closes it
-    try:
-        workbook.save(out)
-    except BaseException:
-        out.close()
-        raise
-    size = out.tell()
-    out.seek(0)
-    return out, size
+def arrears_sheet(records, title: str) -> XlsxSheet:
+    """The arrears as a spreadsheet's sheet, written as the records stream in: amounts, years and rates as
+    numbers with their formats, the member's column frozen beside the header."""
+    columns = [
+        XlsxColumn(name, _ARREARS_FORMATS.get(name), _ARREARS_WIDTHS.get(name)) for name in ARREARS_COLUMNS
+    ]
+    return XlsxSheet(title, columns, records, frozen_columns=1)

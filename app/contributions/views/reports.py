@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_sqlalchemy.pagination import SelectPagination
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
-from ...common.exports import csv_response
+from ...common.exports import PDF_MIMETYPE, csv_response, download_response, xlsx_response
 from ...common.time import today
 from ...extensions import db
 from ...hubs.models import Hub
@@ -62,12 +62,8 @@ def member_statement_pdf(member_id: int):
     member = _member_or_404(member_id)
     as_of = _as_of()
     pdf = render_statement_pdf(member, as_of)
-    disposition = "attachment" if request.args.get("download") else "inline"
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{statement_filename(member, as_of)}"'},
-    )
+    inline = not request.args.get("download")
+    return download_response(pdf, statement_filename(member, as_of), PDF_MIMETYPE, inline=inline)
 
 
 @bp.route("/members/<int:member_id>/statement/send", methods=["POST"])
@@ -113,11 +109,7 @@ def ageing_report():
     hub_id = int(form.hub.data) if form.hub.data and not form.hub.errors else None
     report = reports.ageing_report(as_of, hub_id)
     if request.args.get("format") == "csv":
-        return Response(
-            reports.ageing_csv(report),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="ageing-{as_of.isoformat()}.csv"'},
-        )
+        return csv_response(reports.ageing_csv_rows(report), f"ageing-{as_of.isoformat()}.csv")
     bucket = form.bucket.data if form.bucket.data in reports.BUCKET_KEYS else None
     page = _RowsPagination(
         select=reports.aged_invoices_query(as_of, hub_id, bucket),
@@ -165,13 +157,9 @@ def arrears_report():
     if export in ("csv", "xlsx"):
         records = reports.arrears_records_in_batches(first_year, last_year, hub_id, only_flagged)
         if export == "csv":
-            return csv_response(reports.arrears_csv_rows(records), f'attachment; filename="{stem}.csv"')
-        spreadsheet, size = reports.arrears_xlsx(records, f"Arrears FY{first_year}-FY{last_year}")
-        response = send_file(
-            spreadsheet, mimetype=reports.XLSX_MIMETYPE, as_attachment=True, download_name=f"{stem}.xlsx"
-        )
-        response.content_length = size
-        return response
+            return csv_response(reports.arrears_csv_rows(records), f"{stem}.csv")
+        sheet = reports.arrears_sheet(records, f"Arrears FY{first_year}-FY{last_year}")
+        return xlsx_response(f"{stem}.xlsx", sheet)
     flagged_ids = reports.flagged_member_ids(first_year, last_year, hub_id)
     listed = flagged_ids if only_flagged else None
     page = db.paginate(
