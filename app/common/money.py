@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import format_currency, format_decimal, get_currency_precision, list_currencies
 
 CENT = Decimal("0.01")
 
@@ -98,3 +98,18 @@ def sum_by_currency(pairs) -> dict[str, Decimal]:
             continue
         totals[currency] = totals.get(currency, Decimal("0")) + amount
     return dict(sorted(totals.items()))
+
+
+# --- Exchange rates ----------------------------------------------------------------------------------------
+
+
+def format_rate(rate: Decimal, locale: str = "en", min_decimals: int = 4) -> str:
+    """A rate in a locale with at least `min_decimals` and at most eight decimals: `0.9200`, `0,9200`,
+    `1.08345` (with min_decimals=0, a rate as typed: `1.08`)."""
+    pattern = "#,##0." + "0" * min_decimals + "#" * (8 - min_decimals)
+    return format_decimal(rate, format=pattern, locale=locale)
+
+
+def rate_label(from_currency: str, rate: Decimal, to_currency: str, locale: str = "en") -> str:
+    """`1 USD = 0.9200 EUR`."""
+    return f"1 {from_currency} = {format_rate(rate, locale)} {to_currency}"

@@ -12,11 +12,10 @@ import sqlalchemy as sa
 from ..auth.models import User
 from ..common.audit import acting_as
 from ..common.errors import DomainError
-from ..common.money import format_money
+from ..common.money import format_money, rate_label
 from ..extensions import db
 from .cli import contributions_cli
 from .services import annual_run
-from .services.assessments import rate_label
 
 
 @contributions_cli.command("issue-annual")

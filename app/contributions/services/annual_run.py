@@ -29,7 +29,7 @@ from sqlalchemy.orm import aliased, load_only, selectinload
 
 from ...common.errors import DomainError
 from ...common.fiscal import fiscal_year as fiscal_year_range
-from ...common.money import sum_by_currency
+from ...common.money import rate_label, sum_by_currency
 from ...common.time import utcnow
 from ...extensions import db
 from ...hubs.models import HubStatus
@@ -49,7 +49,7 @@ from ..models import (
     MemberKind,
     MemberStatus,
 )
-from .assessments import Assessment, BillingAmount, assess_members, billing_amount, policy_for, rate_label
+from .assessments import Assessment, BillingAmount, assess_members, billing_amount, policy_for
 from .invoicing import DuplicateAnnualInvoice, create_draft_invoice, issue_invoice
 
 log = logging.getLogger(__name__)

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel.numbers import format_decimal
 
-from ...common.money import quantize
+from ...common.money import quantize, rate_label
 from ...extensions import db
 from ..models import (
     AdjustmentKind,
@@ -187,13 +186,3 @@ def billing_amount(assessment: Assessment, hub=None, currency: str | None = None
     return BillingAmount(
         amount=quantize(assessed * rate, currency), assessed_amount=assessed, exchange_rate=rate, **common
     )
-
-
-def format_rate(rate: Decimal, locale: str = "en") -> str:
-    """A rate with at least four and at most eight decimals, in a locale: `0.9200`, `0,9200`, `1.08345`."""
-    return format_decimal(rate, format="#,##0.0000####", locale=locale)
-
-
-def rate_label(from_currency: str, rate: Decimal, to_currency: str, locale: str = "en") -> str:
-    """`1 USD = 0.9200 EUR`."""
-    return f"1 {from_currency} = {format_rate(rate, locale)} {to_currency}"

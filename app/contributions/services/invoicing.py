@@ -32,6 +32,7 @@ from ..models import (
     Member,
 )
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount
+from .documents import bill_to_for, render_credit_note_pdf, render_invoice_pdf, render_pro_forma_pdf
 from .numbering import next_number
 
 #: Longest line description the table holds.
@@ -336,26 +337,9 @@ def delete_draft_invoice(invoice: Invoice, actor) -> None:
 # --- Issuing -----------------------------------------------------------------------------------------------
 
 
-def bill_to_for(member: Member) -> dict:
-    """Who and where an invoice is billed to, as it will be frozen at issue."""
-    contacts = sorted(member.contacts, key=lambda contact: (not contact.is_primary, contact.id or 0))
-    contact = contacts[0] if contacts else None
-    return {
-        "name": member.name,
-        "address": member.billing_address or "",
-        "country_code": member.country_code,
-        "contact_name": contact.name if contact else "",
-        "contact_title": contact.title if contact else "",
-        "office": contact.office if contact else "",
-        "email": contact.email if contact else "",
-    }
-
-
 def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Invoice:
     """Assign the number, freeze bill_to, set issued_on/due_on (hub payment terms), render the PDF once, store
     bytes + SHA-256, record who issued it and an InvoiceEvent; flush, never commit."""
-    from .documents import render_invoice_pdf
-
     if invoice.id is not None:
         _lock(invoice)
     _require_draft(invoice)
@@ -404,8 +388,6 @@ def issue_credit_note(
 ) -> CreditNote:
     """Reduce or cancel an issued invoice: a numbered credit note (PREFIX-CN-FY-NNNN, in the invoice's fiscal
     year) with its own stored PDF, never more than the balance due."""
-    from .documents import render_credit_note_pdf
-
     if invoice.is_draft:
         raise InvoiceNotIssued("A draft is changed or deleted, not credited.")
     _lock(invoice)
@@ -460,8 +442,6 @@ def planned_contribution(member: Member, fiscal_year: int) -> Assessment:
 def render_pro_forma(invoice_or_planned: Invoice | Assessment) -> bytes:
     """A PRO FORMA PDF for a draft invoice or a planned contribution: no number, not stored, nothing changed
     (it is downloaded with a GET, which never changes state)."""
-    from .documents import render_pro_forma_pdf
-
     if isinstance(invoice_or_planned, Invoice):
         invoice = invoice_or_planned
         _require_draft(invoice)

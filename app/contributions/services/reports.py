@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ...common.exports import INTEGER_FORMAT, MONEY_FORMAT, RATE_FORMAT, XlsxColumn, XlsxSheet
 from ...common.fiscal import current_fiscal_year
-from ...common.money import quantize
+from ...common.money import format_rate, quantize, rate_label
 from ...common.time import today
 from ...extensions import db
 from ..models import (
@@ -39,7 +39,7 @@ from ..models import (
 # `assess_from` holds the rules of an assessment; the arrears apply them to income groups and adjustments
 # read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
 # one year.
-from .assessments import Assessment, assess_from, billing_amount, format_rate, rate_label
+from .assessments import Assessment, assess_from, billing_amount
 
 # --- Ageing ------------------------------------------------------------------------------------------------
 
