@@ -13,9 +13,10 @@ from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
 
-from ...common.audit import _current_actor
+from ...common.audit import current_actor
 from ...common.errors import DomainError, ValidationFailed
 from ...common.languages import Language
+from ...common.locks import lock_and_refresh
 from ...common.money import currency_exponent, is_currency
 from ...common.pdf import sha256_hex
 from ...common.time import today, utcnow
@@ -195,9 +196,7 @@ def _require_draft(invoice: Invoice) -> None:
 
 def _lock(invoice: Invoice) -> None:
     """Take the invoice's row lock (PostgreSQL) and reload it, so that two people acting at once queue."""
-    db.session.flush()
-    db.session.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
-    db.session.refresh(invoice)
+    lock_and_refresh(invoice)
 
 
 # --- Events ------------------------------------------------------------------------------------------------
@@ -210,7 +209,7 @@ def record_invoice_event(
     if actor is not None:
         actor_id, label = actor.id, (actor.full_name or actor.email)
     else:
-        actor_id, label = _current_actor()
+        actor_id, label = current_actor()
     event = InvoiceEvent(
         kind=InvoiceEventKind(kind),
         actor_id=actor_id,

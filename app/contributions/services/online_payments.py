@@ -26,6 +26,7 @@ from flask_babel import force_locale, gettext
 from sqlalchemy.orm import joinedload, selectinload
 
 from ...common.errors import DomainError, ValidationFailed
+from ...common.locks import lock_and_refresh
 from ...common.money import format_money
 from ...common.time import today, utcnow
 from ...extensions import db
@@ -296,9 +297,7 @@ def _handle_refund(event: stripe_gateway.WebhookEvent, record: StripeEvent, cont
         )
     # Lock the payment before reading what is refunded so far (two refund events at once cannot both apply),
     # and before the event row points at it (see _handle_session).
-    db.session.flush()
-    db.session.execute(sa.select(Payment.id).where(Payment.id == payment.id).with_for_update())
-    db.session.refresh(payment)
+    lock_and_refresh(payment)
     record.payment_id = context.payment_id
     still_to_record = charge.amount_refunded - payment.refunded_amount
     if still_to_record <= ZERO:
@@ -399,9 +398,7 @@ def _check_amount(session: stripe_gateway.CheckoutSessionData, invoice: Invoice)
 
 def _lock_invoice(invoice: Invoice) -> None:
     """Events about one invoice are applied one at a time (a row lock on PostgreSQL)."""
-    db.session.flush()
-    db.session.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
-    db.session.refresh(invoice)
+    lock_and_refresh(invoice)
 
 
 def _payment_for_session(session: stripe_gateway.CheckoutSessionData) -> Payment | None:

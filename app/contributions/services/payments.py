@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from ...common.errors import DomainError, ValidationFailed
+from ...common.locks import lock_and_refresh
 from ...common.money import format_money, is_currency, quantize
 from ...common.time import today
 from ...extensions import db
@@ -196,21 +197,15 @@ def allocate_payment(
     return allocation
 
 
+#: What settles a payment and an invoice: reloaded with them under their row locks.
+PAYMENT_SETTLEMENTS = ("allocations", "refunds")
+INVOICE_SETTLEMENTS = ("allocations", "credit_notes", "write_offs")
+
+
 def _lock(payment: Payment, invoice: Invoice) -> None:
     """Reload the payment and the invoice under a row lock: two allocations at once cannot overshoot."""
-    _lock_rows(Payment, payment)
-    _lock_rows(Invoice, invoice)
-
-
-def _lock_rows(model, obj) -> None:
-    """Lock the row (FOR UPDATE on PostgreSQL), then reload the object and its settling collections."""
-    db.session.flush()
-    db.session.execute(sa.select(model.id).where(model.id == obj.id).with_for_update())
-    db.session.refresh(obj)
-    if isinstance(obj, Payment):
-        db.session.refresh(obj, attribute_names=["allocations", "refunds"])
-    else:
-        db.session.refresh(obj, attribute_names=["allocations", "credit_notes", "write_offs"])
+    lock_and_refresh(payment, also=PAYMENT_SETTLEMENTS)
+    lock_and_refresh(invoice, also=INVOICE_SETTLEMENTS)
 
 
 # --- Write-offs and refunds --------------------------------------------------------------------------------
@@ -226,7 +221,7 @@ def write_off(
     invoice: Invoice, amount: Decimal, reason: str, actor, written_off_on: date | None = None
 ) -> WriteOff:
     """Write a small remainder (bank fees, rounding) off an open invoice, with a reason."""
-    _lock_rows(Invoice, invoice)
+    lock_and_refresh(invoice, also=INVOICE_SETTLEMENTS)
     if not invoice.status.is_open:
         raise InvoiceNotOpen(f"Invoice {invoice.number or invoice.id} is {invoice.status.label.lower()}.")
     errors: dict[str, list[str]] = {}
@@ -282,7 +277,7 @@ def record_refund(
     The refund comes first out of the payment's credit on account; beyond that, the payment's allocations are
     reduced (newest first), so the invoices they paid owe that money again.
     """
-    _lock_rows(Payment, payment)
+    lock_and_refresh(payment, also=PAYMENT_SETTLEMENTS)
     if amount is None or amount <= ZERO:
         raise ValidationFailed("The refund must be more than zero.", {"amount": ["More than zero."]})
     amount = quantize(Decimal(amount), payment.currency)
