@@ -103,6 +103,37 @@ def sum_by_currency(pairs) -> dict[str, Decimal]:
 # --- Exchange rates ----------------------------------------------------------------------------------------
 
 
+class MissingRate(ValueError):
+    """Two currencies differ and no exchange rate was given to cross them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """An amount converted into `currency`, with the rate it used (None when nothing was converted)."""
+
+    amount: Decimal
+    currency: str
+    #: Units of `currency` for one unit of the source currency; None for the same currency or a zero amount.
+    rate: Decimal | None
+
+    @property
+    def converted(self) -> bool:
+        return self.rate is not None
+
+
+def convert(amount: Decimal, from_currency: str, to_currency: str, rate: Decimal | None) -> Converted:
+    """`amount` in `to_currency` and the rate used: the same currency needs no rate; otherwise amount x rate,
+    rounded half-up to the target's minor unit. Zero needs no rate either (it is zero in every currency).
+    MissingRate when a rate is needed and none, or one not above zero, is given: never a 1:1 conversion."""
+    if from_currency == to_currency:
+        return Converted(amount, to_currency, None)
+    if rate is None and amount == 0:
+        return Converted(quantize(amount, to_currency), to_currency, None)
+    if rate is None or rate <= 0:
+        raise MissingRate(f"No rate from {from_currency} to {to_currency}.")
+    return Converted(quantize(amount * rate, to_currency), to_currency, rate)
+
+
 def format_rate(rate: Decimal, locale: str = "en", min_decimals: int = 4) -> str:
     """A rate in a locale with at least `min_decimals` and at most eight decimals: `0.9200`, `0,9200`,
     `1.08345` (with min_decimals=0, a rate as typed: `1.08`)."""

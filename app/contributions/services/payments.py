@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ...common.errors import DomainError, ValidationFailed
 from ...common.locks import lock_and_refresh
-from ...common.money import format_money, is_currency, quantize
+from ...common.money import convert, format_money, is_currency, quantize
 from ...common.time import today
 from ...extensions import db
 from ..models import (
@@ -167,7 +167,7 @@ def allocate_payment(
                 f"give the exchange rate used ({invoice.currency} for 1 {payment.currency})."
             )
         exchange_rate = Decimal(exchange_rate)
-        available = quantize(unallocated * exchange_rate, invoice.currency)
+        available = convert(unallocated, payment.currency, invoice.currency, exchange_rate).amount
         if amount > available:
             raise AllocationExceedsPayment(
                 f"{_fmt(amount, invoice.currency)} is more than this payment has left to allocate "
@@ -316,9 +316,9 @@ def record_refund(
             if allocation.exchange_rate is None:
                 allocation.amount = allocation.payment_amount
             else:
-                allocation.amount = quantize(
-                    allocation.payment_amount * allocation.exchange_rate, invoice.currency
-                )
+                allocation.amount = convert(
+                    allocation.payment_amount, payment.currency, invoice.currency, allocation.exchange_rate
+                ).amount
             invoice_amount = before - allocation.amount
         touched.append((invoice, invoice_amount))
     db.session.flush()

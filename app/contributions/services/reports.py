@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from ...common.exports import INTEGER_FORMAT, MONEY_FORMAT, RATE_FORMAT, XlsxColumn, XlsxSheet
 from ...common.fiscal import current_fiscal_year
-from ...common.money import format_rate, quantize, rate_label
+from ...common.money import convert, format_rate, rate_label
 from ...common.time import today
 from ...extensions import db
 from ..models import (
@@ -797,7 +797,11 @@ def _set_assessed(cell: YearCell, assessment, annual_invoice: tuple | None) -> N
             cell.assessed_currency = billed_in
             cell.exchange_rate = rate
             cell.rate_source = "invoice" if rate is not None else None
-            cell.assessed = assessed_amount if rate is None else quantize(assessed_amount * rate, billed_in)
+            cell.assessed = (
+                assessed_amount
+                if rate is None
+                else convert(assessed_amount, assessed_currency, billed_in, rate).amount
+            )
             return
     billing = billing_amount(assessment, currency=billed_in)
     cell.assessed_currency = billing.currency
