@@ -37,6 +37,7 @@ class Permission(enum.StrEnum):
     DONORS_EDIT = "donors.edit"
     PIPELINE_VIEW = "pipeline.view"
     PIPELINE_EDIT = "pipeline.edit"
+    PLAN_RATES_EDIT = "plan_rates.edit"  # the plan's exchange rates, kept by operations
     CONTRIBUTIONS_VIEW = "contributions.view"
     CONTRIBUTIONS_EDIT = "contributions.edit"
     HUBS_VIEW = "hubs.view"
@@ -64,7 +65,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ_ALL | {Permission.DONORS_EDIT, Permission.PIPELINE_EDIT, Permission.ACCOUNT_EDIT}
     ),
     Role.OPERATIONS: frozenset(
-        _READ_ALL | {Permission.CONTRIBUTIONS_EDIT, Permission.HUBS_EDIT, Permission.ACCOUNT_EDIT}
+        _READ_ALL
+        | {
+            Permission.CONTRIBUTIONS_EDIT,
+            Permission.HUBS_EDIT,
+            Permission.PLAN_RATES_EDIT,
+            Permission.ACCOUNT_EDIT,
+        }
     ),
     # The board reads everything and changes nothing but its own password.
     Role.BOARD: frozenset(_READ_ALL | {Permission.ACCOUNT_EDIT}),

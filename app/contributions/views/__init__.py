@@ -1,3 +1,15 @@
 """Contribution pages, one module per part of the work."""
 
-from . import income_groups, invoices, members, online, payments, policy, reports, runs  # noqa: F401
+from . import (  # noqa: F401 - each module adds its routes to the blueprint
+    ageing,
+    annual_run,
+    annual_run_preview,
+    arrears,
+    income_groups,
+    invoices,
+    members,
+    payments,
+    policy,
+    statements,
+    stripe_reconciliation,
+)
