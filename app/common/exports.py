@@ -235,6 +235,10 @@ def _sheet_title(title: str) -> str:
 def content_disposition(filename: str, *, inline: bool = False) -> str:
     """`attachment; filename="..."` with an ASCII fallback, plus `filename*=UTF-8''...` when the name is not
     plain ASCII (RFC 6266 and RFC 8187), so that every browser saves the file under its real name."""
+    if "filename=" in filename:
+        # csv_response once took a whole header; a caller still passing one must fail loudly, not send a
+        # file named "attachment; filename=...".
+        raise ValueError("Pass the file name alone; the Content-Disposition header is written here.")
     name = _clean_filename(filename)
     fallback = _ascii_fallback(name)
     value = f'{"inline" if inline else "attachment"}; filename="{fallback}"'

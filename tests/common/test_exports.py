@@ -152,6 +152,11 @@ def test_a_file_name_cannot_break_out_of_its_header():
     assert content_disposition("") == 'attachment; filename="download"'
 
 
+def test_a_whole_header_passed_as_a_file_name_is_refused():
+    with pytest.raises(ValueError, match="file name alone"):
+        content_disposition('attachment; filename="members.csv"')
+
+
 def test_a_download_is_private_to_whoever_asked(app):
     with app.test_request_context():
         response = download_response(b"%PDF-1.7", "BE-2027-0001.pdf", "application/pdf", inline=True)
