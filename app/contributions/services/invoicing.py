@@ -17,7 +17,7 @@ from ...common.audit import current_actor
 from ...common.errors import DomainError, ValidationFailed
 from ...common.languages import Language
 from ...common.locks import lock_and_refresh
-from ...common.money import currency_exponent, is_currency
+from ...common.money import currency_exponent, format_money, is_currency
 from ...common.pdf import sha256_hex
 from ...common.time import today, utcnow
 from ...extensions import db
@@ -396,8 +396,6 @@ def issue_credit_note(
         raise InvalidCreditNote("Give a reason.", {"reason": ["Say why the invoice is credited."]})
     balance = invoice.balance_due
     if amount > balance:
-        from ...common.money import format_money
-
         raise CreditExceedsBalance(
             f"The credit note cannot exceed the balance due ({format_money(balance, invoice.currency)}).",
             {"amount": [f"At most {format_money(balance, invoice.currency)}, the balance due."]},
