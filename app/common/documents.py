@@ -164,15 +164,22 @@ def url_qr(url: str) -> str:
     return _qr_png(segno.make_qr(url, error="m"))
 
 
-def epc_qr(issuer, amount: Decimal, currency: str, reference: str) -> str | None:
+def epc_qr(
+    issuer, amount: Decimal, currency: str, reference: str, structured_reference: str | None = None
+) -> str | None:
     """A SEPA credit transfer QR code (EPC 069-12) as a PNG data URL, for EUR amounts to the issuer's IBAN;
-    None when the transfer cannot be coded (another currency, no IBAN, an amount out of the EPC's range)."""
+    None when the transfer cannot be coded (another currency, no IBAN, an amount out of the EPC's range).
+
+    A structured reference goes into the code's structured-remittance field, so that the payer's bank sends it
+    back unchanged; without one, `reference` (the invoice number) goes in as free text.
+    """
     if currency != "EUR" or not issuer.iban or not (Decimal("0.01") <= amount <= EPC_MAX_AMOUNT):
         return None
     name = (issuer.legal_name or issuer.name)[:70]
     bic = issuer.bic if issuer.bic and len(issuer.bic) in (8, 11) else None
+    remittance = {"reference": structured_reference} if structured_reference else {"text": reference[:140]}
     qr = segno_helpers.make_epc_qr(
-        name=name, iban=issuer.iban.replace(" ", ""), amount=amount, text=reference[:140], bic=bic
+        name=name, iban=issuer.iban.replace(" ", ""), amount=amount, bic=bic, **remittance
     )
     return _qr_png(qr)
 

@@ -17,6 +17,8 @@ from ...common.time import today
 from .. import paylinks
 from ..models import Member
 from .assessments import billing_amount
+from .payment_blockers import purchase_order_of
+from .payment_references import display_reference, is_structured_communication
 
 
 @dataclass
@@ -78,6 +80,11 @@ class InvoiceDocument:
     total: Decimal
     notes: str = ""
     reference: str | None = None
+    #: The structured payment reference as printed, and what kind it is ("ogm" or "rf").
+    structured_reference: str | None = None
+    structured_reference_kind: str | None = None
+    #: The member's purchase-order number, when it was known before the document was issued.
+    purchase_order_number: str | None = None
     pay_url: str | None = None
     pay_qr: str | None = None
     epc_qr: str | None = None
@@ -120,6 +127,7 @@ def _invoice_document(invoice, kind: str) -> InvoiceDocument:
         reference=invoice.number if kind == "invoice" else None,
         payment_terms_days=invoice.hub.payment_terms_days,
         conversion=conversion_of(invoice),
+        purchase_order_number=purchase_order_of(invoice),
     )
 
 
@@ -127,7 +135,11 @@ def render_invoice_pdf(invoice) -> bytes:
     """The issued invoice's PDF, in its language (rendered once, at issue)."""
     lang = invoice.language.value
     document = _invoice_document(invoice, "invoice")
-    document.epc_qr = epc_qr(invoice.hub, invoice.total, invoice.currency, invoice.number)
+    reference = invoice.payment_reference
+    if reference:
+        document.structured_reference = display_reference(reference)
+        document.structured_reference_kind = "ogm" if is_structured_communication(reference) else "rf"
+    document.epc_qr = epc_qr(invoice.hub, invoice.total, invoice.currency, invoice.number, reference)
     if paylinks.online_payment_configured():
         document.pay_url = paylinks.pay_url(invoice)
         document.pay_qr = url_qr(document.pay_url)
