@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ..common.audit import AuditEntry, current_actor
 from ..common.errors import DomainError, ValidationFailed
+from ..common.locks import lock_and_refresh
 from ..extensions import db
 from .models import AcknowledgementLetter, Connector, Contact, Organisation
 
@@ -67,11 +68,9 @@ def differing_fields(survivor, merged) -> list[MergeField]:
     return [f for f in fields_for(survivor) if getattr(survivor, f.name) != getattr(merged, f.name)]
 
 
-def _lock_both(model, first_id: int, second_id: int) -> None:
+def _lock_both(first, second) -> None:
     # In id order, so that two merges of the same pair in opposite directions cannot deadlock.
-    db.session.execute(
-        sa.select(model.id).where(model.id.in_([first_id, second_id])).order_by(model.id).with_for_update()
-    )
+    lock_and_refresh(*sorted((first, second), key=lambda record: record.id))
 
 
 def _unique_column_sets(table: sa.Table) -> list[set[str]]:
@@ -172,7 +171,7 @@ def merge_organisations(
     """Join `merged` into `survivor` (all it holds moves, its values only where picked), delete it."""
     if survivor.id == merged.id:
         raise CannotMerge("An organisation cannot be merged into itself.")
-    _lock_both(Organisation, survivor.id, merged.id)
+    _lock_both(survivor, merged)
     if db.session.scalar(
         sa.select(AcknowledgementLetter.id).where(AcknowledgementLetter.organisation_id == merged.id).limit(1)
     ):
@@ -187,7 +186,7 @@ def merge_contacts(survivor: Contact, merged: Contact, take_from_merged: set[str
     """Join `merged` into `survivor` (all they hold moves, their values only where picked), delete them."""
     if survivor.id == merged.id:
         raise CannotMerge("A person cannot be merged into themselves.")
-    _lock_both(Contact, survivor.id, merged.id)
+    _lock_both(survivor, merged)
     if survivor.is_erased:
         raise CannotMerge(
             f"{survivor.name}'s personal data was erased: merging would bring personal data back in. "
