@@ -45,6 +45,9 @@ def donor_world(make_organisation, make_contact, make_connector, make_gift, make
         "interaction_id": interaction.id,
         "gift_id": gift.id,
         "affiliation_id": contact.affiliations[0].id,
+        # The merge pages compare two records.
+        "other_organisation_id": make_organisation(name="Fondation Emile").id,
+        "other_contact_id": make_contact(name=contact.name).id,
     }
 
 

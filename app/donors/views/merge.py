@@ -25,8 +25,8 @@ _KINDS = {
 
 
 def _compare_url(kind: str, survivor_id: int, other_id: int) -> str:
-    endpoint, id_name = ("donors.merge_" + kind), _KINDS[kind][2]
-    return url_for(endpoint, **{id_name: survivor_id, "other_id": other_id})
+    id_name = _KINDS[kind][2]
+    return url_for(f"donors.merge_{kind}", **{id_name: survivor_id, f"other_{id_name}": other_id})
 
 
 def _display(record, name: str) -> str:
@@ -133,10 +133,10 @@ def choose_organisation_to_merge(organisation_id: int):
     return _choose_page("organisation", organisation_id)
 
 
-@bp.route("/organisations/<int:organisation_id>/merge/<int:other_id>", methods=["GET", "POST"])
+@bp.route("/organisations/<int:organisation_id>/merge/<int:other_organisation_id>", methods=["GET", "POST"])
 @requires(Permission.DONORS_EDIT)
-def merge_organisation(organisation_id: int, other_id: int):
-    return _compare_page("organisation", organisation_id, other_id)
+def merge_organisation(organisation_id: int, other_organisation_id: int):
+    return _compare_page("organisation", organisation_id, other_organisation_id)
 
 
 @bp.route("/contacts/<int:contact_id>/merge")
@@ -145,7 +145,7 @@ def choose_contact_to_merge(contact_id: int):
     return _choose_page("contact", contact_id)
 
 
-@bp.route("/contacts/<int:contact_id>/merge/<int:other_id>", methods=["GET", "POST"])
+@bp.route("/contacts/<int:contact_id>/merge/<int:other_contact_id>", methods=["GET", "POST"])
 @requires(Permission.DONORS_EDIT)
-def merge_contact(contact_id: int, other_id: int):
-    return _compare_page("contact", contact_id, other_id)
+def merge_contact(contact_id: int, other_contact_id: int):
+    return _compare_page("contact", contact_id, other_contact_id)
