@@ -12,7 +12,7 @@ from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
 from ...extensions import db
-from .. import bp
+from .. import bp, duplicates
 from .. import services as service
 from ..forms import ConnectionForm, ContactForm, EndAffiliationForm, MoveContactForm, NewContactForm
 from ..models import (
@@ -150,6 +150,7 @@ def _contact_page(contact: Contact, connection_form=None, move_form=None, status
         move_form=move_form or MoveContactForm(),
         end_form=EndAffiliationForm(),
         phone=service.display_phone(contact.phone, current.organisation.country_code if current else None),
+        possible_duplicates=duplicates.contact_duplicates(contact),
         as_connector=db.session.scalar(sa.select(Connector).where(Connector.contact_id == contact.id)),
     ), status
 

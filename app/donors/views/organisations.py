@@ -13,7 +13,7 @@ from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
 from ...common.time import today
 from ...extensions import db
-from .. import bp, exports, queries
+from .. import bp, duplicates, exports, queries
 from .. import services as service
 from ..forms import OrganisationFilterForm, OrganisationForm
 from ..models import (
@@ -207,6 +207,7 @@ def show_organisation(organisation_id: int):
         gift_totals=queries.gift_totals(organisation.id),
         introductions=introductions,
         panels=organisation_panels(organisation),
+        possible_duplicates=duplicates.organisation_duplicates(organisation),
         country_name=service.country_name,
         today=today(),
         recent_rows=RECENT_ROWS,
