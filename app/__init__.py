@@ -53,8 +53,10 @@ def register_models(app: Flask) -> None:
     # Import every models module so that metadata is complete for create_all() and Alembic.
     from . import models  # noqa: F401
     from .common import audit
+    from .donors import search as donor_search
 
     audit.install_listeners(db)
+    donor_search.install(db.metadata)
 
 
 def register_blueprints(app: Flask) -> None:
