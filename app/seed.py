@@ -13,14 +13,17 @@ from .common.audit import acting_as
 from .contributions import seed as contributions_seed
 from .extensions import db
 from .hubs import seed as hubs_seed
+from .pipeline import seed as pipeline_seed
 
 
 def demo_steps():
-    """Each area's seeding step, in dependency order: users, hubs, then contributions (billed from hubs)."""
+    """Each area's seeding step, in dependency order: users, hubs, contributions (billed from hubs), then the
+    pipeline (asks to donors, and the plan)."""
     return [
         ("users", lambda: auth_seed.seed_demo(current_app.config["DEMO_PASSWORD"])),
         ("hubs", hubs_seed.seed_demo),
         ("contributions", contributions_seed.seed_demo),
+        ("pipeline", pipeline_seed.seed_demo),
     ]
 
 

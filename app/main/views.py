@@ -1,7 +1,8 @@
 import sqlalchemy as sa
-from flask import jsonify, render_template
+from flask import jsonify, redirect, render_template, url_for
+from flask_login import current_user
 
-from ..auth.permissions import Permission, public, requires
+from ..auth.permissions import Permission, Role, public, requires
 from ..extensions import db
 from . import bp
 from .dashboard import dashboard_panels
@@ -10,6 +11,9 @@ from .dashboard import dashboard_panels
 @bp.route("/")
 @requires(Permission.DASHBOARD_VIEW)
 def dashboard():
+    # The board's landing page is its dashboard; everyone else reads it from the pipeline area.
+    if current_user.role == Role.BOARD:
+        return redirect(url_for("pipeline.board_dashboard"))
     return render_template("main/dashboard.html", panels=dashboard_panels())
 
 

@@ -28,6 +28,17 @@ def plan_chart(report: PlanReport, links: bool = True) -> BarChart:
     )
 
 
+#: Income groups as the chart's axis names them (the table beside it has the full names).
+SHORT_GROUP_LABELS = {
+    "high": "High",
+    "upper_middle": "Upper-middle",
+    "lower_middle": "Lower-middle",
+    "low": "Low",
+    "local": "Local",
+    "unknown": "Unknown",
+}
+
+
 def board_charts(report, links: bool = True) -> dict[str, BarChart]:
     """Every chart of the dashboard and the pack, from the one board report."""
     plan = plan_chart(report.plan, links)
@@ -65,7 +76,7 @@ def board_charts(report, links: bool = True) -> dict[str, BarChart]:
         id="collection-chart",
         title=f"FY{forecast.fiscal_year} contribution collection by income group",
         unit=report.reporting_currency,
-        categories=[group.label.replace(" income", "") for group in forecast.groups],
+        categories=[SHORT_GROUP_LABELS.get(group.group, group.label) for group in forecast.groups],
         series=[
             Series("Expected", [group.weighted.converted for group in forecast.groups]),
             Series("Invoiced", [group.invoiced.converted for group in forecast.groups], colour=PALETTE[1]),

@@ -127,7 +127,7 @@ def _get(opportunity_id: int) -> Opportunity:
 @requires(Permission.PIPELINE_VIEW)
 def show_opportunity(opportunity_id: int):
     opportunity = _get(opportunity_id)
-    form = StageForm(formdata=None, stage=opportunity.stage.value)
+    form = StageForm(formdata=None, stage=opportunity.stage.next_stage.value)
     return _render_show(opportunity, form)
 
 

@@ -7,6 +7,7 @@ from decimal import Decimal, InvalidOperation
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
@@ -29,7 +30,11 @@ def _get(pledge_id: int) -> Pledge:
 @bp.route("/pledges")
 @requires(Permission.PIPELINE_VIEW)
 def list_pledges():
-    pledges = db.session.scalars(sa.select(Pledge).order_by(Pledge.agreed_on.desc(), Pledge.id.desc())).all()
+    pledges = db.session.scalars(
+        sa.select(Pledge)
+        .options(selectinload(Pledge.opportunity))
+        .order_by(Pledge.agreed_on.desc(), Pledge.id.desc())
+    ).all()
     return render_template("pipeline/pledges/list.html", pledges=pledges, today=today())
 
 
