@@ -201,6 +201,19 @@ class OpportunityContact(db.Model):
     __table_args__ = (sa.UniqueConstraint("opportunity_id", "contact_id"),)
 
 
+def _stage_column(name: str) -> sa.Enum:
+    # Two stage columns in one table need two differently named CHECK constraints (PostgreSQL refuses twins).
+    return sa.Enum(
+        Stage,
+        native_enum=False,
+        length=30,
+        validate_strings=True,
+        create_constraint=True,
+        name=name,
+        values_callable=lambda members: [member.value for member in members],
+    )
+
+
 class StageChange(db.Model):
     """One move of an opportunity from a stage to another, with when, who and why."""
 
@@ -210,8 +223,8 @@ class StageChange(db.Model):
     opportunity_id: Mapped[int] = mapped_column(
         sa.ForeignKey("opportunities.id", ondelete="CASCADE"), index=True
     )
-    from_stage: Mapped[Stage | None] = mapped_column(enum_column(Stage))
-    to_stage: Mapped[Stage] = mapped_column(enum_column(Stage))
+    from_stage: Mapped[Stage | None] = mapped_column(_stage_column("from_stage"))
+    to_stage: Mapped[Stage] = mapped_column(_stage_column("to_stage"))
     changed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
     changed_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     reason: Mapped[str] = mapped_column(sa.Text, default="")

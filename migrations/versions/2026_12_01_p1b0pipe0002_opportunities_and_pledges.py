@@ -3,7 +3,7 @@ deliverables and the gifts applied to their instalments. The calendar feed no lo
 changes nothing).
 
 Revision ID: p1b0pipe0002
-Revises: d1a0donors01
+Revises: d1a0donors01, p1a0plan0001
 Create Date: 2026-12-01 11:01:59.022302
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'p1b0pipe0002'
-down_revision = 'd1a0donors01'
+down_revision = ('d1a0donors01', 'p1a0plan0001')
 branch_labels = None
 depends_on = None
 
@@ -87,8 +87,8 @@ def upgrade():
     op.create_table('opportunity_stage_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('opportunity_id', sa.Integer(), nullable=False),
-    sa.Column('from_stage', sa.Enum('identified', 'qualified', 'cultivation', 'proposal', 'verbal_commitment', 'won', 'lost', 'declined', name='stage', native_enum=False, create_constraint=True, length=30), nullable=True),
-    sa.Column('to_stage', sa.Enum('identified', 'qualified', 'cultivation', 'proposal', 'verbal_commitment', 'won', 'lost', 'declined', name='stage', native_enum=False, create_constraint=True, length=30), nullable=False),
+    sa.Column('from_stage', sa.Enum('identified', 'qualified', 'cultivation', 'proposal', 'verbal_commitment', 'won', 'lost', 'declined', name='from_stage', native_enum=False, create_constraint=True, length=30), nullable=True),
+    sa.Column('to_stage', sa.Enum('identified', 'qualified', 'cultivation', 'proposal', 'verbal_commitment', 'won', 'lost', 'declined', name='to_stage', native_enum=False, create_constraint=True, length=30), nullable=False),
     sa.Column('changed_at', sa.DateTime(timezone=True), nullable=False),
     sa.Column('changed_by_id', sa.Integer(), nullable=True),
     sa.Column('reason', sa.Text(), nullable=False),
