@@ -9,6 +9,8 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 
+from ..extensions import login_manager
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
@@ -89,8 +91,6 @@ def requires(permission: Permission) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from ..extensions import login_manager
-
                 return login_manager.unauthorized()
             if not current_user.can(permission):
                 abort(403)

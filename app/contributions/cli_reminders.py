@@ -7,20 +7,20 @@ Each reminder is committed on its own, so that one member without an e-mail addr
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from ..common.audit import acting_as
 from ..common.errors import DomainError
 from ..extensions import db
-from .cli import contributions_cli
+from .services.reminders import due_reminders, send_reminder
+from .services.sending import outcome_message
 
 
-@contributions_cli.command("send-reminders")
+@click.command("send-reminders")
 @click.option("--dry-run", is_flag=True, help="List what would be sent, without sending or logging anything.")
+@with_appcontext
 def send_reminders_command(dry_run: bool) -> None:
     """Send the next payment reminder for every overdue invoice that is due one."""
-    from .services.reminders import due_reminders, send_reminder
-    from .services.sending import outcome_message
-
     due = due_reminders()
     if not due:
         click.echo("No reminder is due today.")

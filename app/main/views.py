@@ -3,9 +3,9 @@ from flask import jsonify, redirect, render_template, url_for
 from flask_login import current_user
 
 from ..auth.permissions import Permission, Role, public, requires
+from ..common.panels import dashboard_panels
 from ..extensions import db
 from . import bp
-from .dashboard import dashboard_panels
 
 
 @bp.route("/")

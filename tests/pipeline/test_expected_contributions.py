@@ -4,13 +4,6 @@ from decimal import Decimal
 
 from app.pipeline.services.conversion import MissingRate
 from app.pipeline.services.expected_contributions import contribution_forecast
-from tests.contributions import conftest as contribution_builders
-
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_policy = contribution_builders.make_policy
-make_draft_invoice = contribution_builders.make_draft_invoice
-make_issued_invoice = contribution_builders.make_issued_invoice
 
 D = Decimal
 

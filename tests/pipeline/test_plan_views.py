@@ -12,10 +12,6 @@ from app.extensions import db
 from app.pipeline.models import PlanExchangeRate, PlanTarget
 from app.pipeline.services import plan as plan_service
 from app.pipeline.sources import Source
-from tests.contributions import conftest as contribution_builders
-
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
 
 D = Decimal
 

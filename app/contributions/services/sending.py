@@ -18,6 +18,7 @@ from ...common.time import today
 from ...extensions import db
 from ..models import Invoice, InvoiceEventKind, Member, MessageKind, SentMessage
 from .invoicing import record_invoice_event
+from .statements import build_statement, render_statement_pdf, statement_filename
 
 
 class NoRecipient(DomainError):
@@ -84,8 +85,6 @@ def send_invoice(invoice: Invoice, actor) -> SentMessage:
 
 def send_statement(member: Member, actor, as_of: date | None = None) -> SentMessage:
     """E-mail the member's statement of account (rendered now, not stored) to its contacts; log it."""
-    from .statements import build_statement, render_statement_pdf, statement_filename
-
     recipients = recipients_for(member)
     as_of = as_of or today()
     lang = member.language.value
