@@ -6,8 +6,8 @@ from flask import render_template, url_for
 from flask_login import current_user
 
 from ...auth.permissions import Permission, requires
+from ...common.panels import panel_provider
 from ...common.time import today
-from ...main.dashboard import panel_provider
 from .. import bp, queries
 from .. import services as service
 
