@@ -15,11 +15,9 @@ from app.pipeline.services import opportunities
 from app.pipeline.services.arithmetic import SplitRow
 from app.pipeline.sources import Source
 from app.pipeline.stages import Stage
-from tests.donors import conftest as donor_builders
+from tests.donors.conftest import make_contact, make_gift, make_organisation
 
-make_organisation = donor_builders.make_organisation
-make_contact = donor_builders.make_contact
-make_gift = donor_builders.make_gift
+__all__ = ["make_contact", "make_gift", "make_organisation"]  # the donor builders pipeline tests use
 
 
 @pytest.fixture
