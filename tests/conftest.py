@@ -22,6 +22,7 @@ from config import TestConfig
 pytest_plugins = [
     "tests.builders.auth",
     "tests.builders.hubs",
+    "tests.builders.donors",
     "tests.builders.contributions",
     "tests.builders.pipeline",
 ]

@@ -31,8 +31,22 @@ from .models import (
     OrganisationStatus,
 )
 from .services import countries
+from .text import clean
 
 GIFT_CURRENCIES = ["USD", "EUR", "GBP", "CHF", "CAD", "SEK", "NOK", "DKK", "JPY", "AUD"]
+
+
+def _without_control_characters(value):
+    return clean(value) if isinstance(value, str) else value
+
+
+class DonorForm(FlaskForm):
+    """Every donor form drops NUL and other control characters (PostgreSQL refuses NUL)."""
+
+    class Meta:
+        def bind_field(self, form, unbound_field, options):
+            filters = [*unbound_field.kwargs.get("filters", ()), _without_control_characters]
+            return unbound_field.bind(form=form, **{**options, "filters": filters})
 
 
 def enum_choices(enum_class, blank: str | None = None):
@@ -44,7 +58,7 @@ def _not_in_future(form, field):
         raise ValidationError("This date is in the future.")
 
 
-class OrganisationForm(FlaskForm):
+class OrganisationForm(DonorForm):
     name = StringField(
         "Name", validators=[DataRequired(message="Give the organisation's name."), Length(max=300)]
     )
@@ -68,7 +82,7 @@ class OrganisationForm(FlaskForm):
         self.owner_id.choices = choices(((user.id, user.full_name) for user in staff), blank="Nobody yet")
 
 
-class OrganisationFilterForm(FlaskForm):
+class OrganisationFilterForm(DonorForm):
     class Meta:
         csrf = False  # a GET filter: it changes nothing
 
@@ -92,7 +106,7 @@ class OrganisationFilterForm(FlaskForm):
         self.theme.choices = choices(((theme.id, theme.name) for theme in themes), blank="Any theme")
 
 
-class ContactForm(FlaskForm):
+class ContactForm(DonorForm):
     name = StringField("Name", validators=[DataRequired(message="Give the person's name."), Length(max=200)])
     title = StringField("Title", validators=[Optional(), Length(max=200)], description="E.g. Dr, Ms, Mr.")
     email = StringField("E-mail", validators=[Optional(), Length(max=254)])
@@ -126,7 +140,7 @@ class NewContactForm(ContactForm):
     started_on = DateField("Since", validators=[Optional()])
 
 
-class MoveContactForm(FlaskForm):
+class MoveContactForm(DonorForm):
     organisation = StringField(
         "New organisation",
         validators=[DataRequired(message="Give the organisation's name."), Length(max=300)],
@@ -136,11 +150,11 @@ class MoveContactForm(FlaskForm):
     moved_on = DateField("Since", validators=[InputRequired(message="Give the date.")], default=today)
 
 
-class EndAffiliationForm(FlaskForm):
+class EndAffiliationForm(DonorForm):
     ended_on = DateField("Left on", validators=[InputRequired(message="Give the date.")], default=today)
 
 
-class ConnectorForm(FlaskForm):
+class ConnectorForm(DonorForm):
     name = StringField(
         "Name", validators=[DataRequired(message="Give the connector's name."), Length(max=200)]
     )
@@ -157,7 +171,7 @@ class ConnectorForm(FlaskForm):
         )
 
 
-class ConnectionForm(FlaskForm):
+class ConnectionForm(DonorForm):
     connector_id = SelectField("Who knows them", validators=[DataRequired(message="Choose a connector.")])
     nature = StringField(
         "How they know each other",
@@ -172,12 +186,12 @@ class ConnectionForm(FlaskForm):
         )
 
 
-class IntroductionForm(FlaskForm):
+class IntroductionForm(DonorForm):
     connector_id = SelectField("Connector", validators=[DataRequired(message="Choose who is asked.")])
-    target_contact_id = SelectField(
-        "To be introduced to", validators=[DataRequired(message="Choose a contact.")]
+    target_contact_id = SelectField("Contact to meet", validators=[DataRequired(message="Choose a contact.")])
+    for_user_id = SelectField(
+        "Who is introduced", validators=[DataRequired(message="Choose whom to introduce.")]
     )
-    for_user_id = SelectField("Introduce", validators=[DataRequired(message="Choose whom to introduce.")])
     purpose = TextAreaField("Why", validators=[Optional(), Length(max=5000)])
     requested_on = DateField("Asked on", validators=[InputRequired(), _not_in_future], default=today)
 
@@ -190,7 +204,7 @@ class IntroductionForm(FlaskForm):
         self.for_user_id.choices = choices(((user.id, user.full_name) for user in staff), blank="Choose")
 
 
-class IntroductionStatusForm(FlaskForm):
+class IntroductionStatusForm(DonorForm):
     status = SelectField("Status", validators=[DataRequired()])
     on = DateField("On", validators=[InputRequired(), _not_in_future], default=today)
     outcome = TextAreaField("Outcome", validators=[Optional(), Length(max=5000)])
@@ -200,7 +214,7 @@ class IntroductionStatusForm(FlaskForm):
         self.status.choices = enum_choices(IntroductionStatus)
 
 
-class InteractionForm(FlaskForm):
+class InteractionForm(DonorForm):
     kind = SelectField("Kind", validators=[DataRequired()])
     occurred_on = DateField("Date", validators=[InputRequired(message="Give the date.")], default=today)
     contact_ids = SelectMultipleField("Their participants", validators=[Optional()], coerce=int)
@@ -222,7 +236,7 @@ class InteractionForm(FlaskForm):
         )
 
 
-class GiftForm(FlaskForm):
+class GiftForm(DonorForm):
     received_on = DateField("Received on", validators=[InputRequired(), _not_in_future], default=today)
     amount = DecimalField(
         "Amount",
@@ -267,7 +281,7 @@ class GiftForm(FlaskForm):
             raise ValidationError("Choose a currency.")
 
 
-class AcknowledgeForm(FlaskForm):
+class AcknowledgeForm(DonorForm):
     acknowledged_on = DateField(
         "Acknowledged on", validators=[InputRequired(), _not_in_future], default=today
     )
@@ -278,7 +292,7 @@ class AcknowledgeForm(FlaskForm):
     )
 
 
-class AcknowledgementStatusForm(FlaskForm):
+class AcknowledgementStatusForm(DonorForm):
     status = SelectField("Status", validators=[DataRequired()])
 
     def __init__(self, *args, **kwargs):
@@ -286,3 +300,25 @@ class AcknowledgementStatusForm(FlaskForm):
         self.status.choices = choices(
             (s.value, s.label) for s in AcknowledgementStatus if s is not AcknowledgementStatus.ACKNOWLEDGED
         )
+
+
+class LetterForm(DonorForm):
+    language = SelectField("Language", validators=[Optional()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.language.choices = enum_choices(Language, blank="The contact's language")
+
+
+class YearlySummaryForm(DonorForm):
+    year = SelectField("Year", validators=[DataRequired(message="Choose a year.")])
+    hub_id = SelectField("Gifts received by", validators=[DataRequired(message="Choose a hub.")])
+    contact_id = SelectField("Addressed to", validators=[Optional()])
+    language = SelectField("Language", validators=[Optional()])
+
+    def __init__(self, years, hubs, contacts, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.year.choices = choices(((year, str(year)) for year in years), blank="Choose")
+        self.hub_id.choices = choices((hub.id, hub.name) for hub in hubs)
+        self.contact_id.choices = choices(((c.id, c.name) for c in contacts), blank="The organisation")
+        self.language.choices = enum_choices(Language, blank="The contact's language")

@@ -16,6 +16,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+import sqlalchemy.orm  # noqa: F401 - sa.orm.Session for the letter guard
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..common.db_types import MONEY, enum_column
@@ -598,3 +599,23 @@ class AcknowledgementLetter(db.Model):
 
     def __str__(self) -> str:
         return f"{self.kind.label} letter for {self.organisation}"
+
+
+class LetterIsFrozen(Exception):
+    """A stored letter's bytes never change and it is never deleted: it is a financial record."""
+
+
+_FROZEN_LETTER_COLUMNS = ("pdf_bytes", "pdf_sha256", "kind", "gift_id", "year", "organisation_id", "hub_id")
+
+
+@sa.event.listens_for(sa.orm.Session, "before_flush")
+def _refuse_changes_to_stored_letters(session, flush_context, instances):
+    for obj in session.deleted:
+        if isinstance(obj, AcknowledgementLetter):
+            raise LetterIsFrozen("Acknowledgement letters are kept: they cannot be deleted.")
+    for obj in session.dirty:
+        if isinstance(obj, AcknowledgementLetter):
+            state = sa.inspect(obj)
+            changed = [name for name in _FROZEN_LETTER_COLUMNS if state.attrs[name].history.has_changes()]
+            if changed:
+                raise LetterIsFrozen(f"A stored letter cannot change ({', '.join(changed)}).")

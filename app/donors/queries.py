@@ -186,3 +186,17 @@ def current_organisations(contact_ids: list[int]) -> dict[int, Affiliation]:
     for affiliation in affiliations:
         current.setdefault(affiliation.contact_id, affiliation)
     return current
+
+
+def gift_years(organisation_id: int) -> list[int]:
+    """The calendar years in which the organisation gave, newest first."""
+    year = sa.extract("year", Gift.received_on)
+    return [
+        int(value)
+        for value in db.session.scalars(
+            sa.select(year)
+            .where(Gift.organisation_id == organisation_id)
+            .group_by(year)
+            .order_by(year.desc())
+        )
+    ]

@@ -14,7 +14,10 @@ def fold(text: str | None) -> str:
     if not text:
         return ""
     decomposed = unicodedata.normalize("NFKD", text)
-    unaccented = "".join(char for char in decomposed if not unicodedata.combining(char))
+    # Control characters (NUL among them, which PostgreSQL refuses) never belong in a search.
+    unaccented = "".join(
+        char for char in decomposed if not unicodedata.combining(char) and unicodedata.category(char) != "Cc"
+    )
     # A few letters have no decomposition but an obvious plain spelling.
     unaccented = unaccented.translate(_PLAIN_LETTERS)
     return _SPACES.sub(" ", unaccented.casefold()).strip()
@@ -28,3 +31,8 @@ _PLAIN_LETTERS = str.maketrans(
 def name_key(text: str | None) -> str:
     """The key two spellings of one name share: folded, punctuation dropped ('Ford-Foundation.')."""
     return _SPACES.sub(" ", _NOT_WORD.sub(" ", fold(text))).strip()
+
+
+def clean(text: str | None) -> str:
+    """What a person typed, without NUL and other control characters except line breaks and tabs."""
+    return "".join(char for char in (text or "") if char in "\n\t" or unicodedata.category(char) != "Cc")

@@ -15,9 +15,6 @@ from app.pipeline.services import opportunities
 from app.pipeline.services.arithmetic import SplitRow
 from app.pipeline.sources import Source
 from app.pipeline.stages import Stage
-from tests.donors.conftest import make_contact, make_gift, make_organisation
-
-__all__ = ["make_contact", "make_gift", "make_organisation"]  # the donor builders pipeline tests use
 
 
 @pytest.fixture

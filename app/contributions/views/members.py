@@ -29,6 +29,7 @@ from ..forms.members import AdjustmentForm, ContactForm, IncomeGroupForm, Member
 from ..models import ContributionAdjustment, Member, MemberContact, MemberKind
 from ..services import members as service
 from ..services.assessments import assess_member, billing_amount
+from .funders import funder_context
 
 #: How many fiscal years back the member page shows assessments for, besides the current one.
 ASSESSMENT_YEARS_BACK = 4
@@ -252,6 +253,7 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
         income_group_form=income_group_form,
         invoice_links="contributions.show_invoice" in current_app.view_functions,
         statement_url=_endpoint_url("contributions.member_statement", member_id=member.id),
+        funder=funder_context(member),
     ), status
 
 

@@ -76,7 +76,7 @@ def show_connector(connector_id: int):
             .where(Connection.connector_id == connector.id)
             .options(joinedload(Connection.contact))
             .join(Contact, Contact.id == Connection.contact_id)
-            .order_by(Contact.name)
+            .order_by(Contact.name_key)
         )
     )
     current_organisations = queries.current_organisations([c.contact_id for c in connections])

@@ -11,6 +11,9 @@ from ...common.time import today
 from .. import bp, queries
 from .. import services as service
 
+#: Next steps shown on the landing page (overdue first); "My next steps" has them all.
+LANDING_STEPS = 8
+
 
 @bp.route("/")
 @requires(Permission.DONORS_VIEW)
@@ -21,8 +24,9 @@ def index():
         "donors/index.html",
         awaiting=service.gifts_awaiting_acknowledgement(on),
         awaiting_count=service.count_gifts_awaiting_acknowledgement(on),
-        overdue=[step for step in steps if queries.is_overdue(step, on)],
-        upcoming=[step for step in steps if not queries.is_overdue(step, on)][:10],
+        steps=steps[:LANDING_STEPS],
+        step_count=len(steps),
+        overdue_count=sum(1 for step in steps if queries.is_overdue(step, on)),
         due_days=service.ACKNOWLEDGEMENT_DUE_DAYS,
         today=on,
     )

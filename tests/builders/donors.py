@@ -1,4 +1,4 @@
-"""Builders for donor tests: make_organisation(), make_contact(), make_affiliation(), make_connector() ..."""
+"""Donors: make_organisation(), make_contact(), make_affiliation(), make_connector(), make_gift()."""
 
 from __future__ import annotations
 
