@@ -3,7 +3,7 @@ deliverables and the gifts applied to their instalments. The calendar feed no lo
 changes nothing).
 
 Revision ID: p1b0pipe0002
-Revises: d1a0donors01, p1a0plan0001
+Revises: d1b0funders01
 Create Date: 2026-12-01 11:01:59.022302
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'p1b0pipe0002'
-down_revision = ('d1a0donors01', 'p1a0plan0001')
+down_revision = 'd1b0funders01'
 branch_labels = None
 depends_on = None
 
