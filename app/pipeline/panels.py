@@ -1,4 +1,5 @@
-"""The pipeline's home-page panel: open asks by stage, what is late or due, and the way to the dashboard."""
+"""The pipeline's panels: on the home page, open asks by stage, what is late or due, and the way to the
+dashboard; on an organisation's donor page, its asks and pledges."""
 
 from __future__ import annotations
 
@@ -6,12 +7,15 @@ from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import url_for
+from flask_login import current_user
 
 from ..auth.permissions import Permission
+from ..common.money import format_money
 from ..common.panels import panel_provider
 from ..common.time import today
+from ..donors.panels import organisation_panel
 from ..extensions import db
-from .models import Deliverable, DeliverableStatus, Instalment, Opportunity
+from .models import Deliverable, DeliverableStatus, Instalment, Opportunity, Pledge
 from .services.deadlines import UPCOMING_DAYS
 from .stages import OPEN_STAGES
 
@@ -57,3 +61,35 @@ def pipeline_panel() -> dict:
         "rows": rows,
         "link": ("Board dashboard", url_for("pipeline.board_dashboard")),
     }
+
+
+@organisation_panel(Permission.PIPELINE_VIEW)
+def organisation_pipeline_panel(organisation) -> dict | None:
+    """The organisation's asks and pledges on its donor page (two queries)."""
+    asks = db.session.scalars(
+        sa.select(Opportunity)
+        .where(Opportunity.organisation_id == organisation.id)
+        .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
+    ).all()
+    rows = [
+        (
+            f"{opportunity.title} ({opportunity.stage.label.lower()})",
+            format_money(opportunity.amount, opportunity.currency),
+            url_for("pipeline.show_opportunity", opportunity_id=opportunity.id),
+        )
+        for opportunity in asks
+    ]
+    pledged = db.session.scalars(sa.select(Pledge).where(Pledge.organisation_id == organisation.id)).all()
+    rows += [
+        (
+            f"Pledge agreed {pledge.agreed_on.isoformat()}: received",
+            f"{format_money(pledge.received_amount, pledge.currency)} of "
+            f"{format_money(pledge.awarded_amount, pledge.currency)}",
+            url_for("pipeline.show_pledge", pledge_id=pledge.id),
+        )
+        for pledge in pledged
+    ]
+    # The registry shows the panel to readers; only those who may add an ask get the link to do so.
+    editable = current_user.can(Permission.PIPELINE_EDIT)
+    link = ("New opportunity", url_for("pipeline.new_opportunity", organisation_id=organisation.id))
+    return {"title": "Pipeline", "rows": rows, "link": link if editable else None}

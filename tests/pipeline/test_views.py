@@ -174,3 +174,15 @@ def test_the_board_can_read_but_not_change_the_pipeline(login_as, make_opportuni
         == 403
     )
     assert db.session.get(Opportunity, opportunity.id).stage == Stage.IDENTIFIED
+
+
+def test_an_organisations_donor_page_shows_its_asks_and_pledges(login_as, make_opportunity, make_pledge):
+    opportunity = make_opportunity(amount="25000.00")
+    pledge = make_pledge(amount="9000.00", organisation=opportunity.organisation)
+    page = (
+        login_as("board").get(f"/donors/organisations/{opportunity.organisation_id}").get_data(as_text=True)
+    )
+    assert f'href="/pipeline/opportunities/{opportunity.id}"' in page
+    assert f'href="/pipeline/pledges/{pledge.id}"' in page
+    assert "$0.00 of $9,000.00" in page
+    assert "New opportunity" not in page  # the board reads, it does not add asks

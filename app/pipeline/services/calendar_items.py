@@ -72,7 +72,7 @@ def calendar_items(user) -> list[CalendarItem]:
                 interaction.next_step_due_on,
                 f"Next step: {interaction.next_step}{organisation}",
                 interaction.summary[:500],
-                _link("donors.index"),
+                _link("donors.show_interaction", interaction_id=interaction.id),
                 interaction.created_at,
             )
         )
