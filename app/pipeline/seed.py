@@ -40,14 +40,15 @@ DEMO_FUNDERS = [
     ("Alvarez Family Office", OrganisationKind.INDIVIDUAL, "ES"),
     ("Clearwater Consulting", OrganisationKind.COMPANY, "US"),
 ]
+#: Asks are in the currencies the donors' demo gifts use.
 CURRENCY_OF_COUNTRY = {
     "FR": "EUR",
     "NL": "EUR",
     "DE": "EUR",
     "ES": "EUR",
+    "BE": "EUR",
     "CI": "EUR",
     "GB": "GBP",
-    "CH": "CHF",
 }
 #: 1 USD in each currency, per fiscal year offset from the current one.
 DEMO_RATES = {
