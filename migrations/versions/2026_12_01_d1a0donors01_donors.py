@@ -5,7 +5,7 @@ Search: a pg_trgm GIN index on PostgreSQL, an FTS5 trigram table kept by trigger
 table's folded `search_text` (app/donors/search.py holds the same statements for create_all()).
 
 Revision ID: d1a0donors01
-Revises: p1a0plan0001
+Revises: c1a7e5b20d11
 Create Date: 2026-12-01 10:21:28.591942
 
 """
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'd1a0donors01'
-down_revision = 'p1a0plan0001'
+down_revision = 'c1a7e5b20d11'
 branch_labels = None
 depends_on = None
 
