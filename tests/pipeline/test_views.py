@@ -186,3 +186,33 @@ def test_an_organisations_donor_page_shows_its_asks_and_pledges(login_as, make_o
     assert f'href="/pipeline/pledges/{pledge.id}"' in page
     assert "$0.00 of $9,000.00" in page
     assert "New opportunity" not in page  # the board reads, it does not add asks
+
+
+def test_the_feed_holds_interaction_next_steps_deliverables_and_instalments(
+    app, login_as, make_organisation, make_pledge
+):
+    from app.donors.models import Interaction
+    from app.pipeline.models import DeliverableKind
+    from app.pipeline.services import pledges as pledge_service
+    from app.pipeline.services.calendar_items import calendar_items
+
+    client = login_as("fundraising")
+    user = client.user
+    interaction = Interaction(
+        kind="meeting",
+        occurred_on=date(2026, 11, 2),
+        organisation=make_organisation(),
+        next_step="Send the budget",
+        next_step_owner_id=user.id,
+        next_step_due_on=date(2026, 12, 15),
+    )
+    db.session.add(interaction)
+    pledge = make_pledge(amount="5000.00", split={2027: "5000.00"}, owner=user)
+    deliverable = pledge_service.save_deliverable(pledge, DeliverableKind.FINANCIAL_REPORT, date(2027, 6, 30))
+    with app.test_request_context():
+        uids = {item.uid for item in calendar_items(user)}
+    assert {
+        f"interaction-next-step-{interaction.id}@tributary",
+        f"deliverable-{deliverable.id}@tributary",
+        f"instalment-{pledge.instalments[0].id}@tributary",
+    } <= uids

@@ -6,7 +6,7 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 
 from ...auth.permissions import Permission, public, requires
-from ...extensions import csrf, db
+from ...extensions import db
 from .. import bp
 from ..ical import feed_bytes
 from ..services import calendar_feed as feeds
@@ -43,7 +43,6 @@ def renew_calendar_feed():
 
 @bp.route("/calendar/<token>.ics")
 @public
-@csrf.exempt
 def calendar_feed(token: str):
     user = feeds.user_for_token(token[:500]) or abort(404)
     body = feed_bytes(f"Tributary: {user.full_name}", calendar_items(user))
