@@ -1,19 +1,21 @@
 import sqlalchemy as sa
-from flask import jsonify, redirect, render_template, url_for
+from flask import jsonify, render_template
 from flask_login import current_user
 
 from ..auth.permissions import Permission, Role, public, requires
 from ..common.panels import dashboard_panels
 from ..extensions import db
+from ..pipeline.views.board import render_board_dashboard
 from . import bp
 
 
 @bp.route("/")
 @requires(Permission.DASHBOARD_VIEW)
 def dashboard():
-    # The board's landing page is its dashboard; everyone else reads it from the pipeline area.
+    # The board lands on its dashboard, with the areas' panels below it; everyone else reads the dashboard
+    # from the pipeline area.
     if current_user.role == Role.BOARD:
-        return redirect(url_for("pipeline.board_dashboard"))
+        return render_board_dashboard(panels=dashboard_panels())
     return render_template("main/dashboard.html", panels=dashboard_panels())
 
 

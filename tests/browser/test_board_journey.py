@@ -31,7 +31,7 @@ def test_a_board_member_reads_the_dashboard_and_downloads_the_pack(
     make_target(year, Source.FOUNDATIONS, "900000.00")
     make_opportunity(amount="400000.00", split={year: "400000.00"}, stage=Stage.VERBAL_COMMITMENT)
     board = make_user("board")
-    _sign_in(page, board, "**/pipeline/board")
+    _sign_in(page, board, "**/")
 
     assert page.get_by_role("heading", name="Board dashboard").is_visible()
     assert page.locator("svg[role=img]").count() == 4

@@ -30,14 +30,19 @@ def _as_of() -> date:
 @bp.route("/board")
 @requires(Permission.PIPELINE_VIEW)
 def board_dashboard():
-    as_of = _as_of()
-    report = service.board_report(as_of)
+    return render_board_dashboard()
+
+
+def render_board_dashboard(panels: list[dict] | None = None) -> str:
+    """The dashboard as of the date asked (default today); the board's home page adds its panels below."""
+    report = service.board_report(_as_of())
     return render_template(
         "pipeline/board/dashboard.html",
         report=report,
         charts=board_charts(report),
         fmt=lambda value: format_money(value, report.reporting_currency),
         sources=list(Source),
+        panels=panels or [],
     )
 
 
