@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -15,15 +14,14 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from ...common.fields import AmountField
 from ...common.forms import choices
 from ..stages import Stage
 
 
 class SplitRowForm(Form):
     fiscal_year = IntegerField("Fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
-    amount = DecimalField(
-        "Amount", places=2, invalid_value_message="Give an amount such as 50000.00.", validators=[Optional()]
-    )
+    amount = AmountField("Amount", validators=[Optional()])
 
 
 class ContactRoleForm(Form):
@@ -44,10 +42,9 @@ class OpportunityForm(FlaskForm):
         "Owner", validators=[InputRequired(message="Choose the owner.")], validate_choice=False
     )
     primary_contact_id = SelectField("Primary contact", validators=[Optional()], validate_choice=False)
-    amount = DecimalField(
+    amount = AmountField(
         "Amount asked",
-        places=2,
-        invalid_value_message="Give an amount such as 250000.00.",
+        currency_field="currency",
         validators=[InputRequired(message="Give the amount asked.")],
     )
     currency = StringField(

@@ -3,7 +3,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -13,6 +12,7 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from ...common.fields import AmountField
 from ...common.forms import choices
 from ..models import DeliverableKind, DeliverableStatus
 
@@ -20,18 +20,13 @@ NEW_INSTALMENT_ROWS = 2
 
 
 class InstalmentRowForm(Form):
-    amount = DecimalField(
-        "Amount", places=2, invalid_value_message="Give an amount such as 50000.00.", validators=[Optional()]
-    )
+    amount = AmountField("Amount", validators=[Optional()])
     expected_on = DateField("Expected on", validators=[Optional()])
 
 
 class ScheduleForm(FlaskForm):
-    awarded_amount = DecimalField(
-        "Awarded amount",
-        places=2,
-        invalid_value_message="Give an amount such as 250000.00.",
-        validators=[InputRequired(message="Give the awarded amount.")],
+    awarded_amount = AmountField(
+        "Awarded amount", validators=[InputRequired(message="Give the awarded amount.")]
     )
     agreed_on = DateField("Agreement date", validators=[InputRequired(message="Give the agreement date.")])
     instalments = FieldList(FormField(InstalmentRowForm), min_entries=0)
