@@ -7,9 +7,9 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
+from ...common.documents import render_document
 from ...common.money import format_money
 from ...common.pdf import render_template_pdf
-from ...contributions.services.documents import document_header
 from ...extensions import db
 from ...hubs.models import Hub, HubKind
 from ..board_charts import board_charts
@@ -39,14 +39,15 @@ def _without_hub() -> dict:
 def board_pack_pdf(as_of: date) -> bytes:
     """The board pack PDF for a date: the dashboard's figures and charts, top asks and the arrears list."""
     report = board_report(as_of)
-    hub = _headquarters()
-    header = document_header(hub, "en") if hub is not None else _without_hub()
-    return render_template_pdf(
-        "pdf/board_pack.html",
+    context = dict(
         report=report,
         charts=board_charts(report, links=False),
         fmt=lambda value: format_money(value, report.reporting_currency),
-        recipient=None,
         sources=list(Source),
-        **header,
     )
+    hub = _headquarters()
+    if hub is None:
+        return render_template_pdf(
+            "pdf/board_pack.html", recipient=None, qr=None, **_without_hub(), **context
+        )
+    return render_document("pdf/board_pack.html", issuer=hub, lang="en", **context)
