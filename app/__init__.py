@@ -98,9 +98,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .auth.cli import users_cli
+    from .common.mail_cli import mail_cli
     from .common.seed import seed_demo_command
     from .contributions import cli as contributions_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(mail_cli)
     contributions_cli.register(app)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, send_file, url_for
-from flask_login import current_user
+from flask import Response, abort, current_app, flash, render_template, request, send_file
 from flask_sqlalchemy.pagination import SelectPagination
 
 from ...auth.permissions import Permission, requires
-from ...common.errors import DomainError
 from ...common.exports import csv_response
 from ...common.time import today
 from ...extensions import db
@@ -16,7 +14,7 @@ from ...hubs.models import Hub
 from .. import bp
 from ..forms.reports import AgeingFilterForm, ArrearsFilterForm
 from ..models import Member
-from ..services import reports, sending
+from ..services import reports
 from ..services.statements import build_statement, render_statement_pdf, statement_filename
 
 
@@ -68,22 +66,6 @@ def member_statement_pdf(member_id: int):
         mimetype="application/pdf",
         headers={"Content-Disposition": f'{disposition}; filename="{statement_filename(member, as_of)}"'},
     )
-
-
-@bp.route("/members/<int:member_id>/statement/send", methods=["POST"])
-@requires(Permission.CONTRIBUTIONS_EDIT)
-def send_statement(member_id: int):
-    member = _member_or_404(member_id)
-    try:
-        sent = sending.send_statement(member, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        category, text = sending.outcome_message(sent)
-        flash(text, category)
-    return redirect(url_for("contributions.member_statement", member_id=member.id))
 
 
 # --- Ageing ------------------------------------------------------------------------------------------------
