@@ -77,6 +77,8 @@ def db_session(request, app):
     Before each request the test's pending changes are flushed, so that the request sees them; after it,
     the test's session is expired, so that the test sees what the request did.
     """
+    if request.node.get_closest_marker("postgres_only") and db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (set TEST_DATABASE_URL): concurrent transactions and row locks")
     if request.node.get_closest_marker("real_commits"):
         yield db.session
         _delete_all_rows()
@@ -233,7 +235,7 @@ def make_hub():
 def no_real_smtp(monkeypatch):
     """Fail any test that opens an SMTP connection other than to a local test server it asked for.
 
-    Yields the set of (host, port) the test may talk to; `smtp_server` and `unreachable_smtp_server` add theirs.
+    Gives the set of (host, port) the test may talk to; `smtp_server` and `unreachable_smtp_server` add to it.
     """
     allowed: set[tuple[str, int]] = set()
     connect = smtplib.SMTP.connect
@@ -242,7 +244,9 @@ def no_real_smtp(monkeypatch):
         if not port and host.count(":") == 1:
             host, _, port = host.partition(":")
         if (host, int(port or smtplib.SMTP_PORT)) not in allowed:
-            pytest.fail(f"The test opened a real SMTP connection to {host}:{port}; use the smtp_server fixture")
+            pytest.fail(
+                f"The test opened a real SMTP connection to {host}:{port}; use the smtp_server fixture"
+            )
         return connect(self, host, port, source_address)
 
     monkeypatch.setattr(smtplib.SMTP, "connect", guarded_connect)
@@ -292,7 +296,7 @@ def smtp_server(app, monkeypatch, no_real_smtp):
 
 @pytest.fixture
 def unreachable_smtp_server(app, monkeypatch, no_real_smtp):
-    """The app pointed at a loopback port where nothing listens: every send fails as if the server were down."""
+    """The app pointed at a loopback port where nothing listens: every send fails as if the server is down."""
     port = free_port()
     no_real_smtp.add(("127.0.0.1", port))
     _point_mail_at(app, monkeypatch, port)

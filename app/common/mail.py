@@ -28,7 +28,7 @@ from email.utils import formatdate, make_msgid
 import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
-from sqlalchemy.orm import Mapped, column_property, deferred, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, column_property, deferred, mapped_column, relationship
 
 from ..extensions import db
 from .audit import _current_actor
@@ -187,7 +187,18 @@ def queue_message(message: EmailMessage, *, kind: str, actor, about: str | None 
     )
     db.session.add(logged)
     db.session.flush()
+    db.session.info.setdefault(_QUEUED_KEY, set()).add(logged.id)
     return logged
+
+
+#: session.info key: ids of messages queued in the session's current transaction, not yet committed.
+_QUEUED_KEY = "mail_queued_uncommitted"
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_queued(session: Session, *args) -> None:
+    session.info.pop(_QUEUED_KEY, None)
 
 
 # --- Sending after the commit ------------------------------------------------------------------------------
@@ -250,8 +261,8 @@ def deliver_leftovers(older_than: timedelta = LEFTOVER_AGE, limit: int | None = 
 
 def _require_nothing_unsaved() -> None:
     session = db.session
-    if session.new or session.dirty or session.deleted:
-        raise RuntimeError("deliver_pending() runs after the commit; the session still holds unsaved changes")
+    if session.info.get(_QUEUED_KEY) or session.new or session.dirty or session.deleted:
+        raise RuntimeError("deliver_pending() runs after the commit; the session holds uncommitted changes")
 
 
 def _claim(message_id: int) -> bool:

@@ -7,7 +7,9 @@ from datetime import date
 from email import policy
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
 from app.common.mail import MailMessage, MailStatus
 from app.contributions.models import ContributionMessage, InvoiceEventKind, MemberContact
@@ -66,7 +68,9 @@ def test_without_a_mail_server_the_message_goes_to_the_outbox(login_as, make_iss
     assert attachments(message) == {f"{invoice.number}.pdf": invoice.pdf_bytes}
 
 
-def test_an_smtp_failure_is_logged_and_shown_never_a_500(login_as, make_issued_invoice, unreachable_smtp_server):
+def test_an_smtp_failure_is_logged_and_shown_never_a_500(
+    login_as, make_issued_invoice, unreachable_smtp_server
+):
     invoice = make_issued_invoice()
     client = login_as("operations")
 
@@ -114,3 +118,32 @@ def test_the_board_cannot_send(login_as, make_issued_invoice):
     assert client.post(f"/contributions/invoices/{invoice.id}/send").status_code == 403
     assert client.post(f"/contributions/members/{invoice.member_id}/statement/send").status_code == 403
     assert count(MailMessage) == 0
+
+
+@pytest.mark.real_commits
+def test_a_failed_commit_sends_nothing(app, login_as, make_issued_invoice, smtp_server):
+    client = login_as("operations")
+    send_url = f"/contributions/invoices/{make_issued_invoice().id}/send"
+    db.session.commit()
+    db.session.remove()
+    refused = []
+
+    def refuse_the_commit(session):
+        if not refused:
+            refused.append(True)
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("the database went away"))
+
+    sa.event.listen(Session, "before_commit", refuse_the_commit)
+    try:
+        with pytest.raises(sa.exc.OperationalError, match="the database went away"):
+            client.post(send_url)
+    finally:
+        sa.event.remove(Session, "before_commit", refuse_the_commit)
+
+    assert refused == [True]
+    assert smtp_server.envelopes == []  # nothing left the building
+    assert count(MailMessage) == 0  # and nothing claims it did
+
+    db.session.remove()
+    client.post(send_url)  # once the database is back
+    assert len(smtp_server.envelopes) == 1 and count(MailMessage) == 1

@@ -4,6 +4,8 @@ dry run; and a reminder that failed to send does not count."""
 from __future__ import annotations
 
 import email
+import threading
+import time
 from datetime import timedelta
 from email import policy
 from pathlib import Path
@@ -15,7 +17,6 @@ from app.common.mail import MailMessage, MailStatus, deliver_pending
 from app.common.time import today
 from app.contributions.models import ContributionMessage, InvoiceEventKind, Language
 from app.contributions.services.reminders import (
-    REMINDER_SPACING,
     ReminderNotAllowed,
     due_reminders,
     queue_reminder,
@@ -84,7 +85,6 @@ def test_levels_go_friendly_firm_final_then_stop(overdue, actor):
 
 
 def test_never_two_reminders_within_the_spacing(overdue, actor):
-    assert REMINDER_SPACING == timedelta(days=14)
     send_reminder(overdue, actor)
 
     as_if_days_passed(overdue, 13)
@@ -178,3 +178,95 @@ def test_the_command_sends_and_logs_then_respects_the_spacing(app, overdue):
     again = runner.invoke(args=["contributions", "send-reminders"])
     assert "No reminder is due today." in again.output
     assert count(MailMessage) == 1
+
+
+# --- Real concurrency (PostgreSQL) -------------------------------------------------------------------------
+
+
+def slow_down_building(monkeypatch) -> None:
+    """Hold every reminder for a moment between its decision and its commit, so that a race, if the lock let
+    one happen, would happen every time."""
+    from app.contributions.services import reminders
+
+    build = reminders.build_message
+
+    def slow_build(*args, **kwargs):
+        time.sleep(0.3)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(reminders, "build_message", slow_build)
+
+
+def at_once(*actions) -> list[BaseException]:
+    """Run the actions in threads released together; the errors they raised."""
+    barrier = threading.Barrier(len(actions))
+    errors: list[BaseException] = []
+
+    def run(action):
+        try:
+            barrier.wait()
+            action()
+        except BaseException as error:  # noqa: BLE001 - reported by the main thread
+            errors.append(error)
+
+    workers = [threading.Thread(target=run, args=(action,)) for action in actions]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    return errors
+
+
+def logged_reminders() -> list[int]:
+    return sorted(
+        db.session.scalars(
+            sa.select(ContributionMessage.reminder_level)
+            .join(MailMessage)
+            .where(MailMessage.kind == "reminder")
+        )
+    )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.real_commits
+def test_a_double_click_or_two_tabs_send_one_reminder(login_as, overdue, smtp_server, monkeypatch):
+    slow_down_building(monkeypatch)
+    tabs = [login_as("operations") for _ in range(4)]
+    remind_url, number = f"/contributions/invoices/{overdue.id}/remind", overdue.number
+    db.session.commit()
+    db.session.remove()
+    pages = []
+
+    errors = at_once(
+        *[lambda tab=tab: pages.append(tab.post(remind_url, follow_redirects=True).text) for tab in tabs]
+    )
+
+    assert errors == []
+    assert len(smtp_server.envelopes) == 1
+    assert logged_reminders() == [1]
+    assert sum("Sent “Reminder: invoice" in page for page in pages) == 1
+    assert sum(f"No reminder for {number}: Reminder 1 went on" in page for page in pages) == 3
+
+
+@pytest.mark.postgres_only
+@pytest.mark.real_commits
+def test_the_nightly_command_racing_a_click_sends_one_reminder(
+    app, login_as, overdue, smtp_server, monkeypatch
+):
+    slow_down_building(monkeypatch)
+    tab = login_as("operations")
+    remind_url = f"/contributions/invoices/{overdue.id}/remind"
+    db.session.commit()
+    db.session.remove()
+    outputs = []
+
+    errors = at_once(
+        lambda: tab.post(remind_url),
+        lambda: outputs.append(app.test_cli_runner().invoke(args=["contributions", "send-reminders"]).output),
+    )
+
+    assert errors == []
+    assert len(smtp_server.envelopes) == 1
+    assert logged_reminders() == [1]
+    (output,) = outputs
+    assert output.startswith("Sent:") or "Not sent:" in output and "Reminder 1 went on" in output
