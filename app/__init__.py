@@ -61,7 +61,8 @@ def register_blueprints(app: Flask) -> None:
     from .admin import bp as admin_bp
     from .auth import bp as auth_bp
     from .contributions import bp as contributions_bp
-    from .contributions.online import public_bp, stripe_bp
+    from .contributions.views.pay_page import public_bp
+    from .contributions.views.stripe_webhook import stripe_bp
     from .donors import bp as donors_bp
     from .hubs import bp as hubs_bp
     from .main import bp as main_bp
@@ -99,8 +100,8 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from .auth.cli import users_cli
     from .common.mail_cli import mail_cli
-    from .common.seed import seed_demo_command
     from .contributions import cli as contributions_cli
+    from .seed import seed_demo_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)

@@ -151,6 +151,12 @@ def make_user():
 
 
 @pytest.fixture
+def small_pages(app, monkeypatch):
+    """Two items per page, so that a handful of rows makes several pages."""
+    monkeypatch.setitem(app.config, "ITEMS_PER_PAGE", 2)
+
+
+@pytest.fixture
 def client(app):
     return app.test_client()
 

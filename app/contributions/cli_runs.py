@@ -15,7 +15,7 @@ from ..common.errors import DomainError
 from ..common.money import format_money
 from ..extensions import db
 from .cli import contributions_cli
-from .services import annual_run
+from .services import annual_run, annual_run_preview
 from .services.assessments import rate_label
 
 
@@ -40,7 +40,7 @@ def issue_annual_command(fiscal_year: int, dry_run: bool, user_email: str | None
         if actor is None:
             raise click.ClickException(f"There is no user {user_email}.")
     with acting_as(actor, label=None if actor else "cli"):
-        preview = annual_run.build_preview(fiscal_year)
+        preview = annual_run_preview.build_preview(fiscal_year)
         if preview.policy is None:
             raise click.ClickException(f"There is no contribution policy for FY{fiscal_year}: set one first.")
         _describe(preview)
@@ -76,7 +76,7 @@ def issue_annual_command(fiscal_year: int, dry_run: bool, user_email: str | None
     click.echo(f"{preview.summary()}; issued {issued}")
 
 
-def _describe(preview: annual_run.Preview) -> None:
+def _describe(preview: annual_run_preview.Preview) -> None:
     for row in preview.problems:
         click.echo(f"problem: {row.member.name}: {' '.join(row.problems)}")
     for row in preview.waived:
@@ -108,7 +108,7 @@ def _describe(preview: annual_run.Preview) -> None:
             click.echo(f"to invoice from {total.label}: {total.to_invoice_count} invoices, {amounts}{rate}")
 
 
-def _conversion(row: annual_run.PreviewRow) -> str:
+def _conversion(row: annual_run_preview.PreviewRow) -> str:
     """`€9,200.00, assessed at $10,000.00, converted at 1 USD = 0.9200 EUR (FY2027 budget rate)`."""
     assessed = format_money(row.assessed_amount, row.assessed_currency)
     rate = rate_label(row.assessed_currency, row.exchange_rate, row.currency)

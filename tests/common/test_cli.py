@@ -1,7 +1,7 @@
 import sqlalchemy as sa
 
 from app.auth.models import User
-from app.common.seed import DEMO_USERS
+from app.auth.seed import DEMO_USERS
 from app.extensions import db
 
 

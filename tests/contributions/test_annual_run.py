@@ -30,8 +30,8 @@ from app.contributions.models import (
     MemberStatus,
     PolicyExchangeRate,
 )
-from app.contributions.services import annual_run, invoicing
-from app.contributions.services.annual_run import RowStatus
+from app.contributions.services import annual_run, annual_run_preview, invoicing
+from app.contributions.services.annual_run_preview import RowStatus
 from app.extensions import db
 from app.hubs.models import HubKind, HubStatus
 
@@ -127,7 +127,7 @@ def gap_free(prefix, count, fiscal_year=2027):
 
 
 def test_the_preview_gives_each_member_its_groups_amount_or_its_adjustment(membership):
-    preview = annual_run.build_preview(2027)
+    preview = annual_run_preview.build_preview(2027)
     rows = {row.member.name: row for row in preview.rows}
 
     assert {
@@ -151,7 +151,7 @@ def test_the_preview_gives_each_member_its_groups_amount_or_its_adjustment(membe
 
 
 def test_totals_are_per_income_group_and_per_hub_in_the_currency_each_hub_invoices_in(membership):
-    preview = annual_run.build_preview(2027)
+    preview = annual_run_preview.build_preview(2027)
 
     by_group = {total.label: (total.to_invoice_count, total.to_invoice) for total in preview.totals_by_group}
     assert by_group["High income"] == (2, {"EUR": Decimal("20000.00"), "USD": Decimal("54000.00")})
@@ -164,7 +164,7 @@ def test_totals_are_per_income_group_and_per_hub_in_the_currency_each_hub_invoic
 
 
 def test_problems_are_listed_with_the_reason_not_skipped_silently(membership):
-    problems = {row.member.name: row.problems for row in annual_run.build_preview(2027).problems}
+    problems = {row.member.name: row.problems for row in annual_run_preview.build_preview(2027).problems}
 
     assert problems == {
         "Nogroup": ("No income group is recorded for FY2027.",),
@@ -176,12 +176,12 @@ def test_problems_are_listed_with_the_reason_not_skipped_silently(membership):
 def test_a_member_of_a_closed_hub_is_a_problem(membership, make_member, make_hub):
     closed = make_hub(name="Old office", status=HubStatus.CLOSED, invoice_prefix="OLD")
     make_member(name="Stranded", hub=closed)
-    problems = {row.member.name: row.problems for row in annual_run.build_preview(2027).problems}
+    problems = {row.member.name: row.problems for row in annual_run_preview.build_preview(2027).problems}
     assert problems["Stranded"] == ("Its issuing hub, Old office, is closed.",)
 
 
 def test_a_waived_member_is_listed_as_waived_with_its_reason(membership):
-    (waived,) = annual_run.build_preview(2027).waived
+    (waived,) = annual_run_preview.build_preview(2027).waived
     assert waived.member.name == "Waivonia"
     assert waived.waived_because == "Waiver: Earthquake (SC-2026-05)"
 
@@ -230,7 +230,7 @@ def test_the_preview_reads_members_in_a_constant_number_of_queries(membership, m
 
         sa.event.listen(db.engine, "before_cursor_execute", count)
         try:
-            annual_run.build_preview(2027)
+            annual_run_preview.build_preview(2027)
         finally:
             sa.event.remove(db.engine, "before_cursor_execute", count)
         return len(statements)
@@ -302,7 +302,7 @@ def test_running_twice_issues_nothing_twice(membership, make_user):
     with pytest.raises(annual_run.NothingToIssue):
         annual_run.start_run(2027, operator)
     db.session.rollback()
-    preview = annual_run.build_preview(2027)
+    preview = annual_run_preview.build_preview(2027)
     assert [invoice.number for invoice in annual_invoices()] == numbers
     assert preview.summary() == "FY2027: 0 to invoice, 3 problems, 1 waived, 5 already invoiced"
     midvale = next(row for row in preview.rows if row.member.name == "Midvale")
@@ -397,7 +397,7 @@ def test_a_member_invoiced_by_a_concurrent_step_is_counted_as_already_invoiced(
 
     # Both application checks look the other way, so that only the unique index can notice.
     monkeypatch.setattr(annual_run, "_issue_for_member", another_step_gets_there_first)
-    monkeypatch.setattr(annual_run, "_annual_invoices", lambda *args, **kwargs: {})
+    monkeypatch.setattr(annual_run, "annual_invoices", lambda *args, **kwargs: {})
     monkeypatch.setattr(invoicing, "_refuse_duplicate_annual", lambda *args, **kwargs: None)
 
     results = annual_run.run_to_completion(run_id, operator, batch_size=10)
@@ -479,7 +479,7 @@ def test_without_the_years_rate_the_hubs_members_are_problems_and_nothing_is_iss
     dollar_policy, make_user, login_as
 ):
     db.session.commit()
-    preview = annual_run.build_preview(2027)
+    preview = annual_run_preview.build_preview(2027)
 
     rows = {row.member.name: row for row in preview.rows}
     assert rows["Bruxellia"].status == RowStatus.PROBLEM
@@ -746,7 +746,7 @@ def test_a_billing_email_takes_a_primary_contact_with_an_address(membership, mak
     secondary.contacts.append(MemberContact(name="Deputy", email="deputy@gov.example", is_primary=False))
     db.session.commit()
 
-    rows = {row.member.name: row for row in annual_run.build_preview(2027).rows}
+    rows = {row.member.name: row for row in annual_run_preview.build_preview(2027).rows}
 
     for name in ("Blankmail", "Secondonly", "Nocontact", "Noemail"):
         assert rows[name].problems == ("No primary billing contact with an e-mail address.",), name

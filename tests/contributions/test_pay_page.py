@@ -11,7 +11,7 @@ from itsdangerous import URLSafeSerializer
 
 from app.contributions import paylinks
 from app.contributions.models import InvoiceStatus, Language
-from app.contributions.services import online_payments
+from app.contributions.services import stripe_payments
 
 from .stripe_fakes import post_event, session_event
 
@@ -129,11 +129,11 @@ def test_a_double_click_makes_one_checkout_session(client, stripe_keys, invoice)
 
 def test_a_new_balance_or_a_later_window_is_a_new_session(stripe_keys, invoice):
     moment = datetime(2027, 2, 1, 10, 0, tzinfo=UTC)
-    key = online_payments.checkout_idempotency_key(invoice, moment)
-    assert online_payments.checkout_idempotency_key(invoice, moment.replace(minute=10)) == key
-    assert online_payments.checkout_idempotency_key(invoice, moment.replace(minute=20)) != key
+    key = stripe_payments.checkout_idempotency_key(invoice, moment)
+    assert stripe_payments.checkout_idempotency_key(invoice, moment.replace(minute=10)) == key
+    assert stripe_payments.checkout_idempotency_key(invoice, moment.replace(minute=20)) != key
     invoice.amount_paid = Decimal("1000.00")
-    assert online_payments.checkout_idempotency_key(invoice, moment) != key
+    assert stripe_payments.checkout_idempotency_key(invoice, moment) != key
 
 
 def test_a_stripe_failure_shows_a_message_and_charges_nothing(client, stripe_keys, invoice):

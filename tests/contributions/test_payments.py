@@ -399,7 +399,7 @@ def test_demo_payments_cover_every_case_and_run_once(make_member, make_issued_in
     from app.common.fiscal import current_fiscal_year
     from app.contributions.demo.payments import seed_payments
     from app.contributions.models import InvoiceKind
-    from app.contributions.services.reports import arrears_report
+    from app.contributions.services.arrears import arrears_report
 
     current = current_fiscal_year()
     members = [make_member(fiscal_year=current - 1) for _ in range(9)]

@@ -21,7 +21,7 @@ from app.contributions.models import (
     StripeEvent,
     StripeEventStatus,
 )
-from app.contributions.services import online_payments
+from app.contributions.services import stripe_payments
 from app.extensions import db
 from tests.conftest import count
 
@@ -159,7 +159,7 @@ def test_a_concurrent_second_delivery_that_loses_the_insert_answers_200(
         StripeEvent(id="evt_race", type=paid["type"], status=StripeEventStatus.APPLIED, payload=paid)
     )
     db.session.flush()
-    monkeypatch.setattr(online_payments, "already_received", lambda event_id: False)
+    monkeypatch.setattr(stripe_payments, "already_received", lambda event_id: False)
 
     response = post_event(client, paid)
 

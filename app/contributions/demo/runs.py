@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from ...auth.models import User
 from ...common.fiscal import current_fiscal_year
 from ...extensions import db
-from ..services import annual_run
+from ..services import annual_run, annual_run_preview
 
 #: The demo run is started by the demo operations user, when there is one.
 DEMO_OPERATOR = "operations@example.org"
@@ -21,7 +21,7 @@ DEMO_OPERATOR = "operations@example.org"
 def seed_current_run() -> int:
     """Issue the current fiscal year's annual run for the demo data; returns how many invoices it issued."""
     fiscal_year = current_fiscal_year()
-    preview = annual_run.build_preview(fiscal_year)
+    preview = annual_run_preview.build_preview(fiscal_year)
     if preview.policy is None or (not preview.to_invoice and annual_run.open_run(fiscal_year) is None):
         return 0
     operator = db.session.scalar(sa.select(User).where(User.email == DEMO_OPERATOR))

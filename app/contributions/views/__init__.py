@@ -1,3 +1,16 @@
 """Contribution pages, one module per part of the work."""
 
-from . import income_groups, invoices, members, online, payments, policy, reports, runs, sending  # noqa: F401
+from . import (  # noqa: F401 - each module adds its routes to the blueprint
+    ageing,
+    annual_run,
+    annual_run_preview,
+    arrears,
+    income_groups,
+    invoices,
+    members,
+    payments,
+    policy,
+    sending,
+    statements,
+    stripe_reconciliation,
+)

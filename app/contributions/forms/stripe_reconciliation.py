@@ -1,4 +1,4 @@
-"""Forms of the online-payments reconciliation page: attach a reviewed Stripe event, or dismiss it."""
+"""Forms of the Stripe reconciliation page: attach a reviewed Stripe event, or dismiss it."""
 
 from flask_wtf import FlaskForm
 from wtforms import StringField, TextAreaField

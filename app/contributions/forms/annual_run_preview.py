@@ -1,22 +1,11 @@
-"""Forms of the annual run pages: choosing a fiscal year, and filtering the preview (both GET, no CSRF)."""
+"""The annual run preview's filter form (GET, no CSRF)."""
 
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
-from wtforms.validators import DataRequired, Optional
+from wtforms.validators import Optional
 
 from ...common.forms import choices
-from ..services.annual_run import RowStatus
-
-
-class FiscalYearForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET form: it only chooses which preview to open
-
-    fiscal_year = SelectField("Fiscal year", validators=[DataRequired()])
-
-    def __init__(self, years: list[int], *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.fiscal_year.choices = choices((year, f"FY{year}") for year in years)
+from ..services.annual_run_preview import RowStatus
 
 
 class PreviewFilterForm(FlaskForm):

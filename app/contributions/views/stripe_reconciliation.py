@@ -1,4 +1,5 @@
-"""The online-payments reconciliation page: Stripe payments and refunds, and events waiting for review."""
+"""The Stripe reconciliation page (/contributions/online-payments/): Stripe payments and refunds, and the
+events waiting for review (attach one to an invoice, or dismiss it)."""
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
@@ -9,9 +10,9 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
 from ...extensions import db
 from .. import bp, stripe_gateway
-from ..forms.online import AttachEventForm, DismissEventForm
+from ..forms.stripe_reconciliation import AttachEventForm, DismissEventForm
 from ..models import StripeEvent
-from ..services import online_payments
+from ..services import stripe_reconciliation
 
 
 def _event_or_404(event_id: str) -> StripeEvent:
@@ -31,7 +32,7 @@ def _dismiss_form(record: StripeEvent, formdata=None) -> DismissEventForm:
 
 def _page(bound_forms: dict | None = None, status: int = 200):
     text = request.args.get("q", "").strip()
-    queue = online_payments.review_queue()
+    queue = stripe_reconciliation.review_queue()
     bound_forms = bound_forms or {}
     forms = {
         item.record.id: (
@@ -41,19 +42,19 @@ def _page(bound_forms: dict | None = None, status: int = 200):
         for item in queue
     }
     page = db.paginate(
-        online_payments.stripe_payments_query(text),
+        stripe_reconciliation.stripe_payments_query(text),
         per_page=current_app.config["ITEMS_PER_PAGE"],
         error_out=False,
     )
     return (
         render_template(
-            "contributions/online/reconciliation.html",
+            "contributions/stripe_reconciliation/reconciliation.html",
             queue=queue,
             forms=forms,
             page=page,
             q=text,
-            totals=online_payments.stripe_totals(text),
-            last_event_at=online_payments.last_event_received_at(),
+            totals=stripe_reconciliation.stripe_totals(text),
+            last_event_at=stripe_reconciliation.last_event_received_at(),
             configured=stripe_gateway.is_configured(),
         ),
         status,
@@ -70,12 +71,14 @@ def reconciliation():
 @requires(Permission.CONTRIBUTIONS_EDIT)
 def attach_stripe_event(event_id: str):
     record = _event_or_404(event_id)
-    summary = online_payments.summarize(record)
+    summary = stripe_reconciliation.summarize(record)
     form = _attach_form(summary, formdata=request.form)
     if not form.validate_on_submit():
         return _page({("attach", record.id): form}, 422)
     try:
-        payment, allocated = online_payments.attach_event(record, form.invoice_number.data, actor=_user())
+        payment, allocated = stripe_reconciliation.attach_event(
+            record, form.invoice_number.data, actor=_user()
+        )
     except ValidationFailed as failed:
         db.session.rollback()
         apply_field_errors(form, failed.field_errors or {"invoice_number": [str(failed)]})
@@ -109,7 +112,7 @@ def dismiss_stripe_event(event_id: str):
     if not form.validate_on_submit():
         return _page({("dismiss", record.id): form}, 422)
     try:
-        online_payments.dismiss_event(record, form.note.data, actor=_user())
+        stripe_reconciliation.dismiss_event(record, form.note.data, actor=_user())
     except ValidationFailed as failed:
         db.session.rollback()
         apply_field_errors(form, failed.field_errors)

@@ -1,114 +1,40 @@
-"""Ageing of open invoices and the arrears matrix, with their exports."""
+"""The arrears matrix, its flags and totals, with its exports."""
 
 from __future__ import annotations
 
 import csv
 import io
 import re
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from app.contributions.models import AdjustmentKind, ContributionAdjustment, PaymentMethod
+from app.contributions.models import (
+    AdjustmentKind,
+    ContributionAdjustment,
+    IncomeGroup,
+    InvoiceKind,
+    MemberIncomeGroup,
+    PaymentMethod,
+    PolicyExchangeRate,
+)
+from app.contributions.services import arrears as arrears_service
+from app.contributions.services.arrears import arrears_report, arrears_totals, flagged_member_ids
+from app.contributions.services.assessments import assess_member, billing_amount, policy_for
+from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
 from app.contributions.services.payments import record_payment
-from app.contributions.services.reports import ageing_report, arrears_report
 from app.extensions import db
+from tests.helpers import count_queries, visible_text
 
 D = Decimal
-AS_OF = date(2027, 6, 1)
 
 
 @pytest.fixture
 def actor(make_user):
     return make_user("operations")
-
-
-def invoice_due(make_issued_invoice, days_past_due: int, **overrides):
-    """An invoice whose due date is `days_past_due` days before AS_OF, for 100 + days (to tell them apart)."""
-    issued_on = AS_OF - timedelta(days=120)
-    return make_issued_invoice(
-        issued_on=issued_on,
-        due_in_days=120 - days_past_due,
-        amount=overrides.pop("amount", f"{100 + days_past_due}.00"),
-        **overrides,
-    )
-
-
-def test_ageing_buckets_at_their_boundaries(make_member, make_issued_invoice):
-    member = make_member()
-    for days in (0, 1, 30, 31, 60, 61, 90, 91):
-        invoice_due(make_issued_invoice, days, member=member)
-
-    report = ageing_report(AS_OF)
-
-    (row,) = report.rows
-    assert row.currency == "EUR"
-    assert row.invoice_count == 8
-    assert row.buckets == {
-        "current": D("100.00"),  # due today: not yet late
-        "days_1_30": D("101.00") + D("130.00"),
-        "days_31_60": D("131.00") + D("160.00"),
-        "days_61_90": D("161.00") + D("190.00"),
-        "over_90": D("191.00"),
-    }
-    assert report.totals[0].total == sum(row.buckets.values())
-
-
-def test_ageing_counts_what_was_owed_on_the_date(make_member, make_issued_invoice, actor):
-    member = make_member()
-    invoice = invoice_due(make_issued_invoice, 45, member=member, amount="1000.00")
-    record_payment(
-        member, D("400.00"), "EUR", AS_OF - timedelta(days=1), PaymentMethod.WIRE, actor,
-        allocations=[(invoice, D("400.00"), None)],
-    )  # fmt: skip
-    record_payment(
-        member, D("600.00"), "EUR", AS_OF + timedelta(days=5), PaymentMethod.WIRE, actor,
-        allocations=[(invoice, D("600.00"), None)],
-    )  # fmt: skip
-
-    assert ageing_report(AS_OF).rows[0].buckets["days_31_60"] == D("600.00")
-    assert ageing_report(AS_OF + timedelta(days=5)).rows == []
-
-
-def test_ageing_keeps_hubs_and_currencies_apart(make_hub, make_member, make_issued_invoice):
-    washington = make_hub(name="Washington", base_currency="USD", invoice_prefix="US")
-    invoice_due(make_issued_invoice, 10, member=make_member())
-    invoice_due(make_issued_invoice, 10, member=make_member(hub=washington), amount="50.00")
-
-    report = ageing_report(AS_OF)
-
-    assert sorted((row.hub_name, row.currency) for row in report.rows) == [
-        ("Brussels hub", "EUR"),
-        ("Washington", "USD"),
-    ]
-    assert [(total.currency, total.total) for total in report.totals] == [
-        ("EUR", D("110.00")),
-        ("USD", D("50.00")),
-    ]
-    assert [row.hub_name for row in ageing_report(AS_OF, hub_id=washington.id).rows] == ["Washington"]
-
-
-def test_ageing_page_and_csv(login_as, make_member, make_issued_invoice):
-    invoice = invoice_due(make_issued_invoice, 95, member=make_member(name="Late Republic"))
-    client = login_as("board")
-
-    page = client.get(f"/contributions/reports/ageing?as_of={AS_OF.isoformat()}")
-    assert page.status_code == 200
-    assert "Over 90 days" in page.text
-    assert invoice.number in page.text and "Late Republic" in page.text
-
-    export = client.get(f"/contributions/reports/ageing?as_of={AS_OF.isoformat()}&format=csv")
-    rows = list(csv.reader(io.StringIO(export.text)))
-    assert rows[1] == ["Hub", "Currency", "Invoices", "Current (not yet due)", "1-30 days", "31-60 days",
-                       "61-90 days", "Over 90 days", "Total"]  # fmt: skip
-    assert rows[2][:3] == ["Brussels hub", "EUR", "1"]
-    assert rows[2][7] == "195.00"
-
-
-# --- Arrears -----------------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -233,9 +159,6 @@ def test_the_arrears_page_runs_a_constant_number_of_queries(
 def euro_member_under_a_dollar_policy(make_member, make_policy, actor):
     """A Brussels member (EUR) under USD policies: FY2026 invoiced at 0.92, FY2027 not invoiced yet (budget
     rate 0.90), FY2028 without a rate."""
-    from app.contributions.models import IncomeGroup, InvoiceKind, MemberIncomeGroup, PolicyExchangeRate
-    from app.contributions.services.assessments import assess_member, billing_amount
-    from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
 
     member = make_member(name="Euroland", fiscal_year=2026)
     for year, rate in ((2026, "0.92"), (2027, "0.90"), (2028, None)):
@@ -257,7 +180,6 @@ def euro_member_under_a_dollar_policy(make_member, make_policy, actor):
 
 
 def test_arrears_compare_assessed_and_invoiced_in_the_same_currency(euro_member_under_a_dollar_policy):
-    from app.contributions.services.assessments import policy_for
 
     # The FY2026 budget rate is revised after the invoice went out: the invoice keeps its own rate.
     policy_for(2026).exchange_rates[0].rate = D("0.95")
@@ -320,26 +242,6 @@ def test_the_arrears_page_shows_assessed_in_the_billing_currency_with_sums_per_c
 # --- At scale: pagination, SQL totals and flags, streamed exports -------------------------------------------
 
 
-def count_queries(client, url: str) -> int:
-    statements = []
-
-    def seen(*args, **kwargs):
-        statements.append(1)
-
-    sa.event.listen(db.engine, "before_cursor_execute", seen)
-    try:
-        response = client.get(url)
-        assert response.status_code == 200
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", seen)
-    return len(statements)
-
-
-@pytest.fixture
-def small_pages(app, monkeypatch):
-    monkeypatch.setitem(app.config, "ITEMS_PER_PAGE", 2)
-
-
 def late_member(make_member, make_issued_invoice, name: str, years=(2025, 2026), **overrides):
     member = make_member(name=name, fiscal_year=2026, **overrides)
     for year in years:
@@ -374,7 +276,7 @@ def test_only_flagged_members_fill_every_page_and_the_pager_counts_them(
     client = login_as("board")
     url = "/contributions/reports/arrears?first_year=2025&last_year=2028&flagged=y"
 
-    pages = [visible(client.get(f"{url}&page={number}").text) for number in (1, 2, 3)]
+    pages = [visible_text(client.get(f"{url}&page={number}").text) for number in (1, 2, 3)]
 
     listed = [re.findall(r"Country [A-E][12]", page) for page in pages]
     assert listed == [["Country A1", "Country B1"], ["Country C1", "Country D1"], ["Country E1"]]
@@ -385,7 +287,7 @@ def test_only_flagged_members_fill_every_page_and_the_pager_counts_them(
         'href="/contributions/reports/arrears?first_year=2025&amp;last_year=2028&amp;flagged=y&amp;page=3"'
         in (client.get(f"{url}&page=2").text)
     )
-    everyone = visible(client.get("/contributions/reports/arrears?first_year=2025&last_year=2028").text)
+    everyone = visible_text(client.get("/contributions/reports/arrears?first_year=2025&last_year=2028").text)
     assert "5 of 9 members are flagged" in everyone
     assert [row.member.name for row in arrears_report(2025, 2028, only_flagged=True).rows] == [
         member.name for member in flagged
@@ -393,7 +295,6 @@ def test_only_flagged_members_fill_every_page_and_the_pager_counts_them(
 
 
 def test_the_sql_flag_agrees_with_the_rows(arrears):
-    from app.contributions.services.reports import flagged_member_ids
 
     late, patchy, waived = arrears
     report = arrears_report(2025, 2028)
@@ -409,7 +310,6 @@ def test_the_totals_from_sql_equal_the_sums_of_every_row(
 ):
     """Conversions at the invoice's rate and at the budget rate, a missing rate, a waiver, an adjustment,
     a local member, members alike (counted together in SQL), two currencies."""
-    from app.contributions.services.reports import arrears_totals
 
     washington = make_hub(name="Washington", base_currency="USD", invoice_prefix="US")
     dollaria = make_member(name="Dollaria", hub=washington, fiscal_year=2027)
@@ -446,12 +346,11 @@ def test_the_totals_from_sql_equal_the_sums_of_every_row(
 
 
 def test_the_arrears_csv_is_the_same_whatever_the_batch_size(login_as, arrears, monkeypatch):
-    from app.contributions.services import reports
 
     client = login_as("board")
     url = "/contributions/reports/arrears?first_year=2025&last_year=2028&format=csv"
     whole = client.get(url).text
-    monkeypatch.setattr(reports, "EXPORT_BATCH_SIZE", 1)
+    monkeypatch.setattr(arrears_service, "EXPORT_BATCH_SIZE", 1)
 
     assert client.get(url).text == whole
     rows = list(csv.DictReader(io.StringIO(whole)))
@@ -496,36 +395,6 @@ def test_the_arrears_xlsx_reads_back_with_the_right_numbers_and_formats(
     assert fy2026["Exchange rate"].number_format == "0.0000####"
     assert fy2026["Fiscal year"].number_format == "0"
     assert sheet["A1"].font.bold and sheet["A2"].value == "Euroland"
-
-
-def test_the_ageing_list_pages_overdue_invoices_in_a_constant_number_of_queries(
-    login_as, make_member, make_issued_invoice, small_pages
-):
-    member = make_member(name="Slow Payer")
-    not_due = invoice_due(make_issued_invoice, 0, member=member)
-    overdue = [invoice_due(make_issued_invoice, days, member=member) for days in (120, 95, 40)]
-    client = login_as("board")
-    url = f"/contributions/reports/ageing?as_of={AS_OF.isoformat()}"
-
-    first = client.get(url).text
-    second = client.get(url + "&page=2").text
-
-    # Most overdue first; not yet due is not overdue.
-    assert overdue[0].number in first and overdue[1].number in first and overdue[2].number not in first
-    assert overdue[2].number in second and not_due.number not in first + second
-    assert "1–2 of 3 invoices" in visible(first) and "3–3 of 3 invoices" in visible(second)
-    current = client.get(url + "&bucket=current").text
-    assert not_due.number in current and "1–1 of 1 invoices" in visible(current)
-
-    queries = count_queries(client, url)
-    for days in (10, 20, 30, 50, 70):
-        invoice_due(make_issued_invoice, days, member=make_member())
-    assert count_queries(client, url) == queries
-    assert count_queries(client, url + "&page=3") == queries
-
-
-def visible(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 def test_bad_report_filters_fall_back_instead_of_failing(login_as, arrears):

@@ -1,0 +1,23 @@
+"""The arrears matrix's filter form (GET: it changes nothing)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField
+from wtforms.validators import NumberRange, Optional
+
+from ...common.forms import choices
+
+
+class ArrearsFilterForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    first_year = IntegerField("From fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
+    last_year = IntegerField("To fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
+    hub = SelectField("Hub", validators=[Optional()])
+    flagged = BooleanField("Only members with two or more consecutive unpaid years")
+
+    def __init__(self, hubs, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hub.choices = choices(((hub.id, hub.name) for hub in hubs), blank="All hubs")

@@ -1,0 +1,55 @@
+"""A member's statement of account: the page and its PDF (sending it is in views/sending.py)."""
+
+from __future__ import annotations
+
+from flask import Response, abort, render_template, request
+
+from ...auth.permissions import Permission, requires
+from ...common.time import today
+from ...extensions import db
+from .. import bp
+from ..models import Member
+from ..services.statements import build_statement, render_statement_pdf, statement_filename
+
+
+def _member_or_404(member_id: int) -> Member:
+    return db.session.get(Member, member_id) or abort(404)
+
+
+def _as_of():
+    """The ?as_of= date of a statement, or today; a bad date falls back to today."""
+    from datetime import date
+
+    try:
+        return date.fromisoformat(request.args.get("as_of", ""))
+    except ValueError:
+        return today()
+
+
+@bp.route("/members/<int:member_id>/statement")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def member_statement(member_id: int):
+    member = _member_or_404(member_id)
+    as_of = _as_of()
+    statement = build_statement(member, as_of)
+    return render_template(
+        "contributions/reports/statement.html",
+        member=member,
+        statement=statement,
+        as_of=as_of,
+        has_email=any(contact.email for contact in member.contacts),
+    )
+
+
+@bp.route("/members/<int:member_id>/statement.pdf")
+@requires(Permission.CONTRIBUTIONS_VIEW)
+def member_statement_pdf(member_id: int):
+    member = _member_or_404(member_id)
+    as_of = _as_of()
+    pdf = render_statement_pdf(member, as_of)
+    disposition = "attachment" if request.args.get("download") else "inline"
+    return Response(
+        pdf,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'{disposition}; filename="{statement_filename(member, as_of)}"'},
+    )

@@ -1,0 +1,44 @@
+"""`flask seed-demo`: idempotent demo data, each area's step in dependency order.
+
+It sits above the areas (each area seeds its own data in its `seed` module), so that `app/common` imports none
+of them.
+"""
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .auth import seed as auth_seed
+from .common.audit import acting_as
+from .contributions import seed as contributions_seed
+from .extensions import db
+from .hubs import seed as hubs_seed
+
+
+def demo_steps():
+    """Each area's seeding step, in dependency order: users, hubs, then contributions (billed from hubs)."""
+    return [
+        ("users", lambda: auth_seed.seed_demo(current_app.config["DEMO_PASSWORD"])),
+        ("hubs", hubs_seed.seed_demo),
+        ("contributions", contributions_seed.seed_demo),
+    ]
+
+
+def seed_demo() -> dict[str, int]:
+    """Run every step; each one checks what exists, so running twice adds nothing."""
+    results = {}
+    with acting_as(label="seed-demo"):
+        for name, step in demo_steps():
+            results[name] = step()
+            db.session.flush()
+    return results
+
+
+@click.command("seed-demo")
+@with_appcontext
+def seed_demo_command() -> None:
+    """Add the demo data (idempotent)."""
+    results = seed_demo()
+    db.session.commit()
+    summary = ", ".join(f"{name}: {count}" for name, count in results.items())
+    click.echo(f"Demo data ready ({summary} added).")
