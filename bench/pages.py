@@ -278,7 +278,7 @@ def build_dataset(member_count: int, invoice_count: int, seed: int = 20261128) -
                     owner_role="Operations",
                     owner_id=user_ids[i % len(user_ids)],
                     due_on=day_today + timedelta(days=20 * i - 100),
-                    status=ChecklistItemStatus.DONE if i < 7 else ChecklistItemStatus.TODO,
+                    status=ChecklistItemStatus.DONE if i < 7 else ChecklistItemStatus.TO_DO,
                     completed_on=day_today - timedelta(days=100 - 10 * i) if i < 7 else None,
                     notes="",
                 )
