@@ -94,6 +94,15 @@ class MailMessage(db.Model):
         return self.status == MailStatus.SENT
 
     @property
+    def requested_by_name(self) -> str:
+        """Who asked, for people: the user's name, or what the label stands for."""
+        if self.requested_by is not None:
+            return self.requested_by.full_name or self.requested_by.email
+        return {"cli": "the command line", "system": "the system"}.get(
+            self.requested_by_label, self.requested_by_label
+        )
+
+    @property
     def outbox_filename(self) -> str:
         return self.outbox_path.replace("\\", "/").rsplit("/", 1)[-1]
 

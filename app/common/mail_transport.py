@@ -11,7 +11,9 @@ from __future__ import annotations
 import re
 import smtplib
 import ssl
+import unicodedata
 from dataclasses import dataclass
+from email import policy
 from email.parser import BytesHeaderParser
 from email.utils import getaddresses, parseaddr
 from pathlib import Path
@@ -46,7 +48,7 @@ def outbox_folder() -> Path:
 
 def transmit(mime: bytes) -> Delivery:
     """Send these MIME bytes by SMTP (envelope from their headers), or write them to the outbox."""
-    headers = BytesHeaderParser().parsebytes(mime)
+    headers = BytesHeaderParser(policy=policy.default).parsebytes(mime)
     if not mail_server_configured():
         return _write_to_outbox(mime, str(headers["Subject"] or ""))
     sender = parseaddr(str(headers["From"] or ""))[1]
@@ -83,7 +85,8 @@ def _write_to_outbox(mime: bytes, subject: str) -> Delivery:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-        slug = re.sub(r"[^A-Za-z0-9]+", "-", subject or "message").strip("-")[:60] or "message"
+        plain = unicodedata.normalize("NFKD", subject).encode("ascii", "ignore").decode()
+        slug = re.sub(r"[^A-Za-z0-9]+", "-", plain).strip("-")[:60] or "message"
         path = folder / f"{stamp}-{slug}.eml"
         path.write_bytes(mime)
     except OSError as error:

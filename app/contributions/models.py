@@ -719,6 +719,10 @@ class ContributionMessage(db.Model):
     def kind(self) -> MessageKind:
         return MessageKind(self.message.kind)
 
+    @property
+    def kind_label(self) -> str:
+        return f"{self.kind.label}, level {self.reminder_level}" if self.reminder_level else self.kind.label
+
 
 # --- The annual run ----------------------------------------------------------------------------------------
 

@@ -227,3 +227,12 @@ def test_leftovers_delivered_by_four_processes_at_once_go_once_each(app, smtp_se
     assert subjects(smtp_server) == [f"Leftover {number}" for number in range(6)]
     statuses = db.session.scalars(sa.select(MailMessage.status))
     assert set(statuses) == {MailStatus.SENT}
+
+
+def test_an_outbox_file_is_named_after_the_subject_in_plain_letters():
+    message = queued("Rappel : la facture BE-2027-0001 est échue")
+    db.session.commit()
+
+    deliver_pending([message])
+
+    assert message.outbox_filename.endswith("-Rappel-la-facture-BE-2027-0001-est-echue.eml")

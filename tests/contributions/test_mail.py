@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from app.common.mail import MailMessage, MailStatus
 from app.contributions.models import ContributionMessage, InvoiceEventKind, MemberContact
+from app.contributions.services import sending
 from app.extensions import db
 from tests.conftest import count
 
@@ -147,3 +148,34 @@ def test_a_failed_commit_sends_nothing(app, login_as, make_issued_invoice, smtp_
     db.session.remove()
     client.post(send_url)  # once the database is back
     assert len(smtp_server.envelopes) == 1 and count(MailMessage) == 1
+
+
+def test_the_message_log_shows_how_each_message_went_and_keeps_a_copy(
+    login_as, make_issued_invoice, unreachable_smtp_server
+):
+    invoice = make_issued_invoice()
+    client = login_as("operations")
+    client.post(f"/contributions/invoices/{invoice.id}/send")  # fails: the server is down
+    waiting = sending.queue_statement(invoice.member, client.user)  # logged, not yet sent
+
+    page = client.get("/contributions/messages/")
+    failed_only = client.get("/contributions/messages/?state=failed")
+    waiting_only = client.get("/contributions/messages/?state=pending")
+    copy = client.get(f"/contributions/messages/{waiting.id}.eml")
+
+    assert "Failed" in page.text and "Waiting to be sent" in page.text
+    assert f"asked by {client.user.full_name}" in page.text
+    assert invoice.number in failed_only.text and "Statement of account" not in failed_only.text
+    assert "Statement of account" in waiting_only.text and invoice.number not in waiting_only.text
+    assert copy.mimetype == "message/rfc822"
+    assert email.message_from_bytes(copy.data, policy=policy.default)["Subject"] == waiting.subject
+    assert client.get("/contributions/messages/999999.eml").status_code == 404
+
+
+def test_the_board_reads_the_log_but_sends_nothing(login_as, make_issued_invoice):
+    invoice = make_issued_invoice()
+    board = login_as("board")
+
+    assert board.get("/contributions/messages/").status_code == 200
+    assert board.post(f"/contributions/invoices/{invoice.id}/remind").status_code == 403
+    assert count(MailMessage) == 0
