@@ -242,20 +242,24 @@ class LeftoverReport:
     interrupted: list[MailMessage]
 
 
+def _leftovers(older_than: timedelta):
+    return sa.select(MailMessage.id).where(
+        MailMessage.status == MailStatus.PENDING,
+        MailMessage.attempted_at.is_(None),
+        MailMessage.created_at <= utcnow() - older_than,
+    )
+
+
+def leftovers_waiting(older_than: timedelta = LEFTOVER_AGE) -> int:
+    """How many pending messages nobody sent after their commit."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_leftovers(older_than).subquery()))
+
+
 def deliver_leftovers(older_than: timedelta = LEFTOVER_AGE, limit: int | None = None) -> LeftoverReport:
     """Send pending messages that nobody sent after their commit; mark interrupted sends as failed."""
     _require_nothing_unsaved()
-    now = utcnow()
-    interrupted = _mark_interrupted(now - INTERRUPTED_AGE)
-    query = (
-        sa.select(MailMessage.id)
-        .where(
-            MailMessage.status == MailStatus.PENDING,
-            MailMessage.attempted_at.is_(None),
-            MailMessage.created_at <= now - older_than,
-        )
-        .order_by(MailMessage.created_at, MailMessage.id)
-    )
+    interrupted = _mark_interrupted(utcnow() - INTERRUPTED_AGE)
+    query = _leftovers(older_than).order_by(MailMessage.created_at, MailMessage.id)
     if limit is not None:
         query = query.limit(limit)
     ids = list(db.session.scalars(query))

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from app.common.mail import MailMessage, MailStatus
+from app.common.mail import LEFTOVER_AGE, MailMessage, MailStatus
 from app.contributions.models import ContributionMessage, InvoiceEventKind, MemberContact
 from app.contributions.services import sending
 from app.extensions import db
@@ -179,3 +179,20 @@ def test_the_board_reads_the_log_but_sends_nothing(login_as, make_issued_invoice
     assert board.get("/contributions/messages/").status_code == 200
     assert board.post(f"/contributions/invoices/{invoice.id}/remind").status_code == 403
     assert count(MailMessage) == 0
+
+
+def test_messages_left_waiting_can_be_sent_from_the_log(login_as, make_issued_invoice, smtp_server):
+    invoice = make_issued_invoice()
+    client = login_as("operations")
+    left = sending.queue_invoice(invoice, client.user)  # its page stopped right after saving
+    left.created_at -= LEFTOVER_AGE * 2
+
+    page = client.get("/contributions/messages/")
+    sent = client.post("/contributions/messages/send-waiting", follow_redirects=True)
+    again = client.post("/contributions/messages/send-waiting", follow_redirects=True)
+
+    assert "One message was saved but not sent" in page.text
+    assert "Sent the message that was waiting." in sent.text
+    assert "No message was waiting." in again.text
+    assert len(smtp_server.envelopes) == 1
+    assert [event.kind for event in invoice.events] == [InvoiceEventKind.SENT]

@@ -14,7 +14,14 @@ from sqlalchemy.orm import joinedload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
-from ...common.mail import MailMessage, MailStatus, deliver_pending, outcome_message
+from ...common.mail import (
+    MailMessage,
+    MailStatus,
+    deliver_leftovers,
+    deliver_pending,
+    leftovers_waiting,
+    outcome_message,
+)
 from ...extensions import db
 from .. import bp
 from ..models import ContributionMessage, Invoice, Member, MessageKind
@@ -139,7 +146,28 @@ def list_messages():
         statuses={value: label for value, (label, _) in STATUS_FILTERS.items()},
         state=state,
         q=q,
+        waiting=leftovers_waiting(),
     )
+
+
+@bp.route("/messages/send-waiting", methods=["POST"])
+@requires(Permission.CONTRIBUTIONS_EDIT)
+def send_waiting_messages():
+    """What `flask mail send-pending` does, for people without a shell: send what was left waiting."""
+    report = deliver_leftovers()
+    if report.sent:
+        sent = len(report.sent)
+        flash(
+            "Sent the message that was waiting."
+            if sent == 1
+            else f"Sent the {sent} messages that were waiting.",
+            "success",
+        )
+    for message in report.failed + report.interrupted:
+        flash(f"“{message.subject}” could not be sent: {message.error}", "error")
+    if not (report.sent or report.failed or report.interrupted):
+        flash("No message was waiting.", "info")
+    return redirect(url_for("contributions.list_messages"))
 
 
 @bp.route("/messages/<int:message_id>.eml")
