@@ -100,10 +100,10 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from .auth.cli import users_cli
     from .common.mail_cli import mail_cli
-    from .contributions import cli as contributions_cli
+    from .contributions.cli import contributions_cli
     from .seed import seed_demo_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
+    app.cli.add_command(contributions_cli)
     app.cli.add_command(mail_cli)
-    contributions_cli.register(app)

@@ -6,7 +6,6 @@ Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) t
 from __future__ import annotations
 
 import email
-import itertools
 import smtplib
 import socket
 from email import policy
@@ -21,12 +20,12 @@ from flask_sqlalchemy.session import Session as FlaskSession
 
 from app import create_app
 from app.auth.models import User
-from app.auth.passwords import hash_password
 from app.auth.permissions import Role
 from app.extensions import db
 from config import TestConfig
 
-PASSWORD = "correct horse battery staple"
+# Every area's builders, available to every test directory (see tests/builders/__init__.py).
+pytest_plugins = ["tests.builders.auth", "tests.builders.hubs", "tests.builders.contributions"]
 
 
 @pytest.fixture(scope="session")
@@ -126,30 +125,6 @@ def pytest_configure(config):
     config.addinivalue_line("markers", "real_commits: the test commits for real; tables are emptied after it")
 
 
-_emails = itertools.count(1)
-
-
-@pytest.fixture
-def make_user():
-    """Build a user: make_user(role="operations", email=..., full_name=..., password=...)."""
-
-    def build(role: Role | str = Role.OPERATIONS, **overrides) -> User:
-        number = next(_emails)
-        password = overrides.pop("password", PASSWORD)
-        user = User(
-            email=overrides.pop("email", f"user{number}@example.org"),
-            full_name=overrides.pop("full_name", f"User {number}"),
-            role=Role(role),
-            password_hash=hash_password(password),
-            **overrides,
-        )
-        db.session.add(user)
-        db.session.flush()
-        return user
-
-    return build
-
-
 @pytest.fixture
 def small_pages(app, monkeypatch):
     """Two items per page, so that a handful of rows makes several pages."""
@@ -184,54 +159,6 @@ def login_as(app, make_user):
 
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
-
-
-_hub_numbers = itertools.count(1)
-
-
-@pytest.fixture
-def make_hub():
-    """Build a hub: make_hub(name=..., base_currency="EUR", invoice_prefix="BE", ...). Valid bank details."""
-    from app.hubs.models import Hub, HubKind, HubStatus
-
-    def build(**overrides) -> Hub:
-        number = next(_hub_numbers)
-        currency = overrides.pop("base_currency", "USD")
-        defaults = dict(
-            name=f"Hub {number}",
-            kind=HubKind.HUB_OFFICE,
-            status=HubStatus.OPEN,
-            legal_name=f"Tributary Hub {number} AISBL",
-            street_address="Rue de la Loi 42",
-            city="Brussels",
-            postal_code="1000",
-            country_code="BE",
-            registration_number="0403.170.701",
-            vat_number="BE0403170701",
-            base_currency=currency,
-            bank_name="Demo Bank",
-            iban="BE71096123456769",
-            bic="GKCCBEBB",
-            invoice_prefix=f"H{number}",
-            payment_terms_days=30,
-            tax_statement={
-                "en": "VAT exempt, art. 44",
-                "fr": "Exonéré de TVA, art. 44",
-                "es": "Exento de IVA",
-            },
-            legal_mentions={
-                "en": "Registered in Brussels",
-                "fr": "Enregistrée à Bruxelles",
-                "es": "Registrada",
-            },
-        )
-        defaults.update(overrides)
-        hub = Hub(**defaults)
-        db.session.add(hub)
-        db.session.flush()
-        return hub
-
-    return build
 
 
 # --- Mail: real SMTP conversations with a local test server, and never with any other ----------------------

@@ -11,14 +11,8 @@ from app.common.time import today
 from app.contributions.models import CreditNote, Payment, PaymentAllocation, PaymentMethod
 from app.contributions.paylinks import pay_token
 from app.extensions import db
-from tests.contributions import conftest as contribution_builders
 
 # The contribution builders, for this folder too.
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_policy = contribution_builders.make_policy
-make_draft_invoice = contribution_builders.make_draft_invoice
-make_issued_invoice = contribution_builders.make_issued_invoice
 
 NONSENSE = [
     "",

@@ -9,6 +9,8 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user
 
+from ..extensions import login_manager
+
 
 class Role(enum.StrEnum):
     ADMIN = "admin"
@@ -37,6 +39,7 @@ class Permission(enum.StrEnum):
     DONORS_EDIT = "donors.edit"
     PIPELINE_VIEW = "pipeline.view"
     PIPELINE_EDIT = "pipeline.edit"
+    PLAN_RATES_EDIT = "plan_rates.edit"  # the plan's exchange rates, kept by operations
     CONTRIBUTIONS_VIEW = "contributions.view"
     CONTRIBUTIONS_EDIT = "contributions.edit"
     HUBS_VIEW = "hubs.view"
@@ -64,7 +67,13 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
         _READ_ALL | {Permission.DONORS_EDIT, Permission.PIPELINE_EDIT, Permission.ACCOUNT_EDIT}
     ),
     Role.OPERATIONS: frozenset(
-        _READ_ALL | {Permission.CONTRIBUTIONS_EDIT, Permission.HUBS_EDIT, Permission.ACCOUNT_EDIT}
+        _READ_ALL
+        | {
+            Permission.CONTRIBUTIONS_EDIT,
+            Permission.HUBS_EDIT,
+            Permission.PLAN_RATES_EDIT,
+            Permission.ACCOUNT_EDIT,
+        }
     ),
     # The board reads everything and changes nothing but its own password.
     Role.BOARD: frozenset(_READ_ALL | {Permission.ACCOUNT_EDIT}),
@@ -82,8 +91,6 @@ def requires(permission: Permission) -> Callable:
         @wraps(view)
         def wrapped(*args, **kwargs):
             if not current_user.is_authenticated:
-                from ..extensions import login_manager
-
                 return login_manager.unauthorized()
             if not current_user.can(permission):
                 abort(403)

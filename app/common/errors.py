@@ -2,6 +2,8 @@
 
 from flask import Flask, jsonify, render_template, request
 
+from ..extensions import db
+
 
 class DomainError(Exception):
     """A business rule refused an action; the message is safe to show to the user."""
@@ -60,7 +62,5 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(500)
     def server_error(error):
-        from ..extensions import db
-
         db.session.rollback()
         return page(500, "Something went wrong", "The error was logged. Nothing was saved.")

@@ -4,9 +4,7 @@ from datetime import date, datetime
 
 from babel.dates import format_date, format_datetime
 from flask import Flask, request, url_for
-from flask_login import current_user
 
-from ..auth.permissions import Permission
 from .money import format_money
 from .time import as_utc
 
@@ -49,11 +47,3 @@ def register(app: Flask) -> None:
     app.add_template_filter(day, "day")
     app.add_template_filter(moment, "moment")
     app.add_template_global(url_with, "url_with")
-    app.add_template_global(Permission, "Permission")
-
-    @app.context_processor
-    def inject_permissions():
-        def can(permission) -> bool:
-            return bool(current_user.is_authenticated and current_user.can(Permission(permission)))
-
-        return {"can": can}

@@ -7,6 +7,8 @@ from datetime import date, timedelta
 
 from flask import current_app, has_app_context
 
+from .time import today
+
 
 def start_month() -> int:
     return int(current_app.config["FISCAL_YEAR_START_MONTH"]) if has_app_context() else 1
@@ -42,6 +44,4 @@ def fiscal_year(year: int, first_month: int | None = None) -> FiscalYear:
 
 
 def current_fiscal_year() -> int:
-    from .time import today
-
     return fiscal_year_of(today())

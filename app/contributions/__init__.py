@@ -1,13 +1,13 @@
 from flask import Blueprint
 
+from .navigation import sections
+
 bp = Blueprint("contributions", __name__)
 
 
 @bp.app_context_processor
 def inject_sections():
-    from .navigation import sections
-
     return {"contribution_sections": sections}
 
 
-from . import views  # noqa: E402, F401
+from . import hub_uses, views  # noqa: E402, F401 - registering the area's hub uses and routes

@@ -1,11 +1,10 @@
-"""`flask contributions ...`: the commands operations run (annual run, reminders)."""
+"""`flask contributions ...`: the commands operations run (annual run, reminders), each registered here."""
 
 from flask.cli import AppGroup
 
+from .cli_reminders import send_reminders_command
+from .cli_runs import issue_annual_command
+
 contributions_cli = AppGroup("contributions", help="Country contributions: annual run, reminders.")
-
-
-def register(app) -> None:
-    from . import cli_reminders, cli_runs  # noqa: F401  (they add their commands to the group)
-
-    app.cli.add_command(contributions_cli)
+contributions_cli.add_command(issue_annual_command)
+contributions_cli.add_command(send_reminders_command)

@@ -9,16 +9,16 @@ never makes a second reminder.
 from __future__ import annotations
 
 import click
+from flask.cli import with_appcontext
 
 from ..common.audit import acting_as
 from ..common.errors import DomainError
 from ..common.mail import MailStatus, deliver_pending
 from ..extensions import db
-from .cli import contributions_cli
 from .services.reminders import REMINDER_SPACING, due_reminders, queue_reminder
 
 
-@contributions_cli.command(
+@click.command(
     "send-reminders",
     help=(
         "Send the next payment reminder for every overdue invoice that is due one "
@@ -26,6 +26,7 @@ from .services.reminders import REMINDER_SPACING, due_reminders, queue_reminder
     ),
 )
 @click.option("--dry-run", is_flag=True, help="List what would be sent, without sending or logging anything.")
+@with_appcontext
 def send_reminders_command(dry_run: bool) -> None:
     due = due_reminders()
     if not due:

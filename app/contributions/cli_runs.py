@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import click
 import sqlalchemy as sa
+from flask.cli import with_appcontext
 
 from ..auth.models import User
 from ..common.audit import acting_as
 from ..common.errors import DomainError
 from ..common.money import format_money
 from ..extensions import db
-from .cli import contributions_cli
 from .services import annual_run, annual_run_preview
 from .services.assessments import rate_label
 
 
-@contributions_cli.command("issue-annual")
+@click.command("issue-annual")
 @click.option(
     "--fy", "fiscal_year", type=click.IntRange(2000, 2100), required=True, help="Fiscal year, e.g. 2027."
 )
@@ -32,6 +32,7 @@ from .services.assessments import rate_label
     show_default=True,
     help="Members per step; each member is still committed on its own.",
 )
+@with_appcontext
 def issue_annual_command(fiscal_year: int, dry_run: bool, user_email: str | None, batch_size: int) -> None:
     """Issue every active member's annual contribution invoice for a fiscal year (or resume that run)."""
     actor = None

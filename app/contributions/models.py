@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import event
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..common.db_types import MONEY, RATE, enum_column
@@ -421,12 +422,27 @@ class Invoice(db.Model):
     def is_draft(self) -> bool:
         return self.status == InvoiceStatus.DRAFT
 
-    @property
+    @staticmethod
+    def owed(total, paid, credited, written_off):
+        """The balance rule itself: the total less what was paid, credited and written off. Its operands are
+        Decimals or SQL expressions, so that `balance_due` and the ageing's balance as of a date share it."""
+        return total - paid - credited - written_off
+
+    @hybrid_property
     def balance_due(self) -> Decimal:
-        """What is still owed, in the invoice's currency."""
+        """What is still owed, in the invoice's currency (a draft owes its total); in SQL too, with the same
+        rule, so that reports never write it again."""
         if self.is_draft:
             return self.total
-        return self.total - self.amount_paid - self.amount_credited - self.amount_written_off
+        return self.owed(self.total, self.amount_paid, self.amount_credited, self.amount_written_off)
+
+    @balance_due.inplace.expression
+    @classmethod
+    def _balance_due_expression(cls) -> sa.ColumnElement[Decimal]:
+        return sa.case(
+            (cls.status == InvoiceStatus.DRAFT, cls.total),
+            else_=cls.owed(cls.total, cls.amount_paid, cls.amount_credited, cls.amount_written_off),
+        )
 
     def refresh_balance(self) -> None:
         """Recompute settled amounts and the status from allocations, credit notes and write-offs."""

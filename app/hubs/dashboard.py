@@ -6,8 +6,8 @@ import sqlalchemy as sa
 from flask import url_for
 
 from ..auth.permissions import Permission
+from ..common.panels import panel_provider
 from ..extensions import db
-from ..main.dashboard import panel_provider
 from . import services
 from .models import Hub, HubStatus
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
-from decimal import Decimal
 
 import pycountry
 import sqlalchemy as sa
@@ -30,6 +29,7 @@ from .models import (
     HubKind,
     HubStatus,
 )
+from .uses import has_issued_documents, references
 
 LANGUAGES = ("en", "fr", "es")
 LANGUAGE_NAMES = {"en": "English", "fr": "French", "es": "Spanish"}
@@ -90,17 +90,6 @@ class HubDetails:
 
 
 _COLUMNS = tuple(HubDetails.__dataclass_fields__)
-
-
-def has_issued_documents(hub: Hub) -> bool:
-    """True once the hub has an invoice with a number or any credit note."""
-    if hub.id is None:
-        return False
-    from ..contributions.models import CreditNote, Invoice
-
-    issued = sa.select(Invoice.id).where(Invoice.hub_id == hub.id, Invoice.number.is_not(None))
-    credited = sa.select(CreditNote.id).where(CreditNote.hub_id == hub.id)
-    return bool(db.session.scalar(sa.select(sa.or_(sa.exists(issued), sa.exists(credited)))))
 
 
 def _text(value) -> str:
@@ -285,8 +274,6 @@ def close_hub(hub: Hub, user=None) -> Hub:
 
 def delete_hub(hub: Hub, user=None) -> None:
     """Delete a hub that never issued anything and that nothing points at."""
-    from ..contributions.models import DocumentSequence, Invoice, Member
-
     if has_issued_documents(hub):
         raise HubHasIssuedDocuments(
             f"{hub.name} has issued invoices or credit notes, so it cannot be deleted; close it instead."
@@ -295,20 +282,9 @@ def delete_hub(hub: Hub, user=None) -> None:
         raise DefaultIssuerRequired(
             f"{hub.name} is the default issuer: make another hub the default before deleting it."
         )
-    members = db.session.scalar(sa.select(sa.func.count(Member.id)).where(Member.hub_id == hub.id))
-    drafts = db.session.scalar(sa.select(sa.func.count(Invoice.id)).where(Invoice.hub_id == hub.id))
-    sequences = db.session.scalar(
-        sa.select(sa.func.count(DocumentSequence.id)).where(DocumentSequence.hub_id == hub.id)
-    )
-    if members or drafts or sequences:
-        parts = []
-        if members:
-            parts.append(f"{members} member{'s' if members != 1 else ''} are invoiced by it")
-        if drafts:
-            parts.append(f"{drafts} draft invoice{'s' if drafts != 1 else ''} belong to it")
-        if sequences and not parts:
-            parts.append("invoice numbers were reserved for it")
-        raise HubInUse(f"{hub.name} cannot be deleted: {' and '.join(parts)}. Move them or close the hub.")
+    in_use = references(hub)
+    if in_use:
+        raise HubInUse(f"{hub.name} cannot be deleted: {' and '.join(in_use)}. Move them or close the hub.")
     db.session.delete(hub)
     db.session.flush()
 
@@ -375,56 +351,6 @@ def hub_query(text: str | None = None, status: str | None = None) -> sa.Select:
     if status:
         query = query.where(Hub.status == HubStatus(status))
     return query
-
-
-# --- What a hub has issued ---------------------------------------------------------------------------------
-
-
-@dataclass
-class IssuedDocuments:
-    invoice_count: int
-    credit_note_count: int
-    latest_invoices: list
-    latest_credit_notes: list
-    #: Open invoices' balance due, per currency.
-    outstanding: dict[str, Decimal]
-
-
-def issued_documents(hub: Hub, latest: int = 5) -> IssuedDocuments:
-    """Counts, the latest invoices and credit notes, and what is outstanding per currency (fixed queries)."""
-    from ..contributions.models import CreditNote, Invoice, InvoiceStatus
-
-    invoice_count = db.session.scalar(
-        sa.select(sa.func.count(Invoice.id)).where(Invoice.hub_id == hub.id, Invoice.number.is_not(None))
-    )
-    credit_note_count = db.session.scalar(
-        sa.select(sa.func.count(CreditNote.id)).where(CreditNote.hub_id == hub.id)
-    )
-    latest_invoices = db.session.scalars(
-        sa.select(Invoice)
-        .where(Invoice.hub_id == hub.id, Invoice.number.is_not(None))
-        .order_by(Invoice.issued_on.desc(), Invoice.id.desc())
-        .limit(latest)
-    ).all()
-    latest_credit_notes = db.session.scalars(
-        sa.select(CreditNote)
-        .where(CreditNote.hub_id == hub.id)
-        .options(selectinload(CreditNote.invoice))
-        .order_by(CreditNote.issued_on.desc(), CreditNote.id.desc())
-        .limit(latest)
-    ).all()
-    balance_due = Invoice.total - Invoice.amount_paid - Invoice.amount_credited - Invoice.amount_written_off
-    open_statuses = [status for status in InvoiceStatus if status.is_open]
-    rows = db.session.execute(
-        sa.select(Invoice.currency, sa.func.sum(balance_due))
-        .where(Invoice.hub_id == hub.id, Invoice.status.in_(open_statuses))
-        .group_by(Invoice.currency)
-        .order_by(Invoice.currency)
-    ).all()
-    outstanding = {currency: Decimal(total) for currency, total in rows if total}
-    return IssuedDocuments(
-        invoice_count, credit_note_count, latest_invoices, latest_credit_notes, outstanding
-    )
 
 
 # --- Checklists --------------------------------------------------------------------------------------------

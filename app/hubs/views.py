@@ -15,7 +15,7 @@ from ..common.errors import DomainError, ValidationFailed
 from ..common.forms import apply_field_errors
 from ..common.time import today
 from ..extensions import db
-from . import bp, services
+from . import bp, services, uses
 from .forms import (
     ChecklistItemForm,
     HubForm,
@@ -169,7 +169,7 @@ def show_hub(hub_id: int):
         .options(selectinload(Hub.checklist).selectinload(HubChecklist.items))
     ) or abort(404)
     progress = services.checklist_progress([hub.id]).get(hub.id, services.ChecklistProgress())
-    documents = services.issued_documents(hub)
+    documents = uses.issued_documents(hub)
     can_edit = current_user.can(Permission.HUBS_EDIT)
     return render_template(
         "hubs/show.html",
@@ -201,7 +201,7 @@ def hub_logo(hub_id: int):
 @requires(Permission.HUBS_EDIT)
 def edit_hub(hub_id: int):
     hub = _hub_or_404(hub_id)
-    locked = services.has_issued_documents(hub)
+    locked = uses.has_issued_documents(hub)
     form = HubForm(obj=hub, locked=locked)
     if request.method == "GET":
         form.kind.data = hub.kind.value

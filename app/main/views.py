@@ -2,9 +2,9 @@ import sqlalchemy as sa
 from flask import jsonify, render_template
 
 from ..auth.permissions import Permission, public, requires
+from ..common.panels import dashboard_panels
 from ..extensions import db
 from . import bp
-from .dashboard import dashboard_panels
 
 
 @bp.route("/")

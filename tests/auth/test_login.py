@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from app.auth.models import User
 from app.common.time import utcnow
 from app.extensions import db
-from tests.conftest import PASSWORD
+from tests.builders.auth import PASSWORD
 
 GENERIC = b"Those details did not work"
 

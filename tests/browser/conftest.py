@@ -71,7 +71,7 @@ def page(browser, live_server, db_session):
 @pytest.fixture
 def sign_in_page(page, make_user):
     """sign_in_page("operations") -> a page signed in through the real login form (page.user is the user)."""
-    from tests.conftest import PASSWORD
+    from tests.builders.auth import PASSWORD
 
     def build(role="operations", **overrides):
         user = make_user(role, **overrides)

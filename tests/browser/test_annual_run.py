@@ -6,12 +6,8 @@ from playwright.sync_api import expect
 from app.contributions.models import IncomeGroup, Invoice, InvoiceKind
 from app.contributions.services import annual_run
 from app.extensions import db
-from tests.contributions import conftest as contribution_builders
 
 # The contribution builders (hub, make_member, make_policy), as fixtures of this module.
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_policy = contribution_builders.make_policy
 
 
 def test_operations_issues_all_from_the_preview_and_the_run_page_follows_it_to_done(

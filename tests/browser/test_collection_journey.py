@@ -5,12 +5,6 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from tests.contributions import conftest as contribution_builders
-
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_draft_invoice = contribution_builders.make_draft_invoice
-
 
 def test_issue_download_then_collect_in_two_payments(sign_in_page, make_draft_invoice):
     draft = make_draft_invoice(amount="10000.00", fiscal_year=2027)

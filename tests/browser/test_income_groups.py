@@ -6,11 +6,6 @@ from playwright.sync_api import expect
 
 from app.contributions.models import IncomeGroup, MemberIncomeGroup
 from app.extensions import db
-from tests.contributions import conftest as contribution_builders
-
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_policy = contribution_builders.make_policy
 
 BAD_FILE = (
     "Economy,Code,Region,Income group\n"

@@ -6,12 +6,8 @@ from pathlib import Path
 from playwright.sync_api import expect
 
 from app.contributions.models import Language
-from tests.contributions import conftest as contribution_builders
 
 # The contribution builders, for this folder too.
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_draft_invoice = contribution_builders.make_draft_invoice
 
 
 def test_create_issue_and_download_an_invoice(sign_in_page, make_member):

@@ -2,7 +2,7 @@ import re
 
 from playwright.sync_api import expect
 
-from tests.conftest import PASSWORD
+from tests.builders.auth import PASSWORD
 
 
 def test_sign_in_see_your_name_and_sign_out(page, make_user):

@@ -8,13 +8,8 @@ from playwright.sync_api import expect
 
 from app.common.time import today
 from app.extensions import db
-from tests.contributions import conftest as contribution_builders
 
 # The contribution builders, for this folder too.
-hub = contribution_builders.hub
-make_member = contribution_builders.make_member
-make_draft_invoice = contribution_builders.make_draft_invoice
-make_issued_invoice = contribution_builders.make_issued_invoice
 
 
 def test_partial_then_final_payment_from_the_invoice_page(sign_in_page, make_issued_invoice):

@@ -19,7 +19,6 @@ from app.contributions.models import (
     AdjustmentKind,
     AnnualRun,
     AnnualRunStatus,
-    ContributionAdjustment,
     IncomeGroup,
     Invoice,
     InvoiceKind,
@@ -48,7 +47,7 @@ def headquarters(make_hub):
 
 
 @pytest.fixture
-def membership(hub, headquarters, make_member, make_policy):
+def membership(hub, headquarters, make_member, make_policy, make_adjustment):
     """A FY2027 policy in EUR (with its budget rate into USD, 1 EUR = 1.08 USD), and members in both hubs:
     groups, a local member, an adjustment, a waiver and three problems."""
     policy = make_policy(
@@ -68,25 +67,8 @@ def membership(hub, headquarters, make_member, make_policy):
         "inactive": make_member(name="Sleepyland", status=MemberStatus.INACTIVE),
     }
     members["no_email"].contacts.append(MemberContact(name="Phone only", email="", is_primary=True))
-    db.session.add_all(
-        [
-            ContributionAdjustment(
-                member=members["reduced"],
-                fiscal_year=2027,
-                kind=AdjustmentKind.AMOUNT,
-                amount=Decimal("20000.00"),
-                reason="Currency crisis",
-                approval_reference="SC-2026-04",
-            ),
-            ContributionAdjustment(
-                member=members["waived"],
-                fiscal_year=2027,
-                kind=AdjustmentKind.WAIVER,
-                reason="Earthquake",
-                approval_reference="SC-2026-05",
-            ),
-        ]
-    )
+    make_adjustment(member=members["reduced"], amount="20000.00", approval_reference="SC-2026-04")
+    make_adjustment(member=members["waived"], kind=AdjustmentKind.WAIVER, approval_reference="SC-2026-05")
     db.session.commit()
     return members
 

@@ -14,7 +14,6 @@ from openpyxl import load_workbook
 
 from app.contributions.models import (
     AdjustmentKind,
-    ContributionAdjustment,
     IncomeGroup,
     InvoiceKind,
     MemberIncomeGroup,
@@ -38,7 +37,7 @@ def actor(make_user):
 
 
 @pytest.fixture
-def arrears(make_member, make_issued_invoice, make_policy, actor):
+def arrears(make_member, make_issued_invoice, make_policy, make_adjustment, actor):
     """Late: FY2025 and FY2026 unpaid (flagged). Patchy: 2025 unpaid, 2026 paid, 2027 unpaid (not flagged)."""
     make_policy(fiscal_year=2026, currency="EUR")
     late = make_member(name="Late Republic", fiscal_year=2026)
@@ -55,15 +54,7 @@ def arrears(make_member, make_issued_invoice, make_policy, actor):
                 allocations=[(invoice, D("500.00"), None)],
             )  # fmt: skip
     waived = make_member(name="Waived Republic", fiscal_year=2026)
-    db.session.add(
-        ContributionAdjustment(
-            member=waived,
-            fiscal_year=2026,
-            kind=AdjustmentKind.WAIVER,
-            reason="Natural disaster",
-            approval_reference="SC-2026-01",
-        )
-    )
+    make_adjustment(member=waived, fiscal_year=2026, kind=AdjustmentKind.WAIVER, reason="Natural disaster")
     db.session.flush()
     return late, patchy, waived
 
@@ -306,7 +297,7 @@ def test_the_sql_flag_agrees_with_the_rows(arrears):
 
 
 def test_the_totals_from_sql_equal_the_sums_of_every_row(
-    euro_member_under_a_dollar_policy, make_hub, make_member, make_issued_invoice
+    euro_member_under_a_dollar_policy, make_hub, make_member, make_issued_invoice, make_adjustment
 ):
     """Conversions at the invoice's rate and at the budget rate, a missing rate, a waiver, an adjustment,
     a local member, members alike (counted together in SQL), two currencies."""
@@ -321,16 +312,7 @@ def test_the_totals_from_sql_equal_the_sums_of_every_row(
         ("Waivonia", AdjustmentKind.WAIVER, None),
         ("Reducia", AdjustmentKind.AMOUNT, "4000.00"),
     ):
-        db.session.add(
-            ContributionAdjustment(
-                member=make_member(name=name, fiscal_year=2027),
-                fiscal_year=2027,
-                kind=kind,
-                amount=D(amount) if amount else None,
-                reason="Decided",
-                approval_reference="SC-2027-01",
-            )
-        )
+        make_adjustment(member=make_member(name=name, fiscal_year=2027), kind=kind, amount=amount)
     db.session.flush()
     report = arrears_report(2025, 2028)
 

@@ -1,22 +1,10 @@
-"""Builders for hub tests; invoice builders come from the contributions tests."""
+"""Helpers of the hub tests (pictures, the add-a-hub form); the builders are in tests/builders/."""
 
 from __future__ import annotations
 
 import io
 
-import pytest
 from PIL import Image
-
-from tests.contributions.conftest import (  # noqa: F401 - fixtures, used by name
-    make_draft_invoice,
-    make_issued_invoice,
-    make_member,
-)
-
-
-@pytest.fixture
-def hub(make_hub):
-    return make_hub(name="Brussels hub", base_currency="EUR", invoice_prefix="BE")
 
 
 def picture(kind: str = "PNG", size=(120, 40)) -> bytes:

@@ -10,7 +10,7 @@ from app.common.audit import AuditEntry
 from app.common.errors import DomainError, ValidationFailed
 from app.contributions.models import CreditNote, InvoiceStatus, Language
 from app.extensions import db
-from app.hubs import services
+from app.hubs import services, uses
 from app.hubs.models import ChecklistItemStatus, Hub, HubStatus
 from app.hubs.seed import BELGIAN_STEPS, BELGIAN_TEMPLATE_NAME, seed_demo
 from tests.conftest import count
@@ -138,7 +138,7 @@ def test_a_hub_without_documents_can_change_currency_and_prefix_and_be_deleted(h
 
 def test_a_draft_invoice_does_not_lock_the_hub_but_stops_its_deletion(hub, make_draft_invoice):
     make_draft_invoice(member=None)
-    assert not services.has_issued_documents(hub)
+    assert not uses.has_issued_documents(hub)
     services.update_hub(hub, _with(hub, invoice_prefix="BRU"))
     with pytest.raises(services.HubInUse, match="draft invoice"):
         services.delete_hub(hub)
@@ -148,7 +148,7 @@ def test_an_issued_invoice_fixes_the_currency_and_prefix_and_the_hub_can_only_be
     hub, make_issued_invoice
 ):
     make_issued_invoice()
-    assert services.has_issued_documents(hub)
+    assert uses.has_issued_documents(hub)
 
     with pytest.raises(services.HubHasIssuedDocuments) as refused:
         services.update_hub(hub, _with(hub, base_currency="USD", invoice_prefix="BRU"))
@@ -178,7 +178,7 @@ def test_a_credit_note_alone_also_locks_the_hub(hub, make_issued_invoice, make_h
         )
     )
     db.session.flush()
-    assert services.has_issued_documents(other)
+    assert uses.has_issued_documents(other)
 
 
 def test_outstanding_is_summed_per_currency_over_open_invoices_only(hub, make_issued_invoice):
@@ -192,7 +192,7 @@ def test_outstanding_is_summed_per_currency_over_open_invoices_only(hub, make_is
     paid.status = InvoiceStatus.PAID
     db.session.flush()
 
-    documents = services.issued_documents(hub)
+    documents = uses.issued_documents(hub)
     assert documents.outstanding == {"EUR": Decimal("1300.00"), "USD": Decimal("250.50")}
     assert documents.invoice_count == 4 and documents.credit_note_count == 0
     assert len(documents.latest_invoices) == 4

@@ -47,7 +47,7 @@ def test_a_post_without_csrf_token_is_refused_with_400(app, login_as):
 
 
 def test_session_cookie_is_httponly_and_lax(app, client, make_user):
-    from tests.conftest import PASSWORD
+    from tests.builders.auth import PASSWORD
 
     make_user(email="cookie@example.org")
     response = client.post("/login", data={"email": "cookie@example.org", "password": PASSWORD})

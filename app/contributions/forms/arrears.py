@@ -7,6 +7,7 @@ from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
 from ...common.forms import choices
+from ..services.arrears import ARREARS_RULE
 
 
 class ArrearsFilterForm(FlaskForm):
@@ -16,7 +17,7 @@ class ArrearsFilterForm(FlaskForm):
     first_year = IntegerField("From fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
     last_year = IntegerField("To fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
     hub = SelectField("Hub", validators=[Optional()])
-    flagged = BooleanField("Only members with two or more consecutive unpaid years")
+    flagged = BooleanField(f"Only members with {ARREARS_RULE}")
 
     def __init__(self, hubs, *args, **kwargs):
         super().__init__(*args, **kwargs)

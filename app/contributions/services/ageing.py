@@ -16,6 +16,7 @@ import sqlalchemy as sa
 
 from ...common.time import today
 from ...extensions import db
+from ...hubs.models import Hub
 from ..models import (
     ZERO,
     CreditNote,
@@ -95,14 +96,12 @@ def _settled_as_of(as_of: date):
 
 def _open_invoices_as_of(as_of: date, hub_id: int | None = None):
     """A subquery of the invoices issued by `as_of` that still owed something then, and how much."""
-    from ...hubs.models import Hub
-
     paid, credited, written_off = _settled_as_of(as_of)
-    balance = (
-        Invoice.total
-        - sa.func.coalesce(paid.c.amount, 0)
-        - sa.func.coalesce(credited.c.amount, 0)
-        - sa.func.coalesce(written_off.c.amount, 0)
+    balance = Invoice.owed(
+        Invoice.total,
+        sa.func.coalesce(paid.c.amount, 0),
+        sa.func.coalesce(credited.c.amount, 0),
+        sa.func.coalesce(written_off.c.amount, 0),
     ).label("balance")
     query = (
         sa.select(

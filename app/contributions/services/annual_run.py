@@ -30,6 +30,7 @@ from sqlalchemy.orm import aliased, selectinload
 from ...common.errors import DomainError
 from ...common.time import utcnow
 from ...extensions import db
+from ...hubs.models import Hub
 from ..models import (
     AdjustmentKind,
     AnnualRun,
@@ -481,8 +482,6 @@ def run_invoices_query(run: AnnualRun) -> sa.Select:
 
 def run_totals(run: AnnualRun) -> list[tuple[str, str, int, Decimal]]:
     """(hub, currency, invoices, total) of what the run issued; sums never cross currencies."""
-    from ...hubs.models import Hub
-
     rows = db.session.execute(
         sa.select(Hub.name, Invoice.currency, sa.func.count(Invoice.id), sa.func.sum(Invoice.total))
         .join(Hub, Hub.id == Invoice.hub_id)

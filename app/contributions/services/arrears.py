@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from ...common.fiscal import current_fiscal_year
 from ...common.money import quantize
 from ...extensions import db
+from ...hubs.models import Hub
 from ..models import (
     ZERO,
     AdjustmentKind,
@@ -35,6 +36,14 @@ from ..models import (
 # read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
 # one year.
 from .assessments import Assessment, assess_from, billing_amount, format_rate, rate_label
+
+#: A member is flagged for the Steering Committee once this many consecutive fiscal years are unpaid.
+ARREARS_THRESHOLD_YEARS = 2
+_IN_WORDS = {2: "two", 3: "three", 4: "four", 5: "five"}
+#: The threshold as the pages and the filter quote it: "two or more consecutive unpaid years".
+ARREARS_RULE = (
+    f"{_IN_WORDS.get(ARREARS_THRESHOLD_YEARS, ARREARS_THRESHOLD_YEARS)} or more consecutive unpaid years"
+)
 
 
 @dataclass
@@ -111,7 +120,8 @@ class ArrearsRow:
 
     @property
     def flagged(self) -> bool:
-        return self.consecutive_unpaid >= 2
+        """ARREARS_THRESHOLD_YEARS or more consecutive unpaid years (Python twin of `flagged_member_ids`)."""
+        return self.consecutive_unpaid >= ARREARS_THRESHOLD_YEARS
 
     @property
     def outstanding(self) -> dict[str, Decimal]:
@@ -167,36 +177,31 @@ def _year_range(first_year: int | None, last_year: int | None) -> tuple[int, int
     return (last_year, first_year) if first_year > last_year else (first_year, last_year)
 
 
-def _balance():
-    return Invoice.total - Invoice.amount_paid - Invoice.amount_credited - Invoice.amount_written_off
-
-
 def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
-    """The ids of members (of the hub, when given) with two or more consecutive unpaid years in the range,
-    from one aggregate query, read once so that a page, its count and its totals do not compute them again.
+    """The ids of members (of the hub, when given) with ARREARS_THRESHOLD_YEARS or more consecutive unpaid
+    years in the range, from one aggregate query, read once so that a page, its count and its totals do not
+    compute them again.
 
     A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
-    outstanding: the SQL twin of `YearCell.unpaid`; two such years in a row is `ArrearsRow.flagged`."""
+    outstanding: the SQL twin of `YearCell.unpaid`; enough such years in a row is `ArrearsRow.flagged`."""
     unpaid = (
         sa.select(Invoice.member_id, Invoice.fiscal_year)
         .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
         .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
-        .having(sa.func.sum(_balance()) > 0)
+        .having(sa.func.sum(Invoice.balance_due) > 0)
         .distinct()
         .cte("unpaid_years")
     )
-    following = unpaid.alias("following_year")
-    query = (
-        sa.select(unpaid.c.member_id)
-        .join(
-            following,
+    # A run starts at an unpaid year and every one of the next (threshold - 1) years is unpaid too.
+    query = sa.select(unpaid.c.member_id).distinct()
+    for offset in range(1, ARREARS_THRESHOLD_YEARS):
+        later = unpaid.alias(f"unpaid_year_plus_{offset}")
+        query = query.join(
+            later,
             sa.and_(
-                following.c.member_id == unpaid.c.member_id,
-                following.c.fiscal_year == unpaid.c.fiscal_year + 1,
+                later.c.member_id == unpaid.c.member_id, later.c.fiscal_year == unpaid.c.fiscal_year + offset
             ),
         )
-        .distinct()
-    )
     if hub_id:
         query = query.join(Member, Member.id == unpaid.c.member_id).where(Member.hub_id == hub_id)
     return list(db.session.scalars(query))
@@ -278,7 +283,7 @@ def arrears_rows(members, first_year: int, last_year: int, policies=None) -> lis
             sa.func.sum(Invoice.amount_paid),
             sa.func.sum(Invoice.amount_credited),
             sa.func.sum(Invoice.amount_written_off),
-            sa.func.sum(_balance()),
+            sa.func.sum(Invoice.balance_due),
         )
         .where(
             Invoice.status != InvoiceStatus.DRAFT,
@@ -313,8 +318,8 @@ def arrears_report(
     first_year: int | None = None, last_year: int | None = None, hub_id: int | None = None, only_flagged=False
 ) -> ArrearsReport:
     """Every member's row at once: by fiscal year, assessed, invoiced, paid, waived and outstanding, flagging
-    two or more consecutive unpaid years (for small sets and tests; the page paginates `arrears_members_query`
-    and exports read `arrears_records_in_batches`)."""
+    ARREARS_THRESHOLD_YEARS or more consecutive unpaid years (for small sets and tests; the page paginates
+    `arrears_members_query` and exports read `arrears_records_in_batches`)."""
     first_year, last_year = _year_range(first_year, last_year)
     flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
     members = db.session.scalars(arrears_members_query(hub_id, flagged)).all()
@@ -340,7 +345,7 @@ def arrears_totals(
     years = list(range(first_year, last_year + 1))
     outstanding: dict[int, dict[str, Decimal]] = {year: {} for year in years}
     for year, currency, amount in db.session.execute(
-        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(_balance()))
+        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(Invoice.balance_due))
         .where(
             Invoice.status != InvoiceStatus.DRAFT,
             Invoice.fiscal_year.between(first_year, last_year),
@@ -386,8 +391,6 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
             for year in range(first_year, last_year + 1)
         )
     ).subquery("years")
-    from ...hubs.models import Hub
-
     # At most one per member and year: the partial unique index allows one annual invoice per member and year
     # that is not credited (the same invoice `_invoiced_conversions` finds). Read apart first, so that the
     # join below meets a few thousand narrow rows rather than every invoice of every member.

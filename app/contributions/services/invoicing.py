@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from ...common.audit import _current_actor
 from ...common.errors import DomainError, ValidationFailed
-from ...common.money import currency_exponent, is_currency
+from ...common.money import currency_exponent, format_money, is_currency
 from ...common.pdf import sha256_hex
 from ...common.time import today, utcnow
 from ...extensions import db
@@ -415,8 +415,6 @@ def issue_credit_note(
         raise InvalidCreditNote("Give a reason.", {"reason": ["Say why the invoice is credited."]})
     balance = invoice.balance_due
     if amount > balance:
-        from ...common.money import format_money
-
         raise CreditExceedsBalance(
             f"The credit note cannot exceed the balance due ({format_money(balance, invoice.currency)}).",
             {"amount": [f"At most {format_money(balance, invoice.currency)}, the balance due."]},

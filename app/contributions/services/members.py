@@ -275,10 +275,6 @@ def income_groups_for(member_ids: Iterable[int], fiscal_year: int) -> dict[int, 
     )
 
 
-def _balance_expression():
-    return Invoice.total - Invoice.amount_paid - Invoice.amount_credited - Invoice.amount_written_off
-
-
 def outstanding_by_member(member_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
     """What each member still owes on its open invoices, per currency, in one aggregate query."""
     ids = list(member_ids)
@@ -288,7 +284,7 @@ def outstanding_by_member(member_ids: Iterable[int]) -> dict[int, dict[str, Deci
         sa.select(
             Invoice.member_id,
             Invoice.currency,
-            sa.type_coerce(sa.func.sum(_balance_expression()), Invoice.total.type),
+            sa.type_coerce(sa.func.sum(Invoice.balance_due), Invoice.total.type),
         )
         .where(Invoice.member_id.in_(ids), Invoice.status.in_(OPEN_STATUSES))
         .group_by(Invoice.member_id, Invoice.currency)
@@ -668,7 +664,7 @@ def members_to_fix(fiscal_year: int) -> list[MemberToFix]:
 
 def invoice_totals(today: date) -> InvoiceTotals:
     """Open invoices: how many, what they still ask for per currency, and the overdue part. One query."""
-    balance = _balance_expression()
+    balance = Invoice.balance_due
     overdue = sa.and_(Invoice.due_on.is_not(None), Invoice.due_on < today)
     rows = db.session.execute(
         sa.select(

@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from babel.numbers import format_percent
 
 from ...common.errors import DomainError, ValidationFailed
 from ...common.money import format_money, is_currency, quantize
@@ -34,6 +35,8 @@ from .invoicing import record_invoice_event
 
 #: A write-off is for a small remainder (bank fees): at most this share of the invoice total.
 WRITE_OFF_SHARE = Decimal("0.05")
+#: The share as the pages and messages quote it ("5%").
+WRITE_OFF_SHARE_TEXT = format_percent(WRITE_OFF_SHARE, format="#,##0.##%", locale="en")
 
 
 class PaymentError(DomainError):
@@ -216,10 +219,14 @@ def _lock_rows(model, obj) -> None:
 # --- Write-offs and refunds --------------------------------------------------------------------------------
 
 
+def write_off_cap(invoice: Invoice) -> Decimal:
+    """WRITE_OFF_SHARE of the invoice total, in its currency: the most any write-off on it may be."""
+    return quantize(invoice.total * WRITE_OFF_SHARE, invoice.currency)
+
+
 def write_off_limit(invoice: Invoice) -> Decimal:
-    """The largest write-off allowed on this invoice: 5% of its total, and never more than it still owes."""
-    cap = quantize(invoice.total * WRITE_OFF_SHARE, invoice.currency)
-    return max(min(cap, invoice.balance_due), ZERO)
+    """The largest write-off allowed on this invoice now: its cap, and never more than it still owes."""
+    return max(min(write_off_cap(invoice), invoice.balance_due), ZERO)
 
 
 def write_off(
@@ -242,10 +249,10 @@ def write_off(
             f"{_fmt(amount, invoice.currency)} is more than invoice {invoice.number} still owes "
             f"({_fmt(invoice.balance_due, invoice.currency)})."
         )
-    cap = quantize(invoice.total * WRITE_OFF_SHARE, invoice.currency)
+    cap = write_off_cap(invoice)
     if amount > cap:
         raise WriteOffTooLarge(
-            f"A write-off is for a small remainder: at most 5% of the invoice total "
+            f"A write-off is for a small remainder: at most {WRITE_OFF_SHARE_TEXT} of the invoice total "
             f"({_fmt(cap, invoice.currency)}). To reduce the invoice by more, issue a credit note."
         )
     entry = WriteOff(

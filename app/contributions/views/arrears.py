@@ -65,4 +65,5 @@ def arrears_report():
         totals=arrears.arrears_totals(first_year, last_year, hub_id, listed),
         flagged_count=len(flagged_ids),
         only_flagged=only_flagged,
+        arrears_rule=arrears.ARREARS_RULE,
     )

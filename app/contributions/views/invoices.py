@@ -149,11 +149,9 @@ def _invoice_csv_rows(query: sa.Select):
         Invoice.amount_paid,
         Invoice.amount_credited,
         Invoice.amount_written_off,
+        Invoice.balance_due,
     ).join(Hub, Hub.id == Invoice.hub_id)
     for row in db.session.execute(columns.execution_options(yield_per=EXPORT_BATCH_SIZE)):
-        settled = row.amount_paid + row.amount_credited + row.amount_written_off
-        # As Invoice.balance_due: a draft owes its total.
-        balance = row.total if row.status == InvoiceStatus.DRAFT else row.total - settled
         yield [
             row.number or "",
             row.status.value,
@@ -168,7 +166,7 @@ def _invoice_csv_rows(query: sa.Select):
             f"{row.amount_paid:.2f}",
             f"{row.amount_credited:.2f}",
             f"{row.amount_written_off:.2f}",
-            f"{balance:.2f}",
+            f"{row.balance_due:.2f}",
         ]
 
 

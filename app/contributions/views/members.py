@@ -20,10 +20,10 @@ from ...common.exports import csv_response
 from ...common.fiscal import current_fiscal_year, fiscal_year_of
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
+from ...common.panels import panel_provider
 from ...common.time import today
 from ...extensions import db
 from ...hubs.models import Hub
-from ...main.dashboard import panel_provider
 from .. import bp
 from ..forms.members import AdjustmentForm, ContactForm, IncomeGroupForm, MemberFilterForm, MemberForm
 from ..models import ContributionAdjustment, Member, MemberContact, MemberKind

@@ -9,10 +9,12 @@ from flask import Response, abort, current_app, flash, redirect, render_template
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
+from ...auth.models import User
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import csv_response
 from ...common.forms import apply_field_errors
+from ...common.money import format_money
 from ...common.time import today
 from ...extensions import db
 from .. import bp
@@ -304,8 +306,6 @@ def _allocations_from(form: PaymentForm, by_id: dict[int, Invoice]):
 
 
 def _recorded_message(payment: Payment) -> str:
-    from ...common.money import format_money
-
     text = f"Payment of {format_money(payment.amount, payment.currency)} from {payment.member.name} recorded"
     if payment.allocations:
         numbers = ", ".join(a.invoice.number for a in payment.allocations)
@@ -340,8 +340,6 @@ def _render_payment(payment: Payment, form: AllocateCreditForm | None = None, st
             form.amount.data = min(same[0].balance_due, payment.unallocated_amount)
     recorded_by = None
     if payment.recorded_by_id:
-        from ...auth.models import User
-
         recorded_by = db.session.get(User, payment.recorded_by_id)
     return (
         render_template(
@@ -385,8 +383,6 @@ def allocate_payment(payment_id: int):
         form.form_errors.append(str(error))
         return _render_payment(_payment_or_404(payment_id), form, 422)
     db.session.commit()
-    from ...common.money import format_money
-
     flash(
         f"{format_money(allocation.amount, invoice.currency)} of the credit applied to {invoice.number}, "
         f"which is now {invoice.status.label.lower()}.",
@@ -436,6 +432,7 @@ def write_off_invoice(invoice_id: int):
             form=form,
             invoice=invoice,
             limit=limit,
+            share=service.WRITE_OFF_SHARE_TEXT,
             back_url=_back_to_invoice(invoice),
         ),
         status,

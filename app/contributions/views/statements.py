@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import Response, abort, render_template, request
 
 from ...auth.permissions import Permission, requires
@@ -18,8 +20,6 @@ def _member_or_404(member_id: int) -> Member:
 
 def _as_of():
     """The ?as_of= date of a statement, or today; a bad date falls back to today."""
-    from datetime import date
-
     try:
         return date.fromisoformat(request.args.get("as_of", ""))
     except ValueError:

@@ -1,7 +1,9 @@
+"""The pipeline area's landing page."""
+
 from flask import render_template
 
-from ..auth.permissions import Permission, requires
-from . import bp
+from ...auth.permissions import Permission, requires
+from .. import bp
 
 
 @bp.route("/")

@@ -1,0 +1,238 @@
+"""Expected country contributions per fiscal year: each active member's policy amount weighted by its
+payment record, beside what is already invoiced and paid, per income group, consolidated in the reporting
+currency.
+
+The payment record of a member is the share of what it was invoiced (net of credit notes) for the three
+fiscal years before the current one that it paid. A member with no invoice in those years is counted in
+full: nothing says it will not pay.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ...common.fiscal import current_fiscal_year
+from ...common.money import quantize
+from ...contributions.models import Invoice, InvoiceStatus, Member, MemberKind, MemberStatus
+from ...contributions.services.assessments import assess_members
+from ...extensions import db
+from .conversion import MissingRate, RateTable, to_reporting
+
+ZERO = Decimal("0.00")
+ONE = Decimal(1)
+RECORD_YEARS = 3
+LOCAL_GROUP = "local"
+
+
+@dataclass
+class MemberForecast:
+    member: Member
+    group: str  # an IncomeGroup value, "local", or "unknown"
+    #: The policy's amount for the member, in `currency` (the policy's); None when it cannot be assessed.
+    expected: Decimal | None
+    currency: str | None
+    #: Share of past invoices paid, 0 to 1.
+    record: Decimal
+    has_record: bool
+    invoiced: dict[str, Decimal] = field(default_factory=dict)
+    paid: dict[str, Decimal] = field(default_factory=dict)
+    problem: str | None = None
+
+    @property
+    def weighted(self) -> Decimal | None:
+        """Expected times the payment record."""
+        if self.expected is None or self.currency is None:
+            return None
+        return quantize(self.expected * self.record, self.currency)
+
+    @property
+    def paid_share(self) -> Decimal:
+        """Share of this year's invoices already paid (a ratio, so that currencies do not mix)."""
+        invoiced = sum(self.invoiced.values(), ZERO)
+        if invoiced <= 0:
+            return ZERO
+        return min(sum(self.paid.values(), ZERO) / invoiced, ONE)
+
+    @property
+    def still_expected(self) -> Decimal | None:
+        """The weighted expectation that this year's payments have not yet met."""
+        weighted = self.weighted
+        if weighted is None:
+            return None
+        return quantize(weighted * (ONE - self.paid_share), self.currency)
+
+
+@dataclass
+class Sums:
+    by_currency: dict[str, Decimal] = field(default_factory=lambda: defaultdict(lambda: ZERO))
+    converted: Decimal | None = ZERO
+
+    def add_all(self, amounts: dict[str, Decimal]) -> None:
+        for currency, amount in amounts.items():
+            self.by_currency[currency] += amount
+
+
+@dataclass
+class GroupForecast:
+    group: str
+    members: int = 0
+    expected: Sums = field(default_factory=Sums)
+    weighted: Sums = field(default_factory=Sums)
+    invoiced: Sums = field(default_factory=Sums)
+    paid: Sums = field(default_factory=Sums)
+
+    @property
+    def label(self) -> str:
+        return GROUP_LABELS.get(self.group, self.group)
+
+    def measures(self):
+        return (self.expected, self.weighted, self.invoiced, self.paid)
+
+
+GROUP_LABELS = {
+    "high": "High income",
+    "upper_middle": "Upper-middle income",
+    "lower_middle": "Lower-middle income",
+    "low": "Low income",
+    LOCAL_GROUP: "Local members",
+    "unknown": "Income group unknown",
+}
+GROUP_ORDER = list(GROUP_LABELS)
+
+
+@dataclass
+class ContributionForecast:
+    fiscal_year: int
+    record_years: list[int]
+    reporting_currency: str
+    members: list[MemberForecast]
+    groups: list[GroupForecast]
+    total: GroupForecast
+    rates_used: dict[tuple[int, str], Decimal]
+    missing_rates: list[MissingRate]
+
+    @property
+    def problems(self) -> list[MemberForecast]:
+        return [member for member in self.members if member.problem]
+
+    @property
+    def assessable(self) -> bool:
+        """False when no member can be assessed (typically: no contribution policy for the year yet)."""
+        return any(member.expected is not None for member in self.members)
+
+
+def _record(first_year: int, last_year: int) -> dict[int, tuple[Decimal, Decimal]]:
+    """Member id -> (net invoiced, paid) over the record years, all currencies of one member together."""
+    rows = db.session.execute(
+        sa.select(
+            Invoice.member_id,
+            sa.func.sum(Invoice.total - Invoice.amount_credited),
+            sa.func.sum(Invoice.amount_paid),
+        )
+        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
+        .group_by(Invoice.member_id)
+    )
+    return {member_id: (Decimal(invoiced or 0), Decimal(paid or 0)) for member_id, invoiced, paid in rows}
+
+
+def _year_invoices(fiscal_year: int) -> dict[int, list[tuple[str, Decimal, Decimal]]]:
+    rows = db.session.execute(
+        sa.select(
+            Invoice.member_id,
+            Invoice.currency,
+            sa.func.sum(Invoice.total - Invoice.amount_credited),
+            sa.func.sum(Invoice.amount_paid),
+        )
+        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year == fiscal_year)
+        .group_by(Invoice.member_id, Invoice.currency)
+    )
+    result: dict[int, list[tuple[str, Decimal, Decimal]]] = defaultdict(list)
+    for member_id, currency, invoiced, paid in rows:
+        result[member_id].append(
+            (currency, quantize(Decimal(invoiced or 0), currency), quantize(Decimal(paid or 0), currency))
+        )
+    return result
+
+
+def member_forecasts(
+    fiscal_year: int, current_year: int | None = None
+) -> tuple[list[MemberForecast], list[int]]:
+    """Each active member's expectation for `fiscal_year`, in a constant number of queries."""
+    current_year = current_year or current_fiscal_year()
+    record_years = list(range(current_year - RECORD_YEARS, current_year))
+    members = db.session.scalars(
+        sa.select(Member).where(Member.status == MemberStatus.ACTIVE).order_by(Member.name, Member.id)
+    ).all()
+    record = _record(record_years[0], record_years[-1])
+    invoices = _year_invoices(fiscal_year)
+    forecasts = []
+    for assessment in assess_members(members, fiscal_year):
+        member = assessment.member
+        invoiced, paid = record.get(member.id, (ZERO, ZERO))
+        has_record = invoiced > 0
+        share = min(paid / invoiced, ONE) if has_record else ONE
+        if member.kind == MemberKind.LOCAL:
+            group = LOCAL_GROUP
+        else:
+            group = assessment.income_group.value if assessment.income_group else "unknown"
+        forecast = MemberForecast(
+            member=member,
+            group=group,
+            expected=assessment.amount,
+            currency=assessment.currency,
+            record=share,
+            has_record=has_record,
+            problem=assessment.problem,
+        )
+        for currency, year_invoiced, year_paid in invoices.get(member.id, []):
+            forecast.invoiced[currency] = year_invoiced
+            forecast.paid[currency] = year_paid
+        forecasts.append(forecast)
+    return forecasts, record_years
+
+
+def contribution_forecast(
+    fiscal_year: int, rates: RateTable, reporting_currency: str, current_year: int | None = None
+) -> ContributionForecast:
+    """Expected, weighted, invoiced and paid per income group for a year, converted at the plan's rates."""
+    members, record_years = member_forecasts(fiscal_year, current_year)
+    groups = {key: GroupForecast(key) for key in GROUP_ORDER}
+    for forecast in members:
+        group = groups[forecast.group]
+        group.members += 1
+        if forecast.expected is not None:
+            group.expected.add_all({forecast.currency: forecast.expected})
+            group.weighted.add_all({forecast.currency: forecast.weighted})
+        group.invoiced.add_all(forecast.invoiced)
+        group.paid.add_all(forecast.paid)
+    total = GroupForecast("total")
+    rates_used: dict[tuple[int, str], Decimal] = {}
+    missing: set[MissingRate] = set()
+    for group in [*groups.values(), total]:
+        if group is total:
+            for other in groups.values():
+                total.members += other.members
+                for mine, theirs in zip(total.measures(), other.measures(), strict=True):
+                    mine.add_all(theirs.by_currency)
+        for sums in group.measures():
+            sums.by_currency = dict(sorted((c, a) for c, a in sums.by_currency.items() if a))
+            converted = ZERO
+            for currency, amount in sums.by_currency.items():
+                conversion = to_reporting(amount, currency, fiscal_year, rates, reporting_currency)
+                if isinstance(conversion, MissingRate):
+                    missing.add(conversion)
+                    converted = None
+                    continue
+                if conversion.rate is not None:
+                    rates_used[(fiscal_year, currency)] = conversion.rate
+                if converted is not None:
+                    converted += conversion.amount
+            sums.converted = converted
+    shown = [group for group in groups.values() if group.members]
+    return ContributionForecast(
+        fiscal_year, record_years, reporting_currency, members, shown, total, rates_used, sorted(missing)
+    )
