@@ -99,6 +99,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from .auth.cli import users_cli
+    from .bench_cli import bench_cli
     from .common.mail_cli import mail_cli
     from .contributions.cli import contributions_cli
     from .seed import seed_demo_command
@@ -107,3 +108,4 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(contributions_cli)
     app.cli.add_command(mail_cli)
+    app.cli.add_command(bench_cli)

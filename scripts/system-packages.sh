@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages Tributary needs, when they are missing and we are allowed to (root or sudo).
-# WeasyPrint: libharfbuzz-subset0 (fast font subsetting), pango, DejaVu fonts. Tests: chromium, poppler-utils.
+# WeasyPrint: libharfbuzz-subset0 (fast font subsetting), pango, DejaVu fonts. Tests: chromium, poppler-utils, zbar-tools (zbarimg reads
+# the EPC QR code back from an invoice PDF).
 set -u
-packages=(libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils)
+packages=(libharfbuzz-subset0 libpango-1.0-0 libpangoft2-1.0-0 fonts-dejavu-core poppler-utils zbar-tools)
 if [ "${TRIBUTARY_BROWSER_TESTS:-1}" != "0" ]; then
   packages+=(chromium)
 fi

@@ -8,7 +8,16 @@ from decimal import Decimal
 import pytest
 
 from app.common.time import today
-from app.contributions.models import CreditNote, Payment, PaymentAllocation, PaymentMethod
+from app.contributions.models import (
+    BankEntry,
+    BankStatement,
+    CreditNote,
+    EntryStatus,
+    Payment,
+    PaymentAllocation,
+    PaymentMethod,
+    StatementFormat,
+)
 from app.contributions.paylinks import pay_token
 from app.extensions import db
 
@@ -64,7 +73,16 @@ def world(make_member, make_policy, make_issued_invoice, make_draft_invoice, mak
         pdf_bytes=b"%PDF-1.7",
         pdf_sha256="0" * 64,
     )
-    db.session.add_all([payment, credit_note])
+    statement = BankStatement(
+        hub=invoice.hub, format=StatementFormat.CAMT_053, account="BE71096123456769", currency="EUR",
+        file_sha256="0" * 64,
+    )  # fmt: skip
+    entry = BankEntry(
+        hub=invoice.hub, statement=statement, dedupe_key="ref:1", booked_on=today(), is_credit=True,
+        amount=Decimal("600.00"), currency=invoice.currency, status=EntryStatus.NEEDS_REVIEW,
+        remittance_text=f"Invoice {invoice.number}",
+    )  # fmt: skip
+    db.session.add_all([payment, credit_note, statement, entry])
     db.session.flush()
     invoice.refresh_balance()
     db.session.flush()
@@ -79,6 +97,8 @@ def world(make_member, make_policy, make_issued_invoice, make_draft_invoice, mak
         "token": pay_token(invoice),
         "contact_id": member.contacts[0].id,
         "draft_id": draft.id,
+        "statement_id": statement.id,
+        "entry_id": entry.id,
     }
 
 

@@ -380,6 +380,10 @@ class Invoice(db.Model):
 
     pdf_bytes: Mapped[bytes | None] = mapped_column(sa.LargeBinary, deferred=True)
     pdf_sha256: Mapped[str | None] = mapped_column(sa.String(64))
+    #: The structured payment reference printed on the invoice and in its QR code, stored at issue: a Belgian
+    #: structured communication (12 digits) or an ISO 11649 creditor reference (RF..), in compact form.
+    #: None for invoices issued before references existed (services/payment_references.py derives theirs).
+    payment_reference: Mapped[str | None] = mapped_column(sa.String(35), index=True)
     issued_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
     issued_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
@@ -889,3 +893,229 @@ def _refuse_changes_to_issued_documents(session, flush_context, instances):
         invoice = obj.invoice if isinstance(obj, InvoiceLine) else None
         if invoice is not None and invoice not in session.new and _was_issued(invoice):
             raise IssuedDocumentIsFrozen("Lines cannot be added to an issued invoice.")
+
+
+# --- Collection: bank statements and their entries ---------------------------------------------------------
+# A statement is imported from a bank file for one hub's account; each entry is stored once (its dedupe key
+# is unique per hub), so re-importing or overlapping statements add nothing twice. An entry is applied at most
+# once: services/bank_matching.py decides under a row lock on the entry.
+
+
+class StatementFormat(enum.StrEnum):
+    CAMT_053 = "camt.053"
+    CAMT_054 = "camt.054"
+    MT940 = "mt940"
+    CSV = "csv"
+
+    @property
+    def label(self) -> str:
+        return {
+            "camt.053": "camt.053 statement",
+            "camt.054": "camt.054 notification",
+            "mt940": "MT940",
+            "csv": "CSV export",
+        }[self.value]
+
+
+class BankStatement(db.Model):
+    """One imported bank file for a hub's account, with the balances it reported."""
+
+    __tablename__ = "bank_statements"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hub_id: Mapped[int] = mapped_column(sa.ForeignKey("hubs.id"), index=True)
+    format: Mapped[StatementFormat] = mapped_column(enum_column(StatementFormat))
+    #: The account as the file names it (an IBAN or an account number).
+    account: Mapped[str] = mapped_column(sa.String(34))
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    #: The bank's identifier of the statement (camt Stmt/Id, MT940 :20: and :28C:), when it gives one.
+    bank_identifier: Mapped[str] = mapped_column(sa.String(100), default="")
+    from_date: Mapped[date | None]
+    to_date: Mapped[date | None]
+    #: Balances the bank reported, in `currency`; None when the file has none.
+    opening_balance: Mapped[Decimal | None] = mapped_column(MONEY)
+    closing_balance: Mapped[Decimal | None] = mapped_column(MONEY)
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    file_sha256: Mapped[str] = mapped_column(sa.String(64))
+    #: Entries the file held, and how many of them an earlier import already had.
+    entry_count: Mapped[int] = mapped_column(default=0)
+    duplicate_count: Mapped[int] = mapped_column(default=0)
+    imported_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    imported_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    hub = relationship("Hub", lazy="joined")
+    imported_by = relationship("User")
+    entries: Mapped[list[BankEntry]] = relationship(
+        back_populates="statement", order_by="BankEntry.booked_on, BankEntry.id"
+    )
+
+    __table_args__ = (sa.UniqueConstraint("hub_id", "file_sha256", name="uq_bank_statements_hub_file"),)
+
+    def __str__(self) -> str:
+        return f"Statement #{self.id} ({self.format.label})"
+
+
+class EntryStatus(enum.StrEnum):
+    """What became of a bank entry."""
+
+    NEEDS_REVIEW = "needs_review"
+    APPLIED = "applied"
+    IGNORED = "ignored"
+    #: A Stripe payout: matched to the Stripe payments it pays out, not to invoices.
+    STRIPE_PAYOUT = "stripe_payout"
+    #: Money leaving the account (charges, transfers out): nothing to match.
+    DEBIT = "debit"
+
+    @property
+    def label(self) -> str:
+        return {
+            "needs_review": "Needs review",
+            "applied": "Applied",
+            "ignored": "Ignored",
+            "stripe_payout": "Stripe payout",
+            "debit": "Money out",
+        }[self.value]
+
+
+class BankEntry(db.Model):
+    """One booked line of a bank statement: money in (matched to invoices) or out (kept for the record)."""
+
+    __tablename__ = "bank_entries"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    hub_id: Mapped[int] = mapped_column(sa.ForeignKey("hubs.id"), index=True)
+    #: The statement that first brought this entry in.
+    statement_id: Mapped[int] = mapped_column(sa.ForeignKey("bank_statements.id"), index=True)
+    #: The bank's reference, or a SHA-256 of account, date, amount and text when it gives none.
+    dedupe_key: Mapped[str] = mapped_column(sa.String(120))
+    booked_on: Mapped[date] = mapped_column(index=True)
+    value_on: Mapped[date | None]
+    is_credit: Mapped[bool]
+    #: Always positive, in `currency`; `is_credit` says the direction.
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    currency: Mapped[str] = mapped_column(sa.String(3))
+    bank_reference: Mapped[str] = mapped_column(sa.String(100), default="")
+    end_to_end_id: Mapped[str] = mapped_column(sa.String(100), default="")
+    counterparty_name: Mapped[str] = mapped_column(sa.String(200), default="")
+    counterparty_account: Mapped[str] = mapped_column(sa.String(50), default="", index=True)
+    #: The structured reference the payer quoted (compact), when the bank gave one in its own field.
+    structured_reference: Mapped[str] = mapped_column(sa.String(35), default="")
+    remittance_text: Mapped[str] = mapped_column(sa.Text, default="")
+    status: Mapped[EntryStatus] = mapped_column(enum_column(EntryStatus), index=True)
+    #: How it was matched ("reference, automatically", "confirmed") or why it was ignored.
+    resolution: Mapped[str] = mapped_column(sa.Text, default="")
+    payment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("payments.id"), index=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    resolved_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+
+    statement: Mapped[BankStatement] = relationship(back_populates="entries")
+    hub = relationship("Hub")
+    payment: Mapped[Payment | None] = relationship()
+    resolved_by = relationship("User")
+    payout_lines: Mapped[list[StripePayoutLine]] = relationship(
+        back_populates="entry", order_by="StripePayoutLine.id"
+    )
+
+    __table_args__ = (
+        sa.UniqueConstraint("hub_id", "dedupe_key", name="uq_bank_entries_hub_dedupe_key"),
+        sa.CheckConstraint("amount > 0", name="amount_positive"),
+        sa.CheckConstraint("status <> 'applied' OR payment_id IS NOT NULL", name="applied_has_payment"),
+    )
+
+    def __str__(self) -> str:
+        return f"Bank entry #{self.id}"
+
+
+class StripePayoutLine(db.Model):
+    """A Stripe payment paid out to the bank in a payout entry (a payment is paid out once)."""
+
+    __tablename__ = "stripe_payout_lines"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    entry_id: Mapped[int] = mapped_column(sa.ForeignKey("bank_entries.id"), index=True)
+    payment_id: Mapped[int] = mapped_column(sa.ForeignKey("payments.id"), unique=True)
+
+    entry: Mapped[BankEntry] = relationship(back_populates="payout_lines")
+    payment: Mapped[Payment] = relationship()
+
+
+# --- Collection: what holds a payment up -------------------------------------------------------------------
+
+
+class BlockerDocumentKind(enum.StrEnum):
+    VENDOR_REGISTRATION = "vendor_registration"
+    BANK_LETTER = "bank_letter"
+    W8 = "w8"
+    W9 = "w9"
+    SIGNED_INVOICE_COPY = "signed_invoice_copy"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return {
+            "vendor_registration": "Vendor registration form",
+            "bank_letter": "Bank letter",
+            "w8": "Form W-8",
+            "w9": "Form W-9",
+            "signed_invoice_copy": "Signed invoice copy",
+            "other": "Other document",
+        }[self.value]
+
+
+class InvoiceBlocker(db.Model):
+    """What holds an invoice's payment up: the ministry's purchase order, documents its treasury asked for."""
+
+    __tablename__ = "invoice_blockers"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    invoice_id: Mapped[int] = mapped_column(sa.ForeignKey("invoices.id", ondelete="CASCADE"), unique=True)
+    #: The ministry's purchase-order or commitment number; printed on documents issued after it is set.
+    purchase_order_number: Mapped[str] = mapped_column(sa.String(100), default="")
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    #: Set when nothing holds the payment up any more (the PO number stays).
+    cleared_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    updated_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow)
+    updated_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+
+    invoice: Mapped[Invoice] = relationship()
+    updated_by = relationship("User")
+    documents: Mapped[list[BlockerDocument]] = relationship(
+        back_populates="blocker", cascade="all, delete-orphan", order_by="BlockerDocument.requested_on"
+    )
+
+    @property
+    def is_blocking(self) -> bool:
+        return self.cleared_at is None
+
+    def __str__(self) -> str:
+        return f"What holds invoice {self.invoice_id} up"
+
+
+class BlockerDocument(db.Model):
+    """A document a member's treasury asked for before it pays, with when it was asked for and sent."""
+
+    __tablename__ = "blocker_documents"
+    __audited__ = True
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    blocker_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("invoice_blockers.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[BlockerDocumentKind] = mapped_column(enum_column(BlockerDocumentKind))
+    description: Mapped[str] = mapped_column(sa.String(300), default="")
+    requested_on: Mapped[date]
+    sent_on: Mapped[date | None]
+
+    blocker: Mapped[InvoiceBlocker] = relationship(back_populates="documents")
+
+    __table_args__ = (
+        sa.CheckConstraint("sent_on IS NULL OR sent_on >= requested_on", name="sent_after_requested"),
+    )
+
+    def __str__(self) -> str:
+        return self.description or self.kind.label

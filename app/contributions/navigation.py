@@ -11,6 +11,7 @@ SECTIONS = [
     ("Invoices", "contributions.list_invoices"),
     ("Annual run", "contributions.list_runs"),
     ("Payments", "contributions.list_payments"),
+    ("Bank", "contributions.list_bank_statements"),
     ("Ageing", "contributions.ageing_report"),
     ("Arrears", "contributions.arrears_report"),
     ("Messages", "contributions.list_messages"),

@@ -127,6 +127,7 @@ class InvoiceFilterForm(FlaskForm):
     hub = SelectField("Hub", validators=[Optional()])
     fiscal_year = IntegerField("Fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
     overdue = BooleanField("Overdue only", validators=[Optional()])
+    blocked = BooleanField("Payment held up only", validators=[Optional()])
 
     def __init__(self, hubs, *args, **kwargs):
         super().__init__(*args, **kwargs)

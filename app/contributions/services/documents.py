@@ -21,6 +21,8 @@ from segno import helpers as segno_helpers
 from ...common.pdf import data_url, render_template_pdf
 from ...common.time import today
 from .. import paylinks
+from .payment_blockers import purchase_order_of
+from .payment_references import display_reference, is_structured_communication
 
 #: Countries that write the postal code after the city ("Washington, DC 20005").
 POSTCODE_AFTER_CITY = {"US", "CA", "GB", "AU", "NZ"}
@@ -89,6 +91,11 @@ class InvoiceDocument:
     total: Decimal
     notes: str = ""
     reference: str | None = None
+    #: The structured payment reference as printed, and what kind it is ("ogm" or "rf").
+    structured_reference: str | None = None
+    structured_reference_kind: str | None = None
+    #: The member's purchase-order number, when it was known before the document was issued.
+    purchase_order_number: str | None = None
     pay_url: str | None = None
     pay_qr: str | None = None
     epc_qr: str | None = None
@@ -104,14 +111,21 @@ def _qr_png(qr) -> str:
     return data_url(buffer.getvalue(), "image/png")
 
 
-def epc_qr(hub, amount: Decimal, currency: str, reference: str) -> str | None:
-    """A SEPA credit transfer QR code (EPC 069-12) as a PNG data URL, for EUR amounts to an IBAN."""
+def epc_qr(
+    hub, amount: Decimal, currency: str, reference: str, structured_reference: str | None = None
+) -> str | None:
+    """A SEPA credit transfer QR code (EPC 069-12) as a PNG data URL, for EUR amounts to an IBAN.
+
+    A structured reference goes into the code's structured-remittance field, so that the payer's bank sends it
+    back unchanged; without one, `reference` (the invoice number) goes in as free text.
+    """
     if currency != "EUR" or not hub.iban or not (Decimal("0.01") <= amount <= EPC_MAX_AMOUNT):
         return None
     name = (hub.legal_name or hub.name)[:70]
     bic = hub.bic if hub.bic and len(hub.bic) in (8, 11) else None
+    remittance = {"reference": structured_reference} if structured_reference else {"text": reference[:140]}
     qr = segno_helpers.make_epc_qr(
-        name=name, iban=hub.iban.replace(" ", ""), amount=amount, text=reference[:140], bic=bic
+        name=name, iban=hub.iban.replace(" ", ""), amount=amount, bic=bic, **remittance
     )
     return _qr_png(qr)
 
@@ -183,6 +197,7 @@ def _invoice_document(invoice, kind: str) -> InvoiceDocument:
         reference=invoice.number if kind == "invoice" else None,
         payment_terms_days=invoice.hub.payment_terms_days,
         conversion=conversion_of(invoice),
+        purchase_order_number=purchase_order_of(invoice),
     )
 
 
@@ -192,7 +207,11 @@ def render_invoice_pdf(invoice) -> bytes:
 
     lang = invoice.language.value
     document = _invoice_document(invoice, "invoice")
-    document.epc_qr = epc_qr(invoice.hub, invoice.total, invoice.currency, invoice.number)
+    reference = invoice.payment_reference
+    if reference:
+        document.structured_reference = display_reference(reference)
+        document.structured_reference_kind = "ogm" if is_structured_communication(reference) else "rf"
+    document.epc_qr = epc_qr(invoice.hub, invoice.total, invoice.currency, invoice.number, reference)
     if paylinks.online_payment_configured():
         document.pay_url = paylinks.pay_url(invoice)
         document.pay_qr = url_qr(document.pay_url)

@@ -33,6 +33,7 @@ from ..models import (
 )
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount
 from .numbering import next_number
+from .payment_references import derive_reference
 
 #: Longest line description the table holds.
 DESCRIPTION_MAX = 500
@@ -366,6 +367,7 @@ def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Inv
         )
     issued_on = issued_on or today()
     invoice.number = next_number(invoice.hub, "INV", invoice.fiscal_year)
+    invoice.payment_reference = derive_reference(invoice)
     invoice.bill_to = bill_to_for(invoice.member)
     invoice.issued_on = issued_on
     invoice.due_on = issued_on + timedelta(days=invoice.hub.payment_terms_days)
@@ -488,6 +490,7 @@ def invoices_query(
     fiscal_year: int | None = None,
     overdue: bool = False,
     on: date | None = None,
+    blocked: bool = False,
 ) -> sa.Select:
     """Invoices matching the list's filters, newest first, with member and hub loaded in the same query."""
     query = (
@@ -512,4 +515,8 @@ def invoices_query(
             Invoice.status.in_([InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID]),
             Invoice.due_on < (on or today()),
         )
+    if blocked:
+        from .payment_blockers import blocked_invoice_ids
+
+        query = query.where(Invoice.id.in_(blocked_invoice_ids()))
     return query

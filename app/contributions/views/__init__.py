@@ -5,6 +5,8 @@ from . import (  # noqa: F401 - each module adds its routes to the blueprint
     annual_run,
     annual_run_preview,
     arrears,
+    bank,
+    blockers,
     income_groups,
     invoices,
     members,

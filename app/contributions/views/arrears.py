@@ -11,7 +11,7 @@ from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
 from ..forms.arrears import ArrearsFilterForm
-from ..services import arrears
+from ..services import arrears, payment_blockers
 
 
 def _hubs() -> list[Hub]:
@@ -66,4 +66,7 @@ def arrears_report():
         flagged_count=len(flagged_ids),
         only_flagged=only_flagged,
         arrears_rule=arrears.ARREARS_RULE,
+        blockers=payment_blockers.blockers_by_member(
+            member.id for member in page.items if member.id in set(flagged_ids)
+        ),
     )

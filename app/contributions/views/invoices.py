@@ -27,7 +27,7 @@ from ..models import (
     Member,
     MemberStatus,
 )
-from ..services import invoicing
+from ..services import invoicing, payment_blockers
 from ..services.invoicing import NothingToBill, planned_contribution
 
 #: Rows read from the database at a time by the CSV export.
@@ -84,6 +84,7 @@ def _filtered_query(form: InvoiceFilterForm):
         hub_id=int(form.hub.data) if form.hub.data else None,
         fiscal_year=form.fiscal_year.data,
         overdue=bool(form.overdue.data),
+        blocked=bool(form.blocked.data),
     )
 
 
@@ -99,7 +100,18 @@ def list_invoices():
     page = None
     if query is not None:
         page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
-    return render_template("contributions/invoices/list.html", form=form, page=page, today=today())
+    held_up = set()
+    if page is not None and page.items:
+        held_up = set(
+            db.session.scalars(
+                payment_blockers.blocked_invoice_ids().where(
+                    Invoice.id.in_([invoice.id for invoice in page.items])
+                )
+            )
+        )
+    return render_template(
+        "contributions/invoices/list.html", form=form, page=page, today=today(), held_up=held_up
+    )
 
 
 @bp.route("/invoices/export.csv")

@@ -12,7 +12,7 @@ from ...extensions import db
 from .. import bp, stripe_gateway
 from ..forms.stripe_reconciliation import AttachEventForm, DismissEventForm
 from ..models import StripeEvent
-from ..services import stripe_reconciliation
+from ..services import bank_matching, stripe_reconciliation
 
 
 def _event_or_404(event_id: str) -> StripeEvent:
@@ -54,6 +54,7 @@ def _page(bound_forms: dict | None = None, status: int = 200):
             page=page,
             q=text,
             totals=stripe_reconciliation.stripe_totals(text),
+            payouts=bank_matching.payouts_of(page.items),
             last_event_at=stripe_reconciliation.last_event_received_at(),
             configured=stripe_gateway.is_configured(),
         ),

@@ -1,0 +1,68 @@
+"""Forms of the bank pages: uploading a statement, and deciding on an entry (confirm, split, ignore)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
+from wtforms import BooleanField, DecimalField, FieldList, Form, FormField, StringField, TextAreaField
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+#: The largest bank file accepted (a year of daily statements is far smaller).
+MAX_STATEMENT_BYTES = 5 * 1024 * 1024
+
+
+class StatementUploadForm(FlaskForm):
+    file = FileField(
+        "Bank statement file",
+        validators=[FileRequired(message="Choose the statement file to import.")],
+        description="camt.053 or camt.054 (XML) or MT940, at most 5 MB. The account in the file says which "
+        "hub it belongs to.",
+    )
+
+
+def _rate_field() -> DecimalField:
+    return DecimalField(
+        "Exchange rate",
+        places=6,
+        validators=[Optional(), NumberRange(min=Decimal("0.000001"), message="A rate is more than zero.")],
+        description="Only when the invoice is in another currency: the invoice's currency for 1 unit of the "
+        "entry's.",
+    )
+
+
+class ConfirmEntryForm(FlaskForm):
+    invoice_number = StringField(
+        "Invoice number",
+        validators=[DataRequired(message="Give the number of the invoice this entry pays."), Length(max=30)],
+    )
+    exchange_rate = _rate_field()
+    write_off_difference = BooleanField(
+        "Write a small shortfall off as bank charges",
+        description="Within the write-off limit (5% of the invoice); otherwise the rest stays owed.",
+    )
+
+
+class SplitRow(Form):
+    """One invoice of a split (no CSRF of its own: it is part of the split form)."""
+
+    invoice_number = StringField("Invoice number", validators=[Optional(), Length(max=30)])
+    amount = DecimalField(
+        "Amount",
+        places=2,
+        validators=[Optional(), NumberRange(min=Decimal("0.01"), message="More than zero.")],
+    )
+
+
+class SplitEntryForm(FlaskForm):
+    rows = FieldList(FormField(SplitRow), min_entries=3, max_entries=20)
+    exchange_rate = _rate_field()
+
+
+class IgnoreEntryForm(FlaskForm):
+    note = TextAreaField(
+        "Why ignore it",
+        validators=[DataRequired(message="Say why this entry is ignored."), Length(max=1000)],
+        description="E.g. a refund from a supplier, a transfer between our own accounts.",
+    )
