@@ -11,15 +11,18 @@ from flask.cli import with_appcontext
 from .auth import seed as auth_seed
 from .common.audit import acting_as
 from .contributions import seed as contributions_seed
+from .donors import seed as donors_seed
 from .extensions import db
 from .hubs import seed as hubs_seed
 
 
 def demo_steps():
-    """Each area's seeding step, in dependency order: users, hubs, then contributions (billed from hubs)."""
+    """Each area's seeding step, in dependency order: users, hubs, donors, then contributions (billed from
+    hubs, its members linked to donor organisations)."""
     return [
         ("users", lambda: auth_seed.seed_demo(current_app.config["DEMO_PASSWORD"])),
         ("hubs", hubs_seed.seed_demo),
+        ("donors", donors_seed.seed_demo),
         ("contributions", contributions_seed.seed_demo),
     ]
 

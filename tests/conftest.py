@@ -25,7 +25,12 @@ from app.extensions import db
 from config import TestConfig
 
 # Every area's builders, available to every test directory (see tests/builders/__init__.py).
-pytest_plugins = ["tests.builders.auth", "tests.builders.hubs", "tests.builders.contributions"]
+pytest_plugins = [
+    "tests.builders.auth",
+    "tests.builders.hubs",
+    "tests.builders.donors",
+    "tests.builders.contributions",
+]
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,7 @@ exact bytes, who asked and when) and `contribution_messages` (contributions: the
 was about). The rows of `sent_messages` move into both, keeping their ids; then `sent_messages` goes.
 
 Revision ID: m1a4c7e2b901
-Revises: c1a7e5b20d11
+Revises: d1b0funders01
 Create Date: 2026-12-01 10:30:54.899889
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'm1a4c7e2b901'
-down_revision = 'c1a7e5b20d11'
+down_revision = 'd1b0funders01'
 branch_labels = None
 depends_on = None
 

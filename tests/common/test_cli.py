@@ -22,10 +22,19 @@ def test_users_create_refuses_a_short_password(app):
 
 
 def test_seed_demo_is_idempotent(app):
+    from app.donors.models import Gift, Interaction, Introduction, Organisation
+
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     users_after_first = db.session.scalar(sa.select(sa.func.count(User.id)))
+    organisations = db.session.scalar(sa.select(sa.func.count(Organisation.id)))
+    assert organisations >= 300
+    statuses = {status.value for status in db.session.scalars(sa.select(Introduction.status).distinct())}
+    assert statuses == {"requested", "made", "declined", "no_response"}
+    assert db.session.scalar(sa.select(sa.func.count(Interaction.id)).where(Interaction.next_step != ""))
+    assert set(db.session.scalars(sa.select(Gift.currency).distinct())) == {"USD", "EUR", "GBP"}
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == users_after_first
+    assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == organisations
     emails = set(db.session.scalars(sa.select(User.email)))
     assert {email for email, _, _ in DEMO_USERS} <= emails

@@ -69,9 +69,9 @@ def test_operations_create_a_draft(operations, make_member):
     ("lines", "message"),
     [
         ([], "Add at least one line"),
-        ([("Fee", "0.00")], "Enter an amount above zero."),
-        ([("Fee", "10.005")], "Use at most two decimal places."),
-        ([("Fee", "ten")], "Not a valid decimal value"),
+        ([("Fee", "0.00")], "An amount must be more than zero."),
+        ([("Fee", "10.005")], "Use at most 2 decimal places."),
+        ([("Fee", "ten")], "Enter an amount in digits, with a point before the decimals"),
         ([("", "100.00")], "Describe what this amount is for."),
         ([("Fee", "")], "Give this line an amount."),
     ],
@@ -258,8 +258,8 @@ def test_a_credit_note_is_issued_from_the_invoice(operations, issued):
     ("amount", "message"),
     [
         ("10000.01", "At most €10,000.00, the balance due."),
-        ("0", "Enter an amount above zero."),
-        ("12.345", "Use at most two decimal places."),
+        ("0", "An amount must be more than zero."),
+        ("12.345", "Use at most 2 decimal places."),
         ("", "Enter the amount to credit."),
     ],
 )

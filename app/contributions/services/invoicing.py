@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 
 from ...common.audit import _current_actor
+from ...common.decimals import AMOUNT, DecimalRefused, parse_decimal
 from ...common.errors import DomainError, ValidationFailed
-from ...common.money import currency_exponent, format_money, is_currency
+from ...common.money import format_money, is_currency
 from ...common.pdf import sha256_hex
 from ...common.time import today, utcnow
 from ...extensions import db
@@ -91,7 +92,6 @@ def _validate_lines(lines, currency: str) -> list[LineInput]:
     """Check descriptions and amounts; raise with messages keyed like the form's line fields."""
     errors: dict[str, list[str]] = {}
     clean: list[LineInput] = []
-    exponent = currency_exponent(currency)
     for index, line in enumerate(lines or []):
         description, amount = line[0], line[1]
         description = (description or "").strip()
@@ -104,22 +104,11 @@ def _validate_lines(lines, currency: str) -> list[LineInput]:
                 f"Keep the description under {DESCRIPTION_MAX} characters."
             )
         try:
-            amount = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
-        except (InvalidOperation, TypeError, ValueError):
-            errors.setdefault(f"lines-{index}-amount", []).append("Enter an amount such as 10000.00.")
+            amount = parse_decimal(amount, AMOUNT, currency)
+        except DecimalRefused as refused:
+            errors.setdefault(f"lines-{index}-amount", []).append(str(refused))
             continue
-        if isinstance(amount, float) or not amount.is_finite():
-            errors.setdefault(f"lines-{index}-amount", []).append("Enter an amount such as 10000.00.")
-            continue
-        if amount <= 0:
-            errors.setdefault(f"lines-{index}-amount", []).append("A line amount must be more than zero.")
-        elif amount != amount.quantize(Decimal(1).scaleb(-exponent)):
-            errors.setdefault(f"lines-{index}-amount", []).append(
-                f"{currency} amounts have at most {exponent} decimal places."
-            )
-        elif amount >= Decimal("1000000000000"):
-            errors.setdefault(f"lines-{index}-amount", []).append("This amount is too large.")
-        clean.append(LineInput(description, amount.quantize(Decimal(1).scaleb(-exponent))))
+        clean.append(LineInput(description, amount))
     if errors:
         raise InvalidInvoiceLine("Some lines need correcting.", errors)
     if not clean:
@@ -388,17 +377,9 @@ def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Inv
 
 def _parse_credit_amount(amount, currency: str) -> Decimal:
     try:
-        amount = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
-    except (InvalidOperation, TypeError, ValueError):
-        raise InvalidCreditNote("Enter an amount.", {"amount": ["Enter an amount such as 500.00."]}) from None
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidCreditNote("Enter an amount above zero.", {"amount": ["The amount must be above zero."]})
-    exponent = currency_exponent(currency)
-    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
-        raise InvalidCreditNote(
-            "Too many decimal places.", {"amount": [f"{currency} amounts have at most {exponent} decimals."]}
-        )
-    return amount
+        return parse_decimal(amount, AMOUNT, currency)
+    except DecimalRefused as refused:
+        raise InvalidCreditNote(str(refused), {"amount": [str(refused)]}) from None
 
 
 def issue_credit_note(

@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import format_percent
 
+from ...common.decimals import AMOUNT, RATE, decimal_problem
 from ...common.errors import DomainError, ValidationFailed
 from ...common.money import format_money, is_currency, quantize
 from ...common.time import today
@@ -99,6 +100,8 @@ def record_payment(
         errors["currency"] = [f"{currency!r} is not a currency code."]
     if amount is None or amount <= ZERO:
         errors["amount"] = ["The amount must be more than zero."]
+    elif (problem := decimal_problem(Decimal(amount), AMOUNT, currency)) is not None:
+        errors["amount"] = [problem]
     if received_on is None:
         errors["received_on"] = ["Give the date the money was received."]
     if errors:
@@ -147,6 +150,10 @@ def allocate_payment(
         raise ValidationFailed(
             "The amount to allocate must be more than zero.", {"amount": ["More than zero."]}
         )
+    if (problem := decimal_problem(Decimal(amount), AMOUNT, invoice.currency)) is not None:
+        raise ValidationFailed(problem, {"amount": [problem]})
+    if exchange_rate is not None and (problem := decimal_problem(Decimal(exchange_rate), RATE)) is not None:
+        raise ValidationFailed(problem, {"rate": [problem]})
     amount = quantize(Decimal(amount), invoice.currency)
     if amount > invoice.balance_due:
         raise AllocationExceedsBalance(
@@ -239,6 +246,8 @@ def write_off(
     errors: dict[str, list[str]] = {}
     if amount is None or amount <= ZERO:
         errors["amount"] = ["The amount must be more than zero."]
+    elif (problem := decimal_problem(Decimal(amount), AMOUNT, invoice.currency)) is not None:
+        errors["amount"] = [problem]
     if not (reason or "").strip():
         errors["reason"] = ["Say why the remainder is written off (e.g. bank charges deducted)."]
     if errors:

@@ -20,14 +20,16 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 
+from ...common.decimals import AMOUNT_OR_ZERO, DecimalRefused, parse_decimal
 from ...common.errors import DomainError
 from ...common.money import format_money
 from ...common.time import today, utcnow
+from ...common.urls import bounded_int
 from ...extensions import db
 from .. import paylinks, stripe_gateway
 from ..models import (
@@ -345,10 +347,9 @@ def _invoice_named_by(session: stripe_gateway.CheckoutSessionData) -> Invoice:
     raw_id = session.metadata.get("invoice_id")
     invoice = None
     if raw_id is not None:
-        try:
-            invoice = db.session.get(Invoice, int(raw_id))
-        except ValueError:
-            invoice = None
+        # Beyond the id column's range (or not a number) names no invoice: PostgreSQL would refuse the lookup.
+        invoice_id = bounded_int(raw_id)
+        invoice = db.session.get(Invoice, invoice_id) if invoice_id is not None else None
     elif session.client_reference_id:
         invoice = db.session.scalar(sa.select(Invoice).where(Invoice.number == session.client_reference_id))
     if invoice is None or invoice.is_draft:
@@ -373,8 +374,8 @@ def _check_amount(session: stripe_gateway.CheckoutSessionData, invoice: Invoice)
     if asked_currency and asked_currency != session.currency:
         raise _NeedsReview(f"Paid {paid}, but the payment was started in {asked_currency}.")
     try:
-        expected = Decimal(session.metadata["expected_amount"])
-    except (KeyError, InvalidOperation):
+        expected = parse_decimal(session.metadata["expected_amount"], AMOUNT_OR_ZERO, session.currency)
+    except (KeyError, DecimalRefused):
         raise _NeedsReview(
             f"Paid {paid}, but the payment carries no expected amount: it was not started from Tributary."
         ) from None

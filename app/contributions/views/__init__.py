@@ -7,6 +7,7 @@ from . import (  # noqa: F401 - each module adds its routes to the blueprint
     arrears,
     bank,
     blockers,
+    funders,
     income_groups,
     invoices,
     members,

@@ -8,6 +8,7 @@ from flask_sqlalchemy.pagination import SelectPagination
 
 from ...auth.permissions import Permission, requires
 from ...common.time import today
+from ...common.urls import page_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -53,6 +54,7 @@ def ageing_report():
         select=ageing.aged_invoices_query(as_of, hub_id, bucket),
         session=db.session,
         total=report.listed_count(bucket),
+        page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"],
         error_out=False,
     )

@@ -5,36 +5,15 @@ from __future__ import annotations
 import csv
 import io
 
-from flask import Response, current_app, render_template, request, url_for
-from flask_sqlalchemy.pagination import Pagination
+from flask import Response, render_template, request, url_for
 
 from ...auth.permissions import Permission, requires
+from ...common.pagination import paginate_list
 from .. import bp
 from ..forms.annual_run_preview import PreviewFilterForm
 from ..services import annual_run, annual_run_preview
 from ..services.annual_run_preview import Preview, RowStatus
 from .annual_run import check_year, invoice_url, link_if_exists, member_url
-
-
-class _ListPagination(Pagination):
-    """db.paginate()'s page object for rows computed in Python (the preview), for the pager macro."""
-
-    def _query_items(self) -> list:
-        items = self._query_args["items"]
-        return items[self._query_offset : self._query_offset + self.per_page]
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
-
-
-def _paginate_list(items: list) -> Pagination:
-    return _ListPagination(
-        page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
-        max_per_page=None,
-        error_out=False,
-        items=items,
-    )
 
 
 def _filtered(rows, form: PreviewFilterForm):
@@ -80,7 +59,7 @@ def preview_run(fiscal_year: int):
         "contributions/runs/preview.html",
         preview=preview,
         form=form,
-        page=_paginate_list(rows),
+        page=paginate_list(rows),
         filtered=filtered,
         open_run=annual_run.open_run(fiscal_year),
         member_url=member_url,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, render_template, request, send_file
+from flask import flash, render_template, request, send_file
 
 from ...auth.permissions import Permission, requires
 from ...common.exports import csv_response
+from ...common.pagination import paginate
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -50,11 +51,7 @@ def arrears_report():
         return response
     flagged_ids = arrears.flagged_member_ids(first_year, last_year, hub_id)
     listed = flagged_ids if only_flagged else None
-    page = db.paginate(
-        arrears.arrears_members_query(hub_id, listed),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(arrears.arrears_members_query(hub_id, listed))
     return render_template(
         "contributions/reports/arrears.html",
         form=form,

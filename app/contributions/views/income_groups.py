@@ -4,13 +4,15 @@ of the World Bank's classification (upload, preview, confirm; the confirmation c
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate
+from ...common.urls import fiscal_year_arg
 from ...extensions import db
 from .. import bp
 from ..forms.income_groups import ConfirmImportForm, CopyForwardForm, ImportForm, IncomeGroupFilterForm
@@ -56,7 +58,7 @@ def income_groups():
     else:  # a filter that does not validate shows its error and no rows
         query = service.overview_query(fiscal_year).where(sa.false())
     form.fiscal_year.data = fiscal_year
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     return render_template(
         "contributions/income_groups/index.html",
         form=form,
@@ -117,7 +119,7 @@ def copy_income_groups_forward():
 def import_income_groups():
     form = ImportForm()
     if request.method == "GET":
-        form.fiscal_year.data = request.args.get("fiscal_year", type=int) or _year_to_prepare()
+        form.fiscal_year.data = fiscal_year_arg() or _year_to_prepare()
     problems: list[service.RowProblem] = []
     if form.validate_on_submit():
         upload = form.file.data

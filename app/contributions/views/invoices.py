@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -12,7 +12,9 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import csv_response
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate
 from ...common.time import today
+from ...common.urls import fiscal_year_arg, int_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -99,7 +101,7 @@ def list_invoices():
     query = _filtered_query(form)
     page = None
     if query is not None:
-        page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+        page = paginate(query)
     held_up = set()
     if page is not None and page.items:
         held_up = set(
@@ -191,7 +193,7 @@ def new_invoice():
     form = InvoiceForm(_billable_members())
     if request.method == "GET":
         form.member_id.data = request.args.get("member_id", "")
-        form.fiscal_year.data = request.args.get("fiscal_year", type=int) or current_fiscal_year()
+        form.fiscal_year.data = fiscal_year_arg() or current_fiscal_year()
     if form.validate_on_submit():
         member = db.session.get(Member, int(form.member_id.data))
         try:
@@ -366,9 +368,9 @@ def _slug(text: str) -> str:
 
 
 def _planned_pro_forma():
-    member = db.session.get(Member, request.args.get("member_id", type=int) or 0)
-    fiscal_year = request.args.get("fiscal_year", type=int)
-    if member is None or fiscal_year is None or not 2000 <= fiscal_year <= 2100:
+    member = db.session.get(Member, int_arg("member_id") or 0)
+    fiscal_year = fiscal_year_arg()
+    if member is None or fiscal_year is None:
         abort(404)
     try:
         content = invoicing.render_pro_forma(planned_contribution(member, fiscal_year))
@@ -388,7 +390,7 @@ def new_credit_note(invoice_id: int):
     if invoice.is_draft:
         flash("A draft is edited or deleted, not credited.", "error")
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
-    form = CreditNoteForm()
+    form = CreditNoteForm(currency=invoice.currency)
     if request.method == "GET":
         form.amount.data = invoice.balance_due
     if form.validate_on_submit():

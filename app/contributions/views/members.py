@@ -20,8 +20,10 @@ from ...common.exports import csv_response
 from ...common.fiscal import current_fiscal_year, fiscal_year_of
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
+from ...common.pagination import paginate
 from ...common.panels import panel_provider
 from ...common.time import today
+from ...common.urls import fiscal_year_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -29,6 +31,7 @@ from ..forms.members import AdjustmentForm, ContactForm, IncomeGroupForm, Member
 from ..models import ContributionAdjustment, Member, MemberContact, MemberKind
 from ..services import members as service
 from ..services.assessments import assess_member, billing_amount
+from .funders import funder_context
 
 #: How many fiscal years back the member page shows assessments for, besides the current one.
 ASSESSMENT_YEARS_BACK = 4
@@ -112,7 +115,7 @@ def list_members():
         query = service.member_query(fiscal_year=fiscal_year).where(sa.false())
     if request.args.get("format") == "csv":
         return _csv_response(query, fiscal_year)
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     ids = [member.id for member in page.items]
     return render_template(
         "contributions/members/list.html",
@@ -252,6 +255,7 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
         income_group_form=income_group_form,
         invoice_links="contributions.show_invoice" in current_app.view_functions,
         statement_url=_endpoint_url("contributions.member_statement", member_id=member.id),
+        funder=funder_context(member),
     ), status
 
 
@@ -391,7 +395,7 @@ def new_adjustment(member_id: int):
     member = _member_or_404(member_id)
     form = AdjustmentForm()
     if request.method == "GET":
-        form.fiscal_year.data = request.args.get("fiscal_year", type=int) or current_fiscal_year()
+        form.fiscal_year.data = fiscal_year_arg() or current_fiscal_year()
     if form.validate_on_submit():
         try:
             adjustment = service.add_adjustment(member, _adjustment_details(form))

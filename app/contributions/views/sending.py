@@ -8,7 +8,7 @@ Every sending view does the same four steps: call the service (which logs the me
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
@@ -22,6 +22,7 @@ from ...common.mail import (
     leftovers_waiting,
     outcome_message,
 )
+from ...common.pagination import paginate
 from ...extensions import db
 from .. import bp
 from ..models import ContributionMessage, Invoice, Member, MessageKind
@@ -137,7 +138,7 @@ def list_messages():
         query = query.where(STATUS_FILTERS[state][1])
     if q:
         query = query.where(sa.or_(Member.name.ilike(f"%{q}%"), MailMessage.subject.ilike(f"%{q}%")))
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     return render_template(
         "contributions/sending/messages.html",
         page=page,

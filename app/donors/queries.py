@@ -1,0 +1,202 @@
+"""Read-side queries for the donor pages: the filtered organisation list, "who can introduce us", next steps.
+
+Each returns a statement or a fixed number of queries' worth of rows, so that pages run a constant number of
+queries whatever the data size.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..extensions import db
+from . import search
+from .models import (
+    Affiliation,
+    Connection,
+    Connector,
+    Contact,
+    Gift,
+    Interaction,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    organisation_themes,
+)
+
+
+@dataclass(frozen=True)
+class OrganisationFilters:
+    """What the organisation list can be narrowed by; None or "" means any."""
+
+    query: str = ""
+    kind: OrganisationKind | None = None
+    status: OrganisationStatus | None = None
+    owner_id: int | None = None
+    country_code: str | None = None
+    theme_id: int | None = None
+
+    @property
+    def is_empty(self) -> bool:
+        return not (
+            self.query.strip()
+            or self.kind
+            or self.status
+            or self.owner_id
+            or self.country_code
+            or self.theme_id
+        )
+
+
+def _dialect() -> str:
+    return db.session.get_bind().dialect.name
+
+
+def matching_organisation_ids(query: str) -> sa.Select:
+    """Ids of organisations whose name, or a (current or past) contact's name or e-mail, contains `query`."""
+    dialect = _dialect()
+    by_name = search.matching_ids(Organisation.__table__, query, dialect)
+    by_contact = sa.select(Affiliation.organisation_id).where(
+        Affiliation.contact_id.in_(search.matching_ids(Contact.__table__, query, dialect))
+    )
+    return sa.union(by_name, by_contact)
+
+
+def organisations_statement(filters: OrganisationFilters) -> sa.Select:
+    """The filtered organisation list, by name, with owner and themes loaded in a fixed number of queries."""
+    statement = sa.select(Organisation).options(
+        joinedload(Organisation.owner), selectinload(Organisation.themes)
+    )
+    if filters.query.strip():
+        statement = statement.where(Organisation.id.in_(matching_organisation_ids(filters.query)))
+    if filters.kind:
+        statement = statement.where(Organisation.kind == filters.kind)
+    if filters.status:
+        statement = statement.where(Organisation.status == filters.status)
+    if filters.owner_id:
+        statement = statement.where(Organisation.owner_id == filters.owner_id)
+    if filters.country_code:
+        statement = statement.where(Organisation.country_code == filters.country_code)
+    if filters.theme_id:
+        statement = statement.where(
+            Organisation.id.in_(
+                sa.select(organisation_themes.c.organisation_id).where(
+                    organisation_themes.c.theme_id == filters.theme_id
+                )
+            )
+        )
+    return statement.order_by(Organisation.search_text, Organisation.id)
+
+
+def current_affiliations(organisation_id: int) -> sa.Select:
+    return (
+        sa.select(Affiliation)
+        .where(Affiliation.organisation_id == organisation_id, Affiliation.ended_on.is_(None))
+        .options(joinedload(Affiliation.contact))
+    )
+
+
+def who_can_introduce(organisation_id: int) -> list[Connection]:
+    """Every connection that reaches one of the organisation's current contacts."""
+    current_contact_ids = sa.select(Affiliation.contact_id).where(
+        Affiliation.organisation_id == organisation_id, Affiliation.ended_on.is_(None)
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Connection)
+            .join(Connection.connector)
+            .where(Connection.contact_id.in_(current_contact_ids))
+            .options(
+                joinedload(Connection.connector).joinedload(Connector.user),
+                joinedload(Connection.contact),
+            )
+            .order_by(Connector.name, Connection.id)
+        )
+    )
+
+
+def open_next_steps(owner_id: int) -> list[Interaction]:
+    """The user's open next steps: overdue first, then by due date, undated last."""
+    return list(
+        db.session.scalars(
+            sa.select(Interaction)
+            .where(
+                Interaction.next_step_owner_id == owner_id,
+                Interaction.next_step_done_at.is_(None),
+                Interaction.next_step != "",
+            )
+            .options(joinedload(Interaction.organisation))
+            .order_by(Interaction.next_step_due_on.is_(None), Interaction.next_step_due_on, Interaction.id)
+        )
+    )
+
+
+def is_overdue(interaction: Interaction, today: date) -> bool:
+    return interaction.next_step_due_on is not None and interaction.next_step_due_on < today
+
+
+def current_contact_names(organisation_ids: list[int]) -> dict[int, list[str]]:
+    """For a page of organisations: the names of their current contacts, in one query."""
+    if not organisation_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Affiliation.organisation_id, Contact.name)
+        .join(Contact, Contact.id == Affiliation.contact_id)
+        .where(Affiliation.organisation_id.in_(organisation_ids), Affiliation.ended_on.is_(None))
+        .order_by(Contact.name)
+    )
+    names: dict[int, list[str]] = {}
+    for organisation_id, name in rows:
+        names.setdefault(organisation_id, []).append(name)
+    return names
+
+
+def count_interactions(organisation_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(Interaction.id)).where(Interaction.organisation_id == organisation_id)
+    )
+
+
+def gift_totals(organisation_id: int) -> dict[str, Decimal]:
+    """Everything the organisation gave, per currency (never added across currencies)."""
+    rows = db.session.execute(
+        sa.select(Gift.currency, sa.func.sum(Gift.amount))
+        .where(Gift.organisation_id == organisation_id)
+        .group_by(Gift.currency)
+        .order_by(Gift.currency)
+    )
+    return {currency: Decimal(total) for currency, total in rows}
+
+
+def current_organisations(contact_ids: list[int]) -> dict[int, Affiliation]:
+    """For a list of contacts: each one's current position (the latest begun), organisation loaded."""
+    if not contact_ids:
+        return {}
+    affiliations = db.session.scalars(
+        sa.select(Affiliation)
+        .where(Affiliation.contact_id.in_(contact_ids), Affiliation.ended_on.is_(None))
+        .options(joinedload(Affiliation.organisation))
+        .order_by(Affiliation.started_on.desc().nulls_last(), Affiliation.id.desc())
+    )
+    current: dict[int, Affiliation] = {}
+    for affiliation in affiliations:
+        current.setdefault(affiliation.contact_id, affiliation)
+    return current
+
+
+def gift_years(organisation_id: int) -> list[int]:
+    """The calendar years in which the organisation gave, newest first."""
+    year = sa.extract("year", Gift.received_on)
+    return [
+        int(value)
+        for value in db.session.scalars(
+            sa.select(year)
+            .where(Gift.organisation_id == organisation_id)
+            .group_by(year)
+            .order_by(year.desc())
+        )
+    ]

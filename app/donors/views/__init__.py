@@ -1,0 +1,3 @@
+"""The donor pages, one module per concern."""
+
+from . import connectors, contacts, gifts, interactions, landing, organisations  # noqa: F401
