@@ -13,9 +13,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.common.languages import Language
 from app.common.mail import MailMessage, MailStatus, deliver_pending
 from app.common.time import today
-from app.contributions.models import ContributionMessage, InvoiceEventKind, Language
+from app.contributions.models import ContributionMessage, InvoiceEventKind
 from app.contributions.services.reminders import (
     ReminderNotAllowed,
     due_reminders,

@@ -132,7 +132,7 @@ EXPORT_BATCH_SIZE = 1000
 
 def _payments_csv(query) -> Response:
     filename = f"payments-{today().isoformat()}.csv"
-    return csv_response(_payment_csv_rows(query), f'attachment; filename="{filename}"')
+    return csv_response(_payment_csv_rows(query), filename)
 
 
 def _payment_csv_rows(query):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, render_template, request
+from flask import abort, render_template, request
 
 from ...auth.permissions import Permission, requires
+from ...common.exports import PDF_MIMETYPE, download_response
 from ...common.time import today
 from ...extensions import db
 from .. import bp
@@ -47,9 +48,5 @@ def member_statement_pdf(member_id: int):
     member = _member_or_404(member_id)
     as_of = _as_of()
     pdf = render_statement_pdf(member, as_of)
-    disposition = "attachment" if request.args.get("download") else "inline"
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{statement_filename(member, as_of)}"'},
-    )
+    inline = not request.args.get("download")
+    return download_response(pdf, statement_filename(member, as_of), PDF_MIMETYPE, inline=inline)
