@@ -31,7 +31,7 @@ from flask_babel import force_locale
 from sqlalchemy.orm import Mapped, Session, column_property, deferred, mapped_column, relationship
 
 from ..extensions import db
-from .audit import _current_actor
+from .audit import current_actor
 from .db_types import enum_column
 from .mail_transport import MailDeliveryFailed, mail_server_configured, transmit
 from .time import utcnow
@@ -179,7 +179,7 @@ def queue_message(message: EmailMessage, *, kind: str, actor, about: str | None 
     if actor is not None:
         actor_id, label = actor.id, actor.email
     else:
-        actor_id, label = _current_actor()
+        actor_id, label = current_actor()
     recipients = ", ".join(str(value) for name in ("To", "Cc") for value in message.get_all(name, []))
     logged = MailMessage(
         kind=kind,
