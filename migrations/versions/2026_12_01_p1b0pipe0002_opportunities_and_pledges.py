@@ -3,7 +3,7 @@ deliverables and the gifts applied to their instalments. The calendar feed no lo
 changes nothing).
 
 Revision ID: p1b0pipe0002
-Revises: d1b0funders01
+Revises: m1a4c7e2b901
 Create Date: 2026-12-01 11:01:59.022302
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'p1b0pipe0002'
-down_revision = 'd1b0funders01'
+down_revision = 'm1a4c7e2b901'
 branch_labels = None
 depends_on = None
 
