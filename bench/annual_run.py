@@ -16,6 +16,7 @@ and that the numbers have no gap.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import tempfile
 import time
@@ -258,8 +259,11 @@ def main(argv=None) -> None:
     parser.add_argument("--members", type=int, default=1000)
     parser.add_argument("--batch-size", type=int, default=50, help="members per step (the CLI's default)")
     parser.add_argument("--tracemalloc", action="store_true", help="also measure Python's heap (slower)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
     arguments = parser.parse_args(argv)
-    run(arguments.database_url, arguments.members, arguments.batch_size, arguments.tracemalloc)
+    figures = run(arguments.database_url, arguments.members, arguments.batch_size, arguments.tracemalloc)
+    if arguments.json:
+        arguments.json.write_text(json.dumps(figures.__dict__ | {"report": figures.report()}))
 
 
 if __name__ == "__main__":

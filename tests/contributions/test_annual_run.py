@@ -14,6 +14,7 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.common.languages import Language
 from app.contributions.models import (
     AnnualRun,
     AnnualRunStatus,
@@ -22,7 +23,6 @@ from app.contributions.models import (
     InvoiceKind,
     InvoiceStatus,
     IssuedDocumentIsFrozen,
-    Language,
     MemberContact,
     PolicyExchangeRate,
 )

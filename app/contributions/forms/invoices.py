@@ -19,7 +19,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ...common.fields import AmountField
 from ...common.forms import FilterForm, OptionalChoice, choices
-from ..models import InvoiceKind, InvoiceStatus, Language
+from ...common.languages import Language
+from ..models import InvoiceKind, InvoiceStatus
 
 #: Blank line rows offered on a new draft (empty rows are ignored).
 NEW_LINE_ROWS = 4

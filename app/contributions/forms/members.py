@@ -13,7 +13,8 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 from ...common.decimals import AMOUNT_OR_ZERO
 from ...common.fields import AmountField, DateField
 from ...common.forms import FilterForm, choices
-from ..models import AdjustmentKind, IncomeGroup, Language, MemberKind, MemberStatus
+from ...common.languages import Language
+from ..models import AdjustmentKind, IncomeGroup, MemberKind, MemberStatus
 from ..services.members import MISSING, countries, month_name
 
 

@@ -19,6 +19,7 @@ from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import selectinload
 
 from ...common.errors import ValidationFailed
+from ...common.languages import Language
 from ...common.uniqueness import UniqueField, unique_as_field_errors
 from ...extensions import db
 from ...hubs.models import Hub, HubStatus
@@ -29,7 +30,6 @@ from ..models import (
     IncomeGroup,
     Invoice,
     InvoiceStatus,
-    Language,
     Member,
     MemberContact,
     MemberIncomeGroup,

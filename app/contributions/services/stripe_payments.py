@@ -27,6 +27,7 @@ from flask_babel import force_locale, gettext
 
 from ...common.decimals import AMOUNT_OR_ZERO, DecimalRefused, parse_decimal
 from ...common.errors import DomainError
+from ...common.locks import lock_and_refresh
 from ...common.money import format_money
 from ...common.time import today, utcnow
 from ...common.urls import bounded_int
@@ -292,9 +293,7 @@ def _handle_refund(event: stripe_gateway.WebhookEvent, record: StripeEvent, cont
         )
     # Lock the payment before reading what is refunded so far (two refund events at once cannot both apply),
     # and before the event row points at it (see _handle_session).
-    db.session.flush()
-    db.session.execute(sa.select(Payment.id).where(Payment.id == payment.id).with_for_update())
-    db.session.refresh(payment)
+    lock_and_refresh(payment)
     record.payment_id = context.payment_id
     still_to_record = charge.amount_refunded - payment.refunded_amount
     if still_to_record <= ZERO:
@@ -394,9 +393,7 @@ def _check_amount(session: stripe_gateway.CheckoutSessionData, invoice: Invoice)
 
 def lock_invoice(invoice: Invoice) -> None:
     """Events about one invoice are applied one at a time (a row lock on PostgreSQL)."""
-    db.session.flush()
-    db.session.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
-    db.session.refresh(invoice)
+    lock_and_refresh(invoice)
 
 
 def payment_for_session(session: stripe_gateway.CheckoutSessionData) -> Payment | None:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
 from flask import Response, render_template, request, url_for
 
 from ...auth.permissions import Permission, requires
+from ...common.exports import csv_response
 from ...common.pagination import paginate_list
 from .. import bp
 from ..forms.annual_run_preview import PreviewFilterForm
@@ -80,58 +78,54 @@ def _plain_rate(rate) -> str:
     return "" if rate is None else f"{rate.normalize():f}"
 
 
+PREVIEW_CSV_HEADER = [
+    "Member",
+    "Kind",
+    "Country",
+    "Hub",
+    "Income group",
+    "Language",
+    "What the run does",
+    "Amount",
+    "Currency",
+    "Policy amount",
+    "Assessed in policy currency",
+    "Policy currency",
+    "Exchange rate",
+    "Adjustment",
+    "Reason",
+    "Approval reference",
+    "Invoice number",
+    "Notes",
+]
+
+
 def _preview_csv(preview: Preview, rows) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "Member",
-            "Kind",
-            "Country",
-            "Hub",
-            "Income group",
-            "Language",
-            "What the run does",
-            "Amount",
-            "Currency",
-            "Policy amount",
-            "Assessed in policy currency",
-            "Policy currency",
-            "Exchange rate",
-            "Adjustment",
-            "Reason",
-            "Approval reference",
-            "Invoice number",
-            "Notes",
-        ]
-    )
+    filename = f"annual-run-preview-FY{preview.fiscal_year}.csv"
+    return csv_response(_preview_csv_rows(rows), filename)
+
+
+def _preview_csv_rows(rows):
+    yield PREVIEW_CSV_HEADER
     for row in rows:
         adjustment = row.adjustment
-        writer.writerow(
-            [
-                row.member.name,
-                row.member.kind.label,
-                row.member.country_code,
-                row.member.hub.name,
-                row.group_label,
-                row.member.language.label,
-                row.status.label,
-                "" if row.amount is None else str(row.amount),
-                row.currency or "",
-                "" if row.policy_amount is None else str(row.policy_amount),
-                "" if row.assessed_amount is None else str(row.assessed_amount),
-                row.assessed_currency or "",
-                _plain_rate(row.exchange_rate),
-                adjustment.kind.label if adjustment else "",
-                adjustment.reason if adjustment else "",
-                adjustment.approval_reference if adjustment else "",
-                (row.invoice.number or "") if row.invoice else "",
-                " ".join(row.problems) if row.problems else row.waived_because,
-            ]
-        )
-    filename = f"annual-run-preview-FY{preview.fiscal_year}.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+        yield [
+            row.member.name,
+            row.member.kind.label,
+            row.member.country_code,
+            row.member.hub.name,
+            row.group_label,
+            row.member.language.label,
+            row.status.label,
+            "" if row.amount is None else str(row.amount),
+            row.currency or "",
+            "" if row.policy_amount is None else str(row.policy_amount),
+            "" if row.assessed_amount is None else str(row.assessed_amount),
+            row.assessed_currency or "",
+            _plain_rate(row.exchange_rate),
+            adjustment.kind.label if adjustment else "",
+            adjustment.reason if adjustment else "",
+            adjustment.approval_reference if adjustment else "",
+            (row.invoice.number or "") if row.invoice else "",
+            " ".join(row.problems) if row.problems else row.waived_because,
+        ]

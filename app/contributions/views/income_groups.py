@@ -11,6 +11,7 @@ from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.imports import ImportRejected, RowProblem, read_upload
 from ...common.pagination import paginate
 from ...common.urls import fiscal_year_arg
 from ...extensions import db
@@ -120,15 +121,13 @@ def import_income_groups():
     form = ImportForm()
     if request.method == "GET":
         form.fiscal_year.data = fiscal_year_arg() or _year_to_prepare()
-    problems: list[service.RowProblem] = []
+    problems: list[RowProblem] = []
     if form.validate_on_submit():
-        upload = form.file.data
-        filename = upload.filename or ""
-        content = upload.read(service.MAX_UPLOAD_BYTES + 1)
+        filename, content = read_upload(form.file.data, service.MAX_UPLOAD_BYTES)
         try:
             parsed = service.parse_upload(filename, content)
             preview = service.preview_import(parsed, form.fiscal_year.data)
-        except service.ImportRejected as rejected:
+        except ImportRejected as rejected:
             problems = rejected.problems
             apply_field_errors(form, rejected.field_errors)
         except ValidationFailed as failed:

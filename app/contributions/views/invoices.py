@@ -9,9 +9,10 @@ from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
-from ...common.exports import csv_response
+from ...common.exports import PDF_MIMETYPE, csv_response, download_response
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.languages import Language
 from ...common.pagination import paginate
 from ...common.time import today
 from ...common.urls import fiscal_year_arg, int_arg
@@ -25,7 +26,6 @@ from ..models import (
     InvoiceEvent,
     InvoiceKind,
     InvoiceStatus,
-    Language,
     Member,
     MemberStatus,
 )
@@ -125,7 +125,7 @@ def export_invoices():
         flash("The filters need correcting before an export.", "error")
         return redirect(url_for("contributions.list_invoices", **request.args))
     filename = f"invoices-{today().isoformat()}.csv"
-    return csv_response(_invoice_csv_rows(query), f"attachment; filename={filename}")
+    return csv_response(_invoice_csv_rows(query), filename)
 
 
 INVOICE_CSV_HEADER = [
@@ -329,12 +329,7 @@ def issue_invoice(invoice_id: int):
 
 
 def _pdf_response(content: bytes, filename: str, attachment: bool = True) -> Response:
-    disposition = "attachment" if attachment else "inline"
-    return Response(
-        content,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"{disposition}; filename={filename}", "Cache-Control": "private"},
-    )
+    return download_response(content, filename, PDF_MIMETYPE, inline=not attachment)
 
 
 @bp.route("/invoices/<int:invoice_id>/pdf")

@@ -131,13 +131,7 @@ def list_members():
 
 
 def _csv_response(query, fiscal_year: int) -> Response:
-    rows = ([_spreadsheet_safe(cell) for cell in row] for row in service.member_csv_rows(query, fiscal_year))
-    return csv_response(rows, f'attachment; filename="members-{today().isoformat()}.csv"')
-
-
-def _spreadsheet_safe(cell: str) -> str:
-    # A cell starting with = + - @ would run as a formula when the file is opened in a spreadsheet.
-    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@") else cell
+    return csv_response(service.member_csv_rows(query, fiscal_year), f"members-{today().isoformat()}.csv")
 
 
 def _member_details(form: MemberForm) -> service.MemberDetails:

@@ -10,12 +10,12 @@ from ...auth.permissions import Permission, requires
 from ...common.errors import ValidationFailed
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.money import format_rate
 from ...common.urls import fiscal_year_arg
 from ...extensions import db
 from .. import bp
 from ..forms.policy import CopyPolicyForm, PolicyEditForm, PolicyForm, with_rate_fields
 from ..services import policy as service
-from ..services.assessments import format_rate
 
 
 def _rate_currencies(policy_currency: str) -> list[str]:
