@@ -1,0 +1,94 @@
+"""Sending acknowledgement letters by e-mail through the common mail log: queued in the transaction, delivered
+after the commit, never to a person marked do not contact, and written in the gift's history."""
+
+from __future__ import annotations
+
+from ..common import mail
+from ..common.documents import translate
+from ..common.errors import DomainError
+from ..extensions import db
+from .letters import salutation
+from .models import AcknowledgementLetter, Contact, GiftEvent, GiftEventKind, LetterKind, LetterMessage
+from .services import log_gift_event
+
+#: What the mail log calls these messages.
+MAIL_KIND = "acknowledgement_letter"
+
+
+class LetterNotSendable(DomainError):
+    """The letter cannot be e-mailed to its addressee; the message says why."""
+
+
+def why_not_sendable(contact: Contact | None) -> str | None:
+    """Why a letter addressed to this contact cannot be e-mailed, in words for the page; None when it can."""
+    if contact is None:
+        return "The letter is addressed to the organisation: choose a contact to e-mail it to."
+    if contact.is_erased:
+        return "This person's data was erased: the letter is kept, but cannot be e-mailed."
+    if contact.do_not_contact:
+        return f"{contact.name} is marked do not contact: the letter is not e-mailed. Download it to send it otherwise."
+    if not contact.email:
+        return f"{contact.name} has no e-mail address."
+    return None
+
+
+def queue_letter(letter: AcknowledgementLetter, actor) -> mail.MailMessage:
+    """Log the letter's e-mail as pending (sent after the commit by deliver()); refuses do-not-contact people."""
+    contact = db.session.get(Contact, letter.contact_id) if letter.contact_id else None
+    problem = why_not_sendable(contact)
+    if problem:
+        raise LetterNotSendable(problem)
+    organisation = letter.organisation
+    lang = letter.language.value
+    if letter.kind is LetterKind.GIFT:
+        subject = translate(lang, "Thank you for your gift")
+    else:
+        subject = translate(lang, "Your gifts in %(year)s", year=letter.year)
+    message = mail.build_message(
+        "acknowledgement",
+        subject=subject,
+        to=[contact.email],
+        language=lang,
+        context={
+            "letter": letter,
+            "organisation": organisation,
+            "hub": letter.hub,
+            "salutation_name": salutation(organisation, contact),
+        },
+        attachments=[mail.Attachment(letter.filename, letter.pdf_bytes)],
+    )
+    logged = mail.queue_message(message, kind=MAIL_KIND, actor=actor, about=str(letter))
+    db.session.add(LetterMessage(message_id=logged.id, letter_id=letter.id))
+    if letter.gift_id is not None:
+        log_gift_event(letter.gift, GiftEventKind.LETTER_SENT, actor, f"Thank-you letter to be e-mailed to {contact.email}")
+    db.session.flush()
+    return logged
+
+
+@mail.on_delivery
+def _log_delivery_on_the_gift(message: mail.MailMessage) -> None:
+    # The mail module calls this in the transaction that records the outcome; other areas' messages pass by.
+    link = db.session.get(LetterMessage, message.id)
+    if link is None or link.letter.gift_id is None:
+        return
+    if message.went_out:
+        detail = f"Thank-you letter delivered to {message.recipients}"
+    else:
+        detail = f"Thank-you letter not delivered to {message.recipients}: {message.error}"
+    db.session.add(
+        GiftEvent(gift_id=link.letter.gift_id, kind=GiftEventKind.LETTER_SENT, detail=detail, actor_id=None)
+    )
+
+
+def deliver(messages: list[mail.MailMessage]) -> None:
+    """After the commit: send the queued letters (the mail log records how each went)."""
+    mail.deliver_pending(messages)
+
+
+def outcome_message(message: mail.MailMessage) -> str:
+    db.session.refresh(message)
+    if message.went_out:
+        return f"The letter was e-mailed to {message.recipients}."
+    if message.status == mail.MailStatus.PENDING:
+        return f"The letter to {message.recipients} waits to be sent; it goes with the next delivery."
+    return f"The letter could not be e-mailed to {message.recipients}: {message.error}"
