@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export FLASK_APP := wsgi
 
-.PHONY: run test install install-test system-packages translations db lint format bench clean
+.PHONY: run test install install-test system-packages translations db lint format bench bench-smoke clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -55,10 +55,14 @@ format: install-test
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# Every benchmark, then bench/RESULTS.md (under 20 minutes). SQLite by default; on PostgreSQL:
+#   make bench BENCH_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_pages
 bench: install-test
-	$(BIN)/python -m bench.invoice_pdf
-	$(BIN)/python -m bench.annual_run
-	$(BIN)/python -m bench.pages
+	$(BIN)/python -m bench $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
+
+# Each benchmark once at a tiny size (CI), figures left in a temporary folder.
+bench-smoke: install-test
+	$(BIN)/python -m bench --smoke $(if $(BENCH_DATABASE_URL),--database-url $(BENCH_DATABASE_URL))
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -6,7 +6,25 @@ from flask import Flask
 
 from config import INSTANCE_DIR, Config, config_from_environment
 
+# `models` imports every models module, so that metadata is complete for create_all() and Alembic.
+from . import models  # noqa: F401
+from .admin import bp as admin_bp
+from .auth import bp as auth_bp
+from .auth.cli import users_cli
+from .bench_cli import bench_cli
+from .common import audit, errors, filters, request_guards, security, sqlite, urls
+from .common.translations import compile_stale_catalogues
+from .contributions import bp as contributions_bp
+from .contributions.cli import contributions_cli
+from .contributions.views.pay_page import public_bp
+from .contributions.views.stripe_webhook import stripe_bp
+from .donors import bp as donors_bp
+from .donors import search as donor_search
 from .extensions import babel, csrf, db, login_manager, migrate
+from .hubs import bp as hubs_bp
+from .main import bp as main_bp
+from .pipeline import bp as pipeline_bp
+from .seed import seed_demo_command
 
 
 def create_app(config_class: type[Config] | None = None) -> Flask:
@@ -21,6 +39,7 @@ def create_app(config_class: type[Config] | None = None) -> Flask:
 
     register_extensions(app)
     register_models(app)
+    register_url_converters(app)
     register_blueprints(app)
     register_template_helpers(app)
     register_security(app)
@@ -35,11 +54,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_ui_locale)
-    from .common.translations import compile_stale_catalogues
-
     compile_stale_catalogues(app.config["BABEL_TRANSLATION_DIRECTORIES"])
-    from .common import sqlite
-
     with app.app_context():
         sqlite.configure(db.engine)
 
@@ -50,26 +65,16 @@ def _ui_locale() -> str:
 
 
 def register_models(app: Flask) -> None:
-    # Import every models module so that metadata is complete for create_all() and Alembic.
-    from . import models  # noqa: F401
-    from .common import audit
-    from .donors import search as donor_search
-
     audit.install_listeners(db)
     donor_search.install(db.metadata)
 
 
-def register_blueprints(app: Flask) -> None:
-    from .admin import bp as admin_bp
-    from .auth import bp as auth_bp
-    from .contributions import bp as contributions_bp
-    from .contributions.views.pay_page import public_bp
-    from .contributions.views.stripe_webhook import stripe_bp
-    from .donors import bp as donors_bp
-    from .hubs import bp as hubs_bp
-    from .main import bp as main_bp
-    from .pipeline import bp as pipeline_bp
+def register_url_converters(app: Flask) -> None:
+    # Before the blueprints: their rules take the converters in place when they are added.
+    urls.install(app)
 
+
+def register_blueprints(app: Flask) -> None:
     app.register_blueprint(main_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
@@ -82,28 +87,20 @@ def register_blueprints(app: Flask) -> None:
 
 
 def register_template_helpers(app: Flask) -> None:
-    from .common import filters
-
     filters.register(app)
 
 
 def register_security(app: Flask) -> None:
-    from .common import security
-
     security.register(app)
+    request_guards.register(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
-    from .common import errors
-
     errors.register(app)
 
 
 def register_commands(app: Flask) -> None:
-    from .auth.cli import users_cli
-    from .contributions.cli import contributions_cli
-    from .seed import seed_demo_command
-
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(contributions_cli)
+    app.cli.add_command(bench_cli)

@@ -1,9 +1,11 @@
 """Time the annual run: a thousand members invoiced by the resumable run, as the CLI does it.
 
-    .venv/bin/python -m bench.annual_run [--members 1000] [--batch-size 50] [--postgres] [--tracemalloc]
+    .venv/bin/python -m bench.annual_run [--database-url URL] [--members 1000] [--batch-size 50]
+                                         [--tracemalloc]
 
-Builds a throwaway SQLite file database (and, with --postgres, the PostgreSQL database `test_runs`, emptied
-before and after) with two hubs (Washington DC in USD, Brussels in EUR), a policy, and `--members` members:
+Builds its data in the database given (its tables are dropped before and after: give a benchmark database,
+e.g. postgresql+psycopg://postgres@127.0.0.1:5432/bench_runs; the default is a throwaway SQLite file) with
+two hubs (Washington DC in USD, Brussels in EUR), a policy, and `--members` members:
 about 200 national governments (one per country) and local governments for the rest, a few with problems, a
 few waived and a few adjusted. Then it times the preview and the run, and prints the total time, invoices per
 second, peak memory (the process's maximum resident set; with --tracemalloc also Python's own peak, which
@@ -14,6 +16,7 @@ and that the numbers have no gap.
 from __future__ import annotations
 
 import argparse
+import json
 import resource
 import tempfile
 import time
@@ -22,7 +25,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test_runs"
 FISCAL_YEAR = 2027
 
 
@@ -163,7 +165,7 @@ def run_benchmark(url: str, label: str, members: int, batch_size: int, with_trac
     from app.auth.models import User
     from app.common.audit import acting_as
     from app.contributions.models import Invoice, InvoiceKind
-    from app.contributions.services import annual_run
+    from app.contributions.services import annual_run, annual_run_preview
     from app.extensions import db
     from config import Config
 
@@ -181,7 +183,7 @@ def run_benchmark(url: str, label: str, members: int, batch_size: int, with_trac
             sa.event.listen(db.engine, "before_cursor_execute", count)
             with acting_as(operator):
                 started = time.perf_counter()
-                preview = annual_run.build_preview(FISCAL_YEAR)
+                preview = annual_run_preview.build_preview(FISCAL_YEAR)
                 preview_seconds = time.perf_counter() - started
                 preview_queries = statements[0]
                 if with_tracemalloc:
@@ -234,26 +236,34 @@ def run_benchmark(url: str, label: str, members: int, batch_size: int, with_trac
             db.engine.dispose()
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--members", type=int, default=1000)
-    parser.add_argument("--batch-size", type=int, default=50, help="members per step (the CLI's default)")
-    parser.add_argument("--postgres", action="store_true", help=f"also run on {POSTGRES_URL}")
-    parser.add_argument("--tracemalloc", action="store_true", help="also measure Python's heap (slower)")
-    arguments = parser.parse_args()
-
+def run(
+    database_url: str | None, members: int, batch_size: int = 50, with_tracemalloc: bool = False
+) -> Figures:
+    """Time the run on `database_url` (default: a throwaway SQLite file) and print the figures."""
     from app.common.pdf import harfbuzz_subsetting_available
 
     print(f"HarfBuzz font subsetting: {'yes' if harfbuzz_subsetting_available() else 'no (slower PDFs)'}")
     with tempfile.TemporaryDirectory(prefix="bench-annual-run-") as directory:
-        url = f"sqlite:///{Path(directory) / 'bench.sqlite'}"
-        figures = run_benchmark(url, "SQLite", arguments.members, arguments.batch_size, arguments.tracemalloc)
-        print(figures.report(), flush=True)
-    if arguments.postgres:
-        figures = run_benchmark(
-            POSTGRES_URL, "PostgreSQL", arguments.members, arguments.batch_size, arguments.tracemalloc
-        )
-        print(figures.report())
+        url = database_url or f"sqlite:///{Path(directory) / 'bench.sqlite'}"
+        label = "PostgreSQL" if url.startswith("postgresql") else "SQLite"
+        figures = run_benchmark(url, label, members, batch_size, with_tracemalloc)
+    print(figures.report(), flush=True)
+    return figures
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--database-url", help="a benchmark database (its tables are dropped); default SQLite"
+    )
+    parser.add_argument("--members", type=int, default=1000)
+    parser.add_argument("--batch-size", type=int, default=50, help="members per step (the CLI's default)")
+    parser.add_argument("--tracemalloc", action="store_true", help="also measure Python's heap (slower)")
+    parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    arguments = parser.parse_args(argv)
+    figures = run(arguments.database_url, arguments.members, arguments.batch_size, arguments.tracemalloc)
+    if arguments.json:
+        arguments.json.write_text(json.dumps(figures.__dict__ | {"report": figures.report()}))
 
 
 if __name__ == "__main__":

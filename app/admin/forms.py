@@ -1,14 +1,10 @@
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField, StringField
 from wtforms.validators import Optional
 
-from ..common.forms import choices
+from ..common.forms import FilterForm, choices
 
 
-class AuditFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter, it changes nothing
-
+class AuditFilterForm(FilterForm):
     user = SelectField("User", validators=[Optional()])
     record_type = SelectField("Record type", validators=[Optional()])
     date_from = DateField("From", validators=[Optional()])

@@ -1,5 +1,5 @@
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 
 from ..auth import services as auth_services
 from ..auth.forms import SetPasswordForm, UserCreateForm, UserEditForm
@@ -7,6 +7,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission, requires
 from ..common.errors import DomainError, ValidationFailed
 from ..common.forms import apply_field_errors
+from ..common.pagination import paginate
 from ..extensions import db
 from . import bp, services
 from .forms import AuditFilterForm
@@ -26,7 +27,7 @@ def index():
 @requires(Permission.USERS_MANAGE)
 def list_users():
     query = sa.select(User).order_by(User.is_active_account.desc(), User.full_name)
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     return render_template("admin/users.html", page=page)
 
 
@@ -116,7 +117,5 @@ def audit_log():
             "date_to": form.date_to.data,
             "text": form.q.data or None,
         }
-    page = db.paginate(
-        services.audit_query(**filters), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False
-    )
+    page = paginate(services.audit_query(**filters))
     return render_template("admin/audit.html", form=form, page=page)

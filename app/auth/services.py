@@ -9,6 +9,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from ..common.errors import DomainError, ValidationFailed
 from ..common.time import as_utc, utcnow
+from ..common.uniqueness import UniqueField, unique_as_field_errors
 from ..extensions import db
 from .models import User
 from .passwords import MIN_PASSWORD_LENGTH, burn_verification_time, hash_password, verify_password
@@ -46,6 +47,10 @@ def find_user_by_email(email: str) -> User | None:
     return db.session.scalar(sa.select(User).where(sa.func.lower(User.email) == email.strip().lower()))
 
 
+#: Two admins creating the same user at once: the second gets the message beside the e-mail.
+EMAIL_UNIQUE = UniqueField("uq_users_email", "email", "Already in use.")
+
+
 def create_user(email: str, full_name: str, role: Role | str, password: str) -> User:
     """Create an active user; the e-mail must be new and the password long enough."""
     email = normalise_email(email)
@@ -54,8 +59,9 @@ def create_user(email: str, full_name: str, role: Role | str, password: str) -> 
     check_password_strength(password)
     user = User(email=email, full_name=full_name.strip() or email, role=Role(role))
     user.password_hash = hash_password(password)
-    db.session.add(user)
-    db.session.flush()
+    with unique_as_field_errors(EMAIL_UNIQUE, message="A user with this e-mail already exists."):
+        db.session.add(user)
+        db.session.flush()
     return user
 
 

@@ -60,7 +60,9 @@ def acting_as(user=None, label: str | None = None):
         _actor.reset(token)
 
 
-def _current_actor() -> tuple[int | None, str]:
+def current_actor() -> tuple[int | None, str]:
+    """(user id, label) of whoever is acting now: the `acting_as()` block's, else the signed-in user's, else
+    (None, "system"). For records that say who did something, as the audit log does."""
     explicit = _actor.get()
     if explicit is not None:
         return explicit
@@ -152,7 +154,7 @@ def install_listeners(database) -> None:
     # and new rows have their primary keys.
     @event.listens_for(Session, "after_flush")
     def write_audit_entries(session, flush_context):
-        actor_id, actor_label = _current_actor()
+        actor_id, actor_label = current_actor()
         now = utcnow()
         entries = []
         for action, obj, changes in _collect(session):

@@ -1,8 +1,14 @@
 """Domain errors shared by every area, and the HTTP error pages."""
 
-from flask import Flask, jsonify, render_template, request
+import logging
 
-from ..extensions import db
+import sqlalchemy as sa
+from flask import Flask, g, jsonify, render_template, request
+
+from ..extensions import db, login_manager
+from .request_guards import NulByteInRequest
+
+log = logging.getLogger(__name__)
 
 
 class DomainError(Exception):
@@ -28,6 +34,16 @@ def _wants_json() -> bool:
     )
 
 
+def _database_unreachable() -> bool:
+    """True when a fresh connection cannot run a query: the database is down, not the query wrong."""
+    try:
+        with db.engine.connect() as connection:
+            connection.execute(sa.text("SELECT 1"))
+    except sa.exc.SQLAlchemyError:
+        return True
+    return False
+
+
 def register(app: Flask) -> None:
     def page(code: int, title: str, message: str):
         if _wants_json():
@@ -37,11 +53,14 @@ def register(app: Flask) -> None:
     @app.errorhandler(400)
     def bad_request(error):
         description = getattr(error, "description", "") or ""
-        message = (
-            "The form had expired or was not sent from this site. Go back, reload the page and try again."
-            if "CSRF" in description
-            else "The request could not be understood."
-        )
+        if isinstance(error, NulByteInRequest):
+            message = error.description
+        elif "CSRF" in description:
+            message = (
+                "The form had expired or was not sent from this site. Go back, reload the page and try again."
+            )
+        else:
+            message = "The request could not be understood."
         return page(400, "Bad request", message)
 
     @app.errorhandler(403)
@@ -64,3 +83,21 @@ def register(app: Flask) -> None:
     def server_error(error):
         db.session.rollback()
         return page(500, "Something went wrong", "The error was logged. Nothing was saved.")
+
+    @app.errorhandler(sa.exc.OperationalError)
+    @app.errorhandler(sa.exc.InterfaceError)
+    @app.errorhandler(sa.exc.TimeoutError)
+    def database_unavailable(error):
+        # Only a database that cannot be reached is "unavailable"; a broken query stays the bug it is (a 500).
+        if not _database_unreachable():
+            raise error
+        log.error("The database cannot be reached: %s", error)
+        db.session.remove()
+        # The signed-in user cannot be loaded either: the page is drawn as for a visitor.
+        g._login_user = login_manager.anonymous_user()
+        body, code = page(
+            503,
+            "Temporarily unavailable",
+            "The database is not answering. Nothing was saved; please try again in a minute.",
+        )
+        return body, code, {"Retry-After": "60"}

@@ -9,6 +9,9 @@ from flask import current_app, has_app_context
 
 from .time import today
 
+#: The fiscal years anyone may type or ask for in a URL.
+FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR = 2000, 2100
+
 
 def start_month() -> int:
     return int(current_app.config["FISCAL_YEAR_START_MONTH"]) if has_app_context() else 1

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel.numbers import format_currency, format_decimal, get_currency_precision, list_currencies
 
 CENT = Decimal("0.01")
 
@@ -98,3 +98,49 @@ def sum_by_currency(pairs) -> dict[str, Decimal]:
             continue
         totals[currency] = totals.get(currency, Decimal("0")) + amount
     return dict(sorted(totals.items()))
+
+
+# --- Exchange rates ----------------------------------------------------------------------------------------
+
+
+class MissingRate(ValueError):
+    """Two currencies differ and no exchange rate was given to cross them."""
+
+
+@dataclass(frozen=True, slots=True)
+class Converted:
+    """An amount converted into `currency`, with the rate it used (None when nothing was converted)."""
+
+    amount: Decimal
+    currency: str
+    #: Units of `currency` for one unit of the source currency; None for the same currency or a zero amount.
+    rate: Decimal | None
+
+    @property
+    def converted(self) -> bool:
+        return self.rate is not None
+
+
+def convert(amount: Decimal, from_currency: str, to_currency: str, rate: Decimal | None) -> Converted:
+    """`amount` in `to_currency` and the rate used: the same currency needs no rate; otherwise amount x rate,
+    rounded half-up to the target's minor unit. Zero needs no rate either (it is zero in every currency).
+    MissingRate when a rate is needed and none, or one not above zero, is given: never a 1:1 conversion."""
+    if from_currency == to_currency:
+        return Converted(amount, to_currency, None)
+    if rate is None and amount == 0:
+        return Converted(quantize(amount, to_currency), to_currency, None)
+    if rate is None or rate <= 0:
+        raise MissingRate(f"No rate from {from_currency} to {to_currency}.")
+    return Converted(quantize(amount * rate, to_currency), to_currency, rate)
+
+
+def format_rate(rate: Decimal, locale: str = "en", min_decimals: int = 4) -> str:
+    """A rate in a locale with at least `min_decimals` and at most eight decimals: `0.9200`, `0,9200`,
+    `1.08345` (with min_decimals=0, a rate as typed: `1.08`)."""
+    pattern = "#,##0." + "0" * min_decimals + "#" * (8 - min_decimals)
+    return format_decimal(rate, format=pattern, locale=locale)
+
+
+def rate_label(from_currency: str, rate: Decimal, to_currency: str, locale: str = "en") -> str:
+    """`1 USD = 0.9200 EUR`."""
+    return f"1 {from_currency} = {format_rate(rate, locale)} {to_currency}"

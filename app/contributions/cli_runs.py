@@ -13,10 +13,9 @@ from flask.cli import with_appcontext
 from ..auth.models import User
 from ..common.audit import acting_as
 from ..common.errors import DomainError
-from ..common.money import format_money
+from ..common.money import format_money, rate_label
 from ..extensions import db
 from .services import annual_run, annual_run_preview
-from .services.assessments import rate_label
 
 
 @click.command("issue-annual")

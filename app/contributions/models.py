@@ -17,6 +17,7 @@ from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..common.db_types import MONEY, RATE, enum_column
+from ..common.languages import Language
 from ..common.time import utcnow
 from ..extensions import db
 
@@ -58,16 +59,6 @@ class IncomeGroup(enum.StrEnum):
             "lower_middle": "Lower-middle income",
             "low": "Low income",
         }[self.value]
-
-
-class Language(enum.StrEnum):
-    EN = "en"
-    FR = "fr"
-    ES = "es"
-
-    @property
-    def label(self) -> str:
-        return {"en": "English", "fr": "French", "es": "Spanish"}[self.value]
 
 
 # --- Members -----------------------------------------------------------------------------------------------

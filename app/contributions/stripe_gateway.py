@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -28,11 +30,15 @@ from typing import Any
 import stripe
 from flask import current_app
 
+from ..common.db_types import MONEY
+from ..common.decimals import column_limit
 from ..common.errors import DomainError
 from ..common.money import is_currency
 
 log = logging.getLogger(__name__)
 
+#: The largest amount a MONEY column holds: a larger Stripe amount cannot be one of ours.
+MONEY_LIMIT = column_limit(MONEY)
 #: https://docs.stripe.com/currencies#zero-decimal
 ZERO_DECIMAL_CURRENCIES = frozenset(
     [
@@ -72,7 +78,11 @@ class NotConfigured(GatewayError):
 
 
 class InvalidSignature(GatewayError):
-    """A webhook body whose Stripe-Signature is missing, wrong or too old."""
+    """A webhook body whose Stripe-Signature is missing, wrong, too old or dated in the future."""
+
+
+class NotAnEvent(GatewayError):
+    """A correctly signed webhook body that is not a Stripe event (not a JSON object, no id ...)."""
 
 
 class AmountNotRepresentable(GatewayError):
@@ -115,6 +125,8 @@ def from_minor_units(minor: int, currency: str) -> Decimal:
         raise MalformedEvent(f"Stripe amount {minor!r} is not an integer.")
     code = _currency(currency)
     amount = Decimal(minor).scaleb(-stripe_exponent(code))
+    if abs(amount) > MONEY_LIMIT:
+        raise AmountNotRepresentable(f"Stripe amount {minor} {code} is larger than any amount kept here.")
     two_places = amount.quantize(Decimal("0.01"))
     if two_places != amount:
         raise AmountNotRepresentable(f"{amount} {code} has more than two decimals.")
@@ -319,49 +331,53 @@ class WebhookEvent:
     def checkout_session(self) -> CheckoutSessionData:
         """The Checkout Session this event is about (raises MalformedEvent when it is not one)."""
         data = self.object
-        if data.get("object") != "checkout.session" or not data.get("id"):
+        if data.get("object") != "checkout.session" or not _text(data.get("id")):
             raise MalformedEvent("The event does not carry a Checkout Session.")
         currency = _currency(data.get("currency"))
-        amount_total = data.get("amount_total")
         intent = data.get("payment_intent")
         intent_id = intent.get("id") if isinstance(intent, dict) else intent
-        metadata = data.get("metadata") or {}
-        details = data.get("customer_details") or {}
+        metadata = data.get("metadata")
+        details = data.get("customer_details")
+        method_types = data.get("payment_method_types")
         return CheckoutSessionData(
-            id=str(data["id"]),
-            payment_status=str(data.get("payment_status") or ""),
-            amount=from_minor_units(amount_total, currency),
+            id=_text(data["id"]),
+            payment_status=_text(data.get("payment_status")) or "",
+            amount=from_minor_units(data.get("amount_total"), currency),
             currency=currency,
-            client_reference_id=data.get("client_reference_id"),
+            client_reference_id=_text(data.get("client_reference_id")),
             metadata={str(k): str(v) for k, v in metadata.items()} if isinstance(metadata, dict) else {},
-            payment_intent_id=str(intent_id) if intent_id else None,
-            payment_method_types=tuple(data.get("payment_method_types") or ()),
-            customer_email=data.get("customer_email") or (details.get("email") if details else None),
+            payment_intent_id=_text(intent_id),
+            payment_method_types=tuple(t for t in method_types if isinstance(t, str))
+            if isinstance(method_types, list)
+            else (),
+            customer_email=_text(data.get("customer_email"))
+            or (_text(details.get("email")) if isinstance(details, dict) else None),
             charge=charge_details_from_payment_intent(intent) if isinstance(intent, dict) else None,
         )
 
     def refunded_charge(self) -> ChargeRefundedData:
         """The charge a charge.refunded event is about, with its refunds when the event lists them."""
         data = self.object
-        if data.get("object") != "charge" or not data.get("id"):
+        if data.get("object") != "charge" or not _text(data.get("id")):
             raise MalformedEvent("The event does not carry a charge.")
         currency = _currency(data.get("currency"))
         intent = data.get("payment_intent")
         intent_id = intent.get("id") if isinstance(intent, dict) else intent
-        listed = (data.get("refunds") or {}).get("data") or []
+        refunds_list = data.get("refunds")
+        listed = refunds_list.get("data") if isinstance(refunds_list, dict) else None
         refunds = tuple(
             RefundData(
-                id=str(refund["id"]),
+                id=_text(refund["id"]),
                 amount=from_minor_units(refund.get("amount"), currency),
-                status=str(refund.get("status") or ""),
+                status=_text(refund.get("status")) or "",
                 created=_timestamp(refund.get("created")),
             )
-            for refund in listed
-            if isinstance(refund, dict) and refund.get("id")
+            for refund in (listed if isinstance(listed, list) else [])
+            if isinstance(refund, dict) and _text(refund.get("id"))
         )
         return ChargeRefundedData(
-            charge_id=str(data["id"]),
-            payment_intent_id=str(intent_id) if intent_id else None,
+            charge_id=_text(data["id"]),
+            payment_intent_id=_text(intent_id),
             currency=currency,
             amount=from_minor_units(data.get("amount"), currency),
             amount_refunded=from_minor_units(data.get("amount_refunded"), currency),
@@ -369,42 +385,104 @@ class WebhookEvent:
         )
 
 
-def _timestamp(value: Any) -> datetime | None:
+def _text(value: Any) -> str | None:
+    # Ids and references are strings in Stripe's events; a number or a list there is not one of them.
+    if isinstance(value, str) and value:
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, UTC)
+        return str(value)
     return None
 
 
-def construct_event(payload: bytes, signature_header: str | None) -> WebhookEvent:
-    """Verify a webhook body against STRIPE_WEBHOOK_SECRET and return it as plain data."""
+def _timestamp(value: Any) -> datetime | None:
+    if isinstance(value, int) and not isinstance(value, bool):
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):
+            return None  # a time no calendar holds: as if Stripe had not said
+    return None
+
+
+#: Stripe's tolerance for a signature's age (its default), applied to signatures dated in the future as well:
+#: stripe-python checks only the past, so a captured signature with a forged future date would never expire.
+SIGNATURE_TOLERANCE_SECONDS = 300
+#: Longest event id and type the stripe_events columns hold.
+EVENT_ID_MAX, EVENT_TYPE_MAX = 255, 100
+
+
+def construct_event(payload: bytes, signature_header: str | None, now: float | None = None) -> WebhookEvent:
+    """Verify a webhook body against STRIPE_WEBHOOK_SECRET and return it as plain data.
+
+    Raises InvalidSignature for a missing, wrong, stale or future-dated signature, and NotAnEvent for a
+    correctly signed body that is not a Stripe event."""
     secret = current_app.config.get("STRIPE_WEBHOOK_SECRET")
     if not secret:
         raise NotConfigured("The Stripe webhook secret is not configured.")
     if not signature_header:
         raise InvalidSignature("The Stripe-Signature header is missing.")
     try:
-        stripe.Webhook.construct_event(
-            payload, signature_header, secret, api_key=current_app.config.get("STRIPE_SECRET_KEY") or None
-        )
+        stripe.WebhookSignature.verify_header(payload, signature_header, secret, SIGNATURE_TOLERANCE_SECONDS)
     except stripe.SignatureVerificationError as error:
         raise InvalidSignature("The Stripe signature does not match this body.") from error
-    except (ValueError, UnicodeDecodeError) as error:
+    except UnicodeDecodeError as error:
         raise InvalidSignature("The body is not a Stripe event.") from error
+    if _signed_at(signature_header) > (time.time() if now is None else now) + SIGNATURE_TOLERANCE_SECONDS:
+        raise InvalidSignature("The Stripe signature is dated in the future.")
     # The verified body itself is the plain data: exactly what Stripe signed, and JSON for storage.
-    return event_from_payload(json.loads(payload))
+    try:
+        parsed = json.loads(payload, parse_constant=_refuse_constant, parse_float=_finite_float)
+    except (ValueError, RecursionError) as error:
+        raise NotAnEvent("The body is not JSON that a Stripe event could be.") from error
+    return event_from_payload(parsed, strict=True)
 
 
-def event_from_payload(payload: dict) -> WebhookEvent:
-    """A stored (already verified) event payload as plain data, e.g. to apply it after review."""
-    if not isinstance(payload, dict) or not payload.get("id") or not payload.get("type"):
-        raise InvalidSignature("The body is not a Stripe event.")
-    data = payload.get("data") or {}
+def _signed_at(signature_header: str) -> int:
+    # The timestamp stripe-python verified: the first t= item, read as it reads it (so int() cannot fail).
+    items = [item.split("=", 2) for item in signature_header.split(",")]
+    return int(next(item[1] for item in items if item[0] == "t"))
+
+
+def _refuse_constant(name: str):
+    raise ValueError(f"{name} is not a number a Stripe event carries.")
+
+
+def _finite_float(text: str) -> float:
+    # Stripe's amounts are integers; a float that overflows to infinity could never be stored as JSON.
+    number = float(text)
+    if math.isinf(number):
+        raise ValueError(f"{text} is too large a number.")
+    return number
+
+
+def _holds_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_holds_nul(key) or _holds_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def event_from_payload(payload: Any, strict: bool = False) -> WebhookEvent:
+    """A stored (already verified) event payload as plain data, e.g. to apply it after review.
+
+    `strict` (a new delivery) also refuses what could not be stored: an id or type longer than their columns,
+    or a NUL character, which PostgreSQL refuses in text."""
+    if not isinstance(payload, dict):
+        raise NotAnEvent("The body is not a Stripe event (not a JSON object).")
+    event_id, event_type = _text(payload.get("id")), payload.get("type")
+    if not event_id or not isinstance(event_type, str) or not event_type:
+        raise NotAnEvent("The body is not a Stripe event (no id or type).")
+    if strict and (len(event_id) > EVENT_ID_MAX or len(event_type) > EVENT_TYPE_MAX or _holds_nul(payload)):
+        raise NotAnEvent("The body is not a Stripe event (its id, type or text cannot be one).")
+    data = payload.get("data")
     obj = data.get("object") if isinstance(data, dict) else None
     return WebhookEvent(
-        id=str(payload["id"]),
-        type=str(payload["type"]),
+        id=event_id,
+        type=event_type,
         created=_timestamp(payload.get("created")),
-        livemode=bool(payload.get("livemode")),
+        livemode=payload.get("livemode") is True,
         object=obj if isinstance(obj, dict) else {},
         payload=payload,
     )

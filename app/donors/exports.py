@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response
 
-from ..common.exports import csv_response
+from ..common.exports import XlsxColumn, XlsxSheet, csv_response, xlsx_response
 from ..common.time import today
 from ..extensions import db
 from . import queries
@@ -21,7 +21,10 @@ COLUMNS = [
     "Focus themes",
     "Current contacts",
 ]
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_COLUMNS = [
+    XlsxColumn(name, width={"Name": 40, "Focus themes": 30, "Current contacts": 40}.get(name))
+    for name in COLUMNS
+]
 #: Organisations read per batch while the file is written.
 BATCH = 500
 
@@ -52,36 +55,9 @@ def organisations_download(statement: sa.Select, export_format: str) -> Response
     """The filtered list as a CSV or XLSX download."""
     stem = f"organisations-{today().isoformat()}"
     if export_format == "xlsx":
-        return _xlsx_response(f"{stem}.xlsx", organisation_rows(statement))
-    rows = (
-        [_spreadsheet_safe(cell) for cell in row]
-        for row in _with_header(COLUMNS, organisation_rows(statement))
-    )
-    return csv_response(rows, f'attachment; filename="{stem}.csv"')
-
-
-def _spreadsheet_safe(cell: str) -> str:
-    # A cell starting with = + - @ would run as a formula when the file is opened in a spreadsheet.
-    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@") else cell
-
-
-def _xlsx_response(filename: str, rows) -> Response:
-    import io
-
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("Organisations")
-    sheet.append(COLUMNS)
-    for row in rows:
-        sheet.append([_spreadsheet_safe(cell) for cell in row])
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return Response(
-        buffer.getvalue(),
-        mimetype=XLSX_MIMETYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+        sheet = XlsxSheet("Organisations", XLSX_COLUMNS, organisation_rows(statement), frozen_columns=1)
+        return xlsx_response(f"{stem}.xlsx", sheet)
+    return csv_response(_with_header(COLUMNS, organisation_rows(statement)), f"{stem}.csv")
 
 
 def _with_header(header, rows):

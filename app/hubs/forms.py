@@ -14,7 +14,7 @@ from flask_wtf.file import FileField
 from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ..common.forms import choices
+from ..common.forms import FilterForm, OptionalChoice, choices
 from ..common.money import is_currency
 from . import validation
 from .models import ChecklistItemStatus, HubKind, HubStatus
@@ -119,7 +119,7 @@ class HubForm(FlaskForm):
 
     logo = FileField("Logo", validators=[LogoFile()], description="PNG or JPEG, at most 1 MB.")
     remove_logo = BooleanField("Remove the current logo")
-    checklist_template = SelectField("Start the setup checklist from", validators=[Optional()])
+    checklist_template = SelectField("Start the setup checklist from", validators=[OptionalChoice()])
 
     logo_content: bytes | None = None
 
@@ -170,7 +170,7 @@ class ChecklistItemForm(FlaskForm):
     owner_role = StringField(
         "Usually done by", validators=[Length(max=120)], description="A job role, e.g. Finance director."
     )
-    owner = SelectField("Owner", validators=[Optional()])
+    owner = SelectField("Owner", validators=[OptionalChoice()])
     due_on = DateField("Due date", validators=[Optional()])
     status = SelectField("Status", validators=[DataRequired()])
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
@@ -184,7 +184,7 @@ class ChecklistItemForm(FlaskForm):
 class NewChecklistItemForm(FlaskForm):
     description = StringField("Step", validators=[DataRequired(), Length(max=300)])
     owner_role = StringField("Usually done by", validators=[Length(max=120)])
-    owner = SelectField("Owner", validators=[Optional()])
+    owner = SelectField("Owner", validators=[OptionalChoice()])
     due_on = DateField("Due date", validators=[Optional()])
 
     def __init__(self, *args, users=(), **kwargs):
@@ -212,10 +212,7 @@ class TemplateItemForm(FlaskForm):
     )
 
 
-class SearchForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter, it changes nothing
-
+class SearchForm(FilterForm):
     q = StringField("Search", validators=[Optional()])
     status = SelectField("Status", validators=[Optional()])
 

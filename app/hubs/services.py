@@ -17,6 +17,7 @@ from sqlalchemy.orm import selectinload
 from ..common.errors import DomainError, ValidationFailed
 from ..common.pdf import data_url
 from ..common.time import today
+from ..common.uniqueness import UniqueField, unique_as_field_errors
 from ..extensions import db
 from . import validation
 from .models import (
@@ -213,7 +214,7 @@ def _clean(details: HubDetails, hub: Hub | None) -> dict:
         values[name] = {lang: _text(texts.get(lang)) for lang in LANGUAGES if _text(texts.get(lang))}
 
     if errors:
-        raise ValidationFailed("Please correct the fields marked below. Nothing was saved.", errors)
+        raise ValidationFailed(CORRECT_THE_FIELDS, errors)
     return values
 
 
@@ -235,14 +236,24 @@ def _refuse_rewriting_issued_documents(hub: Hub, details: HubDetails) -> None:
         )
 
 
+CORRECT_THE_FIELDS = "Please correct the fields marked below. Nothing was saved."
+#: The hub's unique columns, as messages beside their fields when two people save the same value at once.
+HUB_UNIQUE_FIELDS = (
+    UniqueField("uq_hubs_name", "name", "Another hub already has this name."),
+    UniqueField("uq_hubs_invoice_prefix", "invoice_prefix", "Another hub already uses this prefix."),
+)
+TEMPLATE_NAME_UNIQUE = UniqueField("uq_checklist_templates_name", "name", "Another template has this name.")
+
+
 def create_hub(details: HubDetails, user=None, template: ChecklistTemplate | None = None) -> Hub:
     """Add a hub (and its setup checklist from a template); the first hub becomes the default issuer."""
     values = _clean(details, None)
     hub = Hub(**values)
     if values["status"] != HubStatus.CLOSED and default_issuer() is None:
         hub.is_default_issuer = True
-    db.session.add(hub)
-    db.session.flush()
+    with unique_as_field_errors(*HUB_UNIQUE_FIELDS, message=CORRECT_THE_FIELDS):
+        db.session.add(hub)
+        db.session.flush()
     if template is not None:
         start_checklist(hub, template)
     return hub
@@ -252,10 +263,11 @@ def update_hub(hub: Hub, details: HubDetails, user=None) -> Hub:
     """Change a hub's details; refuses a new currency or prefix once it has issued documents."""
     _refuse_rewriting_issued_documents(hub, details)
     values = _clean(details, hub)
-    for name, value in values.items():
-        if getattr(hub, name) != value:
-            setattr(hub, name, value)
-    db.session.flush()
+    with unique_as_field_errors(*HUB_UNIQUE_FIELDS, message=CORRECT_THE_FIELDS):
+        for name, value in values.items():
+            if getattr(hub, name) != value:
+                setattr(hub, name, value)
+        db.session.flush()
     return hub
 
 
@@ -522,8 +534,9 @@ def save_checklist_as_template(hub: Hub, name: str, description: str = "", user=
                 position=position, description=step.description, default_owner_role=step.owner_role
             )
         )
-    db.session.add(template)
-    db.session.flush()
+    with unique_as_field_errors(TEMPLATE_NAME_UNIQUE):
+        db.session.add(template)
+        db.session.flush()
     return template
 
 
@@ -549,15 +562,18 @@ def create_template(name: str, description: str = "", user=None, steps=()) -> Ch
         template.items.append(
             ChecklistTemplateItem(position=position, description=text, default_owner_role=role)
         )
-    db.session.add(template)
-    db.session.flush()
+    with unique_as_field_errors(TEMPLATE_NAME_UNIQUE):
+        db.session.add(template)
+        db.session.flush()
     return template
 
 
 def update_template(template: ChecklistTemplate, name: str, description: str = "") -> ChecklistTemplate:
-    template.name = _unique_template_name(name, template)
-    template.description = _text(description)
-    db.session.flush()
+    name = _unique_template_name(name, template)
+    with unique_as_field_errors(TEMPLATE_NAME_UNIQUE):
+        template.name = name
+        template.description = _text(description)
+        db.session.flush()
     return template
 
 

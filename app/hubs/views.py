@@ -13,6 +13,7 @@ from ..auth.models import User
 from ..auth.permissions import Permission, requires
 from ..common.errors import DomainError, ValidationFailed
 from ..common.forms import apply_field_errors
+from ..common.pagination import paginate
 from ..common.time import today
 from ..extensions import db
 from . import bp, services, uses
@@ -101,7 +102,7 @@ def list_hubs():
     form = SearchForm(request.args)
     status = form.status.data if form.validate() else None
     query = services.hub_query(form.q.data, status or None)
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     progress = services.checklist_progress(hub.id for hub in page.items)
     return render_template("hubs/index.html", page=page, form=form, progress=progress)
 
@@ -422,9 +423,7 @@ def save_checklist_as_template(hub_id: int):
 @requires(Permission.HUBS_VIEW)
 def list_templates():
     q = (request.args.get("q") or "").strip()
-    page = db.paginate(
-        services.template_query(q or None), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False
-    )
+    page = paginate(services.template_query(q or None))
     return render_template("hubs/templates.html", page=page, q=q)
 
 

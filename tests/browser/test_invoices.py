@@ -5,7 +5,7 @@ from pathlib import Path
 
 from playwright.sync_api import expect
 
-from app.contributions.models import Language
+from app.common.languages import Language
 
 # The contribution builders, for this folder too.
 

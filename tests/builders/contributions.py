@@ -10,6 +10,7 @@ import pycountry
 import pytest
 from sqlalchemy import select
 
+from app.common.languages import Language
 from app.contributions.models import (
     AdjustmentKind,
     ContributionAdjustment,
@@ -19,7 +20,6 @@ from app.contributions.models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
-    Language,
     Member,
     MemberContact,
     MemberIncomeGroup,

@@ -4,7 +4,18 @@ from decimal import Decimal
 import pytest
 
 from app.common.fiscal import fiscal_year, fiscal_year_of
-from app.common.money import CurrencyMismatch, Money, format_money, quantize, sum_by_currency
+from app.common.money import (
+    Converted,
+    CurrencyMismatch,
+    MissingRate,
+    Money,
+    convert,
+    format_money,
+    format_rate,
+    quantize,
+    rate_label,
+    sum_by_currency,
+)
 
 
 def test_money_is_never_built_from_a_float():
@@ -41,3 +52,36 @@ def test_fiscal_year_follows_the_start_month():
     assert fiscal_year_of(date(2026, 7, 1), first_month=1) == 2026
     fy = fiscal_year(2027, first_month=7)
     assert (fy.starts_on, fy.ends_on) == (date(2026, 7, 1), date(2027, 6, 30))
+
+
+def test_a_conversion_says_the_amount_and_the_rate_it_used():
+    converted = convert(Decimal("10000.00"), "USD", "EUR", Decimal("0.92"))
+    assert converted == Converted(Decimal("9200.00"), "EUR", Decimal("0.92"))
+    assert converted.converted
+
+
+def test_a_conversion_rounds_half_up_to_the_target_currencys_minor_unit():
+    assert convert(Decimal("100.00"), "EUR", "JPY", Decimal("162.345")).amount == Decimal("16235")
+    assert convert(Decimal("0.05"), "USD", "EUR", Decimal("0.9")).amount == Decimal("0.05")  # 0.045 -> 0.05
+
+
+def test_the_same_currency_and_a_zero_amount_need_no_rate():
+    assert convert(Decimal("12.345"), "EUR", "EUR", None) == Converted(Decimal("12.345"), "EUR", None)
+    assert convert(Decimal("0"), "USD", "EUR", None) == Converted(Decimal("0.00"), "EUR", None)
+    assert not convert(Decimal("0"), "USD", "EUR", None).converted
+
+
+@pytest.mark.parametrize("rate", [None, Decimal("0"), Decimal("-0.92")])
+def test_crossing_currencies_without_a_usable_rate_is_refused_never_one_to_one(rate):
+    with pytest.raises(MissingRate, match="No rate from USD to EUR"):
+        convert(Decimal("10.00"), "USD", "EUR", rate)
+
+
+def test_rates_are_written_as_the_reader_writes_numbers():
+    assert format_rate(Decimal("0.92")) == "0.9200"
+    assert format_rate(Decimal("0.92"), "fr") == "0,9200"
+    assert format_rate(Decimal("1.083456789")) == "1.08345679"  # at most eight decimals
+    assert format_rate(Decimal("1.08"), "fr", min_decimals=0) == "1,08"
+    assert format_rate(Decimal("1250"), "en", min_decimals=0) == "1,250"
+    assert rate_label("USD", Decimal("0.92"), "EUR") == "1 USD = 0.9200 EUR"
+    assert rate_label("USD", Decimal("0.92"), "EUR", "es") == "1 USD = 0,9200 EUR"

@@ -43,3 +43,100 @@ def test_sha256_is_hex():
 @pytest.mark.skipif(not harfbuzz_subsetting_available(), reason="libharfbuzz-subset0 is not installed")
 def test_harfbuzz_subsetting_is_used_when_installed():
     assert harfbuzz_subsetting_available()
+
+
+def test_style_elements_apply_as_before_once_parsed_stylesheets(tmp_path):
+    html = (
+        "<style>@page { size: A5 } .hidden { display: none }</style><h1>Shown</h1><p class=hidden>Hidden</p>"
+    )
+    path = tmp_path / "styled.pdf"
+    path.write_bytes(render_pdf(html))
+    text = pdf_text(path.read_bytes())
+    assert "Shown" in text and "Hidden" not in text
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, check=True, text=True).stdout
+    assert "419.528 x 595.276 pts" in info  # A5
+
+
+def test_a_second_render_of_the_same_styles_reuses_the_parsed_stylesheet(monkeypatch):
+    from app.common import pdf as pdf_module
+
+    parsed = []
+    real_css = pdf_module.CSS
+
+    def counting_css(*args, **kwargs):
+        parsed.append(kwargs.get("string"))
+        return real_css(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_module, "CSS", counting_css)
+    style = "<style>h1 { color: #123456 } /* test_pdf reuse */</style>"
+    render_pdf(f"{style}<h1>One</h1>")
+    render_pdf(f"{style}<h1>Two</h1>")
+    assert parsed.count("h1 { color: #123456 } /* test_pdf reuse */") <= 1
+
+
+def test_one_font_configuration_per_thread(monkeypatch):
+    import threading
+
+    from app.common import pdf as pdf_module
+
+    seen = []
+    real_html = pdf_module.HTML
+
+    class RecordingHTML(real_html):
+        def write_pdf(self, *args, **kwargs):
+            seen.append((threading.get_ident(), id(kwargs["font_config"])))
+            return super().write_pdf(*args, **kwargs)
+
+    monkeypatch.setattr(pdf_module, "HTML", RecordingHTML)
+    render_pdf("<p>main thread, first</p>")
+    render_pdf("<p>main thread, second</p>")
+    worker = threading.Thread(target=render_pdf, args=("<p>another thread</p>",))
+    worker.start()
+    worker.join()
+    (main_id, first), (_, second), (worker_id, other) = seen
+    assert first == second
+    assert worker_id != main_id and other != first
+
+
+def test_an_image_used_by_several_documents_is_decoded_once_more_at_most(monkeypatch):
+    from weasyprint import images
+
+    from app.common.pdf import data_url
+
+    opened = []
+    real_open = images.Image.open
+
+    def counting_open(*args, **kwargs):
+        opened.append(1)
+        return real_open(*args, **kwargs)
+
+    monkeypatch.setattr(images.Image, "open", counting_open)
+    logo = data_url(TINY_PNG + b"test_pdf logo", "image/png")  # trailing bytes: a URL no other test uses
+    first_two = [render_pdf(f'<img src="{logo}"><p>Document {number}</p>') for number in range(2)]
+    opened_by_first_two = len(opened)
+    later = [render_pdf(f'<img src="{logo}"><p>Document {number}</p>') for number in range(2, 4)]
+    assert opened_by_first_two > 0
+    assert len(opened) == opened_by_first_two + 1  # made once more for the cache, then served from it
+    assert all(f"Document {number}" in pdf_text(pdf) for number, pdf in enumerate(first_two + later))
+
+
+def test_a_shared_image_renders_in_several_threads_at_once(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from app.common.pdf import data_url
+
+    logo = data_url(TINY_PNG + b"test_pdf threads", "image/png")
+    html = f'<img src="{logo}"><p>Threaded</p>'
+    for _ in range(2):  # the second document makes the logo shared
+        render_pdf(html)
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        pdfs = list(pool.map(render_pdf, [html] * 8))
+    for number, pdf in enumerate(pdfs):
+        path = tmp_path / f"threaded-{number}.pdf"
+        path.write_bytes(pdf)
+        command = ["pdfimages", "-list", str(path)]
+        listing = subprocess.run(command, capture_output=True, check=True, text=True)
+        assert "Threaded" in pdf_text(pdf)
+        images = listing.stdout.strip().splitlines()[2:]  # after two header lines
+        kinds = [line.split()[2] for line in images]
+        assert kinds == ["image", "smask"]  # the logo and its alpha channel

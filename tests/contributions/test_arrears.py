@@ -349,7 +349,7 @@ def test_the_arrears_xlsx_reads_back_with_the_right_numbers_and_formats(
     )
 
     assert response.status_code == 200 and response.content_length == len(response.data)
-    assert "filename=arrears-FY2026-FY2028.xlsx" in response.headers["Content-Disposition"]
+    assert 'filename="arrears-FY2026-FY2028.xlsx"' in response.headers["Content-Disposition"]
     sheet = load_workbook(io.BytesIO(response.data)).active
     assert sheet.title == "Arrears FY2026-FY2028"
     assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("B2", "A1:S4")

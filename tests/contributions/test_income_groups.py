@@ -12,6 +12,7 @@ from itsdangerous import URLSafeTimedSerializer
 from openpyxl import Workbook
 
 from app.common.audit import AuditEntry
+from app.common.imports import ImportRejected, RowProblem
 from app.contributions.models import IncomeGroup, InvoiceKind, MemberIncomeGroup, MemberStatus
 from app.contributions.services import income_groups as service
 from app.extensions import db
@@ -152,7 +153,7 @@ def test_the_world_bank_file_is_read_as_published_with_title_rows_totals_and_kos
 
 def test_a_semicolon_csv_saved_by_a_french_spreadsheet_in_windows_encoding_is_read():
     content = "Pays;Groupe de revenu\n".encode("cp1252")  # no known header: refused, see below
-    with pytest.raises(service.ImportRejected):
+    with pytest.raises(ImportRejected):
         service.parse_upload("pays.csv", content)
 
     content = "Country;Income group\nCôte d'Ivoire;Lower middle income\nSénégal;Lower middle income\n"
@@ -189,7 +190,7 @@ def test_every_bad_row_is_listed_with_its_row_number():
         b"Chile,High income\n"  # fine
     )
 
-    with pytest.raises(service.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         service.parse_upload("groups.csv", content)
 
     assert [(problem.row, problem.message) for problem in rejected.value.problems] == [
@@ -216,7 +217,11 @@ def test_every_bad_row_is_listed_with_its_row_number():
         ("groups.csv", b",,\n,,\n", "The file is empty."),
         ("groups.csv", b"Country,Income group\n", "The file has no row with a country and an income group."),
         ("groups.pdf", b"%PDF-1.7 not a table", "Upload a CSV (.csv) or Excel (.xlsx) file."),
-        ("logo.csv", b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "Upload a CSV (.csv) or Excel (.xlsx) file."),
+        (
+            "logo.csv",
+            b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR",
+            "This file is named .csv but is not text: it is a PNG image.",
+        ),
         (
             "CLASS.xls",
             b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1old",
@@ -231,7 +236,7 @@ def test_every_bad_row_is_listed_with_its_row_number():
     ],
 )
 def test_a_file_that_cannot_be_read_is_refused_with_a_clear_message(name, content, message):
-    with pytest.raises(service.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         service.parse_upload(name, content)
     assert [(problem.row, problem.message) for problem in rejected.value.problems] == [(None, message)]
 
@@ -239,10 +244,10 @@ def test_a_file_that_cannot_be_read_is_refused_with_a_clear_message(name, conten
 def test_a_file_with_thousands_of_rows_is_refused_but_trailing_blank_rows_are_not_counted(monkeypatch):
     monkeypatch.setattr(service, "MAX_ROWS", 10)
     many = b"Country,Income group\n" + b"Kenya,Low income\n" + b",\n" * 8 + b"Chile,High income\n" * 2
-    with pytest.raises(service.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         service.parse_upload("groups.csv", many)
     assert rejected.value.problems == [
-        service.RowProblem(None, "The file has more than 10 rows: is it the right file?")
+        RowProblem(None, "The file has more than 10 rows: is it the right file?")
     ]
 
     buffer, name = xlsx_file([["Country", "Income group"], ["Kenya", "Low income"]] + [[None, None]] * 50)
@@ -250,12 +255,12 @@ def test_a_file_with_thousands_of_rows_is_refused_but_trailing_blank_rows_are_no
 
 
 def test_missing_columns_are_named():
-    with pytest.raises(service.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         service.parse_upload("groups.csv", b"Country,Region\nKenya,Africa\n")
     assert [(p.row, p.message) for p in rejected.value.problems] == [
         (1, "No income group column: name one column “Income group”.")
     ]
-    with pytest.raises(service.ImportRejected) as rejected:
+    with pytest.raises(ImportRejected) as rejected:
         service.parse_upload("groups.csv", b"Region,Income group\nAfrica,Low income\n")
     assert [(p.row, p.message) for p in rejected.value.problems] == [
         (1, "No country column: name one column “Code” (ISO alpha-2 or alpha-3) or “Country”.")

@@ -8,9 +8,10 @@ from decimal import Decimal
 
 import pytest
 
-from app.contributions.models import InvoiceKind, Language, PolicyExchangeRate
+from app.common.documents import epc_qr
+from app.common.languages import Language
+from app.contributions.models import InvoiceKind, PolicyExchangeRate
 from app.contributions.services.assessments import assess_member, billing_amount
-from app.contributions.services.documents import epc_qr
 from app.contributions.services.invoicing import (
     NothingToBill,
     create_draft_invoice,

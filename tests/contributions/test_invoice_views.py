@@ -10,9 +10,10 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 
+from app.common.languages import Language
 from app.common.pdf import sha256_hex
 from app.common.time import today
-from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, InvoiceStatus, Language
+from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, InvoiceStatus
 from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
 from app.extensions import db
 from tests.conftest import count
@@ -69,9 +70,9 @@ def test_operations_create_a_draft(operations, make_member):
     ("lines", "message"),
     [
         ([], "Add at least one line"),
-        ([("Fee", "0.00")], "Enter an amount above zero."),
-        ([("Fee", "10.005")], "Use at most two decimal places."),
-        ([("Fee", "ten")], "Not a valid decimal value"),
+        ([("Fee", "0.00")], "An amount must be more than zero."),
+        ([("Fee", "10.005")], "Use at most 2 decimal places."),
+        ([("Fee", "ten")], "Enter an amount in digits, with a point before the decimals"),
         ([("", "100.00")], "Describe what this amount is for."),
         ([("Fee", "")], "Give this line an amount."),
     ],
@@ -142,7 +143,7 @@ def test_issuing_gives_the_number_and_the_pdf_downloads_byte_identical(operation
     first = operations.get(f"/contributions/invoices/{invoice.id}/pdf")
     second = operations.get(f"/contributions/invoices/{invoice.id}/pdf")
     assert first.status_code == 200 and first.mimetype == "application/pdf"
-    assert first.headers["Content-Disposition"] == "attachment; filename=BE-2027-0001.pdf"
+    assert first.headers["Content-Disposition"] == 'attachment; filename="BE-2027-0001.pdf"'
     assert first.data.startswith(b"%PDF")
     assert first.data == second.data == invoice.pdf_bytes
     assert sha256_hex(first.data) == invoice.pdf_sha256
@@ -250,7 +251,7 @@ def test_a_credit_note_is_issued_from_the_invoice(operations, issued):
     assert issued.status == InvoiceStatus.CREDITED
     note = db.session.scalar(sa.select(CreditNote))
     download = operations.get(f"/contributions/credit-notes/{note.id}/pdf")
-    assert download.headers["Content-Disposition"] == "attachment; filename=BE-CN-2027-0001.pdf"
+    assert download.headers["Content-Disposition"] == 'attachment; filename="BE-CN-2027-0001.pdf"'
     assert download.data == note.pdf_bytes
 
 
@@ -258,8 +259,8 @@ def test_a_credit_note_is_issued_from_the_invoice(operations, issued):
     ("amount", "message"),
     [
         ("10000.01", "At most €10,000.00, the balance due."),
-        ("0", "Enter an amount above zero."),
-        ("12.345", "Use at most two decimal places."),
+        ("0", "An amount must be more than zero."),
+        ("12.345", "Use at most 2 decimal places."),
         ("", "Enter the amount to credit."),
     ],
 )

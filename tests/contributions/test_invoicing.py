@@ -8,6 +8,7 @@ from decimal import Decimal
 import pytest
 
 from app.common.audit import acting_as
+from app.common.languages import Language
 from app.common.pdf import sha256_hex
 from app.common.time import today
 from app.contributions.models import (
@@ -16,7 +17,6 @@ from app.contributions.models import (
     InvoiceKind,
     InvoiceStatus,
     IssuedDocumentIsFrozen,
-    Language,
 )
 from app.contributions.services.invoicing import (
     CreditExceedsBalance,

@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 from itsdangerous import URLSafeSerializer
 
+from app.common.languages import Language
 from app.contributions import paylinks
-from app.contributions.models import InvoiceStatus, Language
+from app.contributions.models import InvoiceStatus
 from app.contributions.services import stripe_payments
 
 from .stripe_fakes import post_event, session_event

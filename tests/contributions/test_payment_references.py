@@ -12,7 +12,7 @@ import pytest
 from stdnum import iso11649
 from stdnum.be import ogm_vcs
 
-from app.contributions.models import Language
+from app.common.languages import Language
 from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
 from app.contributions.services.payment_references import (
     compact_reference,

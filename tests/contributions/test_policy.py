@@ -216,8 +216,8 @@ def test_operations_set_the_years_budget_rate_and_the_list_shows_it(login_as, hu
     [
         ("0", "A rate must be more than zero."),
         ("-0.92", "A rate must be more than zero."),
-        ("0.123456789", "Give at most 8 decimal places."),
-        ("0,92", "Give a rate such as 0.9200 (with a point before the decimals)."),
+        ("0.123456789", "Use at most 8 decimal places."),
+        ("0,92", "Enter a rate in digits, with a point before the decimals, such as 0.9215."),
     ],
 )
 def test_a_bad_rate_is_refused_beside_its_field(login_as, hubs, make_policy, rate, message):

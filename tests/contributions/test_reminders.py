@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from app.common.languages import Language
 from app.common.time import today
-from app.contributions.models import InvoiceEventKind, Language, SentMessage
+from app.contributions.models import InvoiceEventKind, SentMessage
 from app.contributions.services.reminders import ReminderNotAllowed, reminder_state, send_reminder
 from app.extensions import db
 from tests.conftest import count

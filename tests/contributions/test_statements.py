@@ -8,7 +8,8 @@ from decimal import Decimal
 
 import pytest
 
-from app.contributions.models import CreditNote, Language, PaymentMethod
+from app.common.languages import Language
+from app.contributions.models import CreditNote, PaymentMethod
 from app.contributions.services.payments import allocate_payment, record_payment, write_off
 from app.contributions.services.statements import build_statement
 from app.extensions import db
@@ -117,6 +118,16 @@ def test_the_statement_page_shows_balances_and_links(login_as, account):
     assert "credit $200.00" in response.text
     assert first.number in response.text
     assert "Send by e-mail" not in response.text  # the board reads only
+
+
+def test_a_statement_named_after_a_non_ascii_member_downloads_under_its_real_name(login_as, make_member):
+    member = make_member(name="Côte d’Ivoire")
+
+    response = login_as("operations").get(f"/contributions/members/{member.id}/statement.pdf?download=1")
+
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.startswith('attachment; filename="statement-cote-d-ivoire-')
+    assert "filename*=UTF-8''statement-c%C3%B4te-d-ivoire-" in disposition
 
 
 def test_an_empty_account_says_so(login_as, make_member):

@@ -8,7 +8,8 @@ import sqlalchemy as sa
 
 from app.common.audit import AuditEntry
 from app.common.errors import DomainError, ValidationFailed
-from app.contributions.models import CreditNote, InvoiceStatus, Language
+from app.common.languages import Language
+from app.contributions.models import CreditNote, InvoiceStatus
 from app.extensions import db
 from app.hubs import services, uses
 from app.hubs.models import ChecklistItemStatus, Hub, HubStatus

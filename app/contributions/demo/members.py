@@ -16,6 +16,7 @@ import click
 import sqlalchemy as sa
 
 from ...common.fiscal import current_fiscal_year
+from ...common.languages import Language
 from ...extensions import db
 from ...hubs.models import Hub
 from ..models import (
@@ -23,7 +24,6 @@ from ..models import (
     ContributionAdjustment,
     ContributionPolicy,
     IncomeGroup,
-    Language,
     Member,
     MemberContact,
     MemberIncomeGroup,

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import DateField, SelectField
 from wtforms.validators import Optional
 
-from ...common.forms import choices
+from ...common.forms import FilterForm, choices
 
 
-class AgeingFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class AgeingFilterForm(FilterForm):
     as_of = DateField("As of", validators=[Optional()])
     hub = SelectField("Hub", validators=[Optional()])
     bucket = SelectField("Invoices in", validators=[Optional()])

@@ -1,17 +1,13 @@
 """The annual run preview's filter form (GET, no CSRF)."""
 
-from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
-from ...common.forms import choices
+from ...common.forms import FilterForm, choices
 from ..services.annual_run_preview import RowStatus
 
 
-class PreviewFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter: it changes nothing
-
+class PreviewFilterForm(FilterForm):
     q = StringField(
         "Search", validators=[Optional()], render_kw={"placeholder": "Member name or country code"}
     )

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField
 from wtforms.validators import NumberRange, Optional
 
-from ...common.forms import choices
+from ...common.forms import FilterForm, choices
 from ..services.arrears import ARREARS_RULE
 
 
-class ArrearsFilterForm(FlaskForm):
-    class Meta:
-        csrf = False
-
+class ArrearsFilterForm(FilterForm):
     first_year = IntegerField("From fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
     last_year = IntegerField("To fiscal year", validators=[Optional(), NumberRange(min=2000, max=2100)])
     hub = SelectField("Hub", validators=[Optional()])

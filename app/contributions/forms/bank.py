@@ -6,8 +6,21 @@ from decimal import Decimal
 
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
-from wtforms import BooleanField, DecimalField, FieldList, Form, FormField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DecimalField,
+    FieldList,
+    Form,
+    FormField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from ...common.forms import choices
 
 #: The largest bank file accepted (a year of daily statements is far smaller).
 MAX_STATEMENT_BYTES = 5 * 1024 * 1024
@@ -66,3 +79,43 @@ class IgnoreEntryForm(FlaskForm):
         validators=[DataRequired(message="Say why this entry is ignored."), Length(max=1000)],
         description="E.g. a refund from a supplier, a transfer between our own accounts.",
     )
+
+
+class CsvUploadForm(FlaskForm):
+    hub = SelectField("Account of", validators=[DataRequired(message="Choose the hub whose account it is.")])
+    file = FileField(
+        "CSV export of the account",
+        validators=[FileRequired(message="Choose the CSV file to import.")],
+        description="CSV (or XLSX) as the bank's online banking exports it, at most 2 MB: a date column, "
+        "an amount column (or credit and debit), and the counterparty and description if the bank gives "
+        "them.",
+    )
+
+    def __init__(self, hubs, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.hub.choices = choices(
+            (
+                (hub.id, f"{hub.name} · {hub.iban or hub.account_number} ({hub.base_currency})")
+                for hub in hubs
+            ),
+            blank="Choose",
+        )
+
+
+class CsvMappingForm(FlaskForm):
+    """The preview's mapping: how dates are written and the header row (the file travels signed; the column
+    selects, one per column the import reads, are named `column-<key>` and read by the view)."""
+
+    file_token = HiddenField(validators=[DataRequired()])
+    header_row = IntegerField("Header row", validators=[Optional(), NumberRange(min=1, max=100000)])
+    date_order = SelectField("Dates are written", validators=[DataRequired()])
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        from ..services.bank_csv import DateOrder
+
+        self.date_order.choices = choices(DateOrder.LABELS.items())
+
+
+class CsvConfirmForm(FlaskForm):
+    payload = HiddenField(validators=[DataRequired()])

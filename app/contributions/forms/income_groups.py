@@ -5,7 +5,7 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import BooleanField, HiddenField, IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, InputRequired, NumberRange, Optional
 
-from ...common.forms import choices
+from ...common.forms import FilterForm, choices
 from ..services.income_groups import FIRST_YEAR, LAST_YEAR
 
 
@@ -19,10 +19,7 @@ def _fiscal_year_field(label: str = "Fiscal year") -> IntegerField:
     )
 
 
-class IncomeGroupFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter: it changes nothing
-
+class IncomeGroupFilterForm(FilterForm):
     fiscal_year = IntegerField(
         "Fiscal year",
         validators=[Optional(), NumberRange(min=FIRST_YEAR, max=LAST_YEAR, message="A year such as 2027.")],

@@ -7,7 +7,6 @@ from decimal import Decimal
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -18,9 +17,10 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from ...common.forms import choices
-from ...common.money import CENT
-from ..models import InvoiceKind, InvoiceStatus, Language
+from ...common.fields import AmountField
+from ...common.forms import FilterForm, OptionalChoice, choices
+from ...common.languages import Language
+from ..models import InvoiceKind, InvoiceStatus
 
 #: Blank line rows offered on a new draft (empty rows are ignored).
 NEW_LINE_ROWS = 4
@@ -28,22 +28,11 @@ NEW_LINE_ROWS = 4
 EXTRA_LINE_ROWS = 2
 
 
-def _at_most_cents(field) -> None:
-    # DecimalField only rounds what it displays; the data keeps every digit that was typed.
-    if isinstance(field.data, Decimal) and field.data.is_finite() and field.data != field.data.quantize(CENT):
-        raise ValidationError("Use at most two decimal places.")
-
-
 class InvoiceLineForm(Form):
     description = StringField("Description", validators=[Optional(), Length(max=500)])
-    amount = DecimalField(
-        "Amount",
-        places=2,
-        validators=[Optional(), NumberRange(min=Decimal("0.01"), message="Enter an amount above zero.")],
-    )
+    amount = AmountField("Amount", validators=[Optional()])
 
     def validate_amount(self, field):
-        _at_most_cents(field)
         if field.data is not None and not (self.description.data or "").strip():
             self.description.errors = [*self.description.errors, "Describe what this amount is for."]
             raise ValidationError("This amount has no description.")
@@ -68,7 +57,7 @@ class InvoiceForm(FlaskForm):
         validators=[Optional(), Length(min=3, max=3, message="Use a three-letter ISO code such as EUR.")],
         description="Leave empty for the issuing hub's base currency.",
     )
-    language = SelectField("Document language", validators=[Optional()])
+    language = SelectField("Document language", validators=[OptionalChoice()])
     notes = TextAreaField("Notes printed on the invoice", validators=[Optional(), Length(max=2000)])
     lines = FieldList(FormField(InvoiceLineForm), min_entries=NEW_LINE_ROWS)
 
@@ -100,13 +89,8 @@ class InvoiceForm(FlaskForm):
 
 
 class CreditNoteForm(FlaskForm):
-    amount = DecimalField(
-        "Amount to credit",
-        places=2,
-        validators=[
-            InputRequired(message="Enter the amount to credit."),
-            NumberRange(min=Decimal("0.01"), message="Enter an amount above zero."),
-        ],
+    amount = AmountField(
+        "Amount to credit", validators=[InputRequired(message="Enter the amount to credit.")]
     )
     reason = TextAreaField(
         "Reason",
@@ -114,14 +98,12 @@ class CreditNoteForm(FlaskForm):
         description="Printed on the credit note, e.g. 'Contribution reduced by Steering Committee decision'.",
     )
 
-    def validate_amount(self, field):
-        _at_most_cents(field)
+    def __init__(self, *args, currency: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.currency = currency
 
 
-class InvoiceFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter, it changes nothing
-
+class InvoiceFilterForm(FilterForm):
     q = StringField("Member or number", validators=[Optional()])
     status = SelectField("Status", validators=[Optional()])
     hub = SelectField("Hub", validators=[Optional()])

@@ -4,7 +4,6 @@ from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     IntegerField,
     SelectField,
     StringField,
@@ -12,8 +11,11 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from ...common.forms import choices
-from ..models import AdjustmentKind, IncomeGroup, Language, MemberKind, MemberStatus
+from ...common.decimals import AMOUNT_OR_ZERO
+from ...common.fields import AmountField
+from ...common.forms import FilterForm, choices
+from ...common.languages import Language
+from ..models import AdjustmentKind, IncomeGroup, MemberKind, MemberStatus
 from ..services.members import MISSING, countries, month_name
 
 
@@ -88,10 +90,10 @@ class AdjustmentForm(FlaskForm):
         validators=[InputRequired(message="Give a fiscal year."), NumberRange(min=2000, max=2100)],
     )
     kind = SelectField("Adjustment", validators=[DataRequired()])
-    amount = DecimalField(
+    amount = AmountField(
         "Amount to bill instead",
-        places=2,
-        validators=[Optional(), NumberRange(min=0, message="An amount cannot be negative.")],
+        bounds=AMOUNT_OR_ZERO,
+        validators=[Optional()],
         description="In the policy's currency; leave blank for a waiver.",
     )
     reason = TextAreaField("Reason", validators=[DataRequired(message="Say why: the reason is required.")])
@@ -109,10 +111,7 @@ class AdjustmentForm(FlaskForm):
         self.kind.choices = _enum_choices(AdjustmentKind)
 
 
-class MemberFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter: it changes nothing
-
+class MemberFilterForm(FilterForm):
     q = StringField("Search", validators=[Optional()], render_kw={"placeholder": "Name or country code"})
     kind = SelectField("Kind", validators=[Optional()])
     status = SelectField("Status", validators=[Optional()])

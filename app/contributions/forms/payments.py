@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -16,9 +13,11 @@ from wtforms import (
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from ...common.forms import choices
+from ...common.decimals import AMOUNT_OR_ZERO
+from ...common.fields import AmountField, RateField
+from ...common.forms import FilterForm, choices
 from ...common.money import is_currency
 from ...common.time import today
 from ..models import PaymentMethod
@@ -31,23 +30,12 @@ class AllocationRow(Form):
     """One open invoice of the member on the payment form (no CSRF of its own: it is part of the form)."""
 
     invoice_id = HiddenField()
-    amount = DecimalField("Amount to apply", places=2, validators=[Optional(), NumberRange(min=Decimal("0"))])
-    rate = DecimalField(
-        "Exchange rate",
-        places=6,
-        validators=[Optional(), NumberRange(min=Decimal("0.000001"), message="A rate is more than zero.")],
-    )
+    amount = AmountField("Amount to apply", bounds=AMOUNT_OR_ZERO, validators=[Optional()])
+    rate = RateField("Exchange rate", validators=[Optional()])
 
 
 class PaymentForm(FlaskForm):
-    amount = DecimalField(
-        "Amount received",
-        places=2,
-        validators=[
-            InputRequired(),
-            NumberRange(min=Decimal("0.01"), message="The amount must be more than zero."),
-        ],
-    )
+    amount = AmountField("Amount received", validators=[InputRequired()], currency_field="currency")
     currency = SelectField("Currency", validators=[DataRequired()])
     received_on = DateField("Date received", validators=[InputRequired()], default=today)
     method = SelectField("Method", validators=[DataRequired()])
@@ -73,18 +61,10 @@ class AllocateCreditForm(FlaskForm):
     """Apply a payment's credit on account to one open invoice."""
 
     invoice_id = SelectField("Invoice", validators=[DataRequired(message="Choose an invoice.")])
-    amount = DecimalField(
-        "Amount to apply (in the invoice's currency)",
-        places=2,
-        validators=[
-            InputRequired(),
-            NumberRange(min=Decimal("0.01"), message="The amount must be more than zero."),
-        ],
-    )
-    rate = DecimalField(
+    amount = AmountField("Amount to apply (in the invoice's currency)", validators=[InputRequired()])
+    rate = RateField(
         "Exchange rate (invoice currency for 1 unit of the payment's, only across currencies)",
-        places=6,
-        validators=[Optional(), NumberRange(min=Decimal("0.000001"), message="A rate is more than zero.")],
+        validators=[Optional()],
     )
 
     def __init__(self, invoices, *args, **kwargs):
@@ -103,24 +83,18 @@ class AllocateCreditForm(FlaskForm):
 
 
 class WriteOffForm(FlaskForm):
-    amount = DecimalField(
-        "Amount to write off",
-        places=2,
-        validators=[
-            InputRequired(),
-            NumberRange(min=Decimal("0.01"), message="The amount must be more than zero."),
-        ],
-    )
+    amount = AmountField("Amount to write off", validators=[InputRequired()])
     reason = TextAreaField(
         "Reason", validators=[DataRequired(message="Say why the remainder is written off."), Length(max=2000)]
     )
     written_off_on = DateField("Date", validators=[InputRequired()], default=today)
 
+    def __init__(self, *args, currency: str | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.amount.currency = currency
 
-class PaymentFilterForm(FlaskForm):
-    class Meta:
-        csrf = False  # a GET filter, it changes nothing
 
+class PaymentFilterForm(FilterForm):
     q = StringField("Member or reference", validators=[Optional()])
     method = SelectField("Method", validators=[Optional()])
     date_from = DateField("Received from", validators=[Optional()])

@@ -1,20 +1,20 @@
 """Forms for the contribution policy of a fiscal year, and for copying last year's policy forward."""
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, StringField, TextAreaField
-from wtforms.validators import InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms import IntegerField, StringField, TextAreaField
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
-from ..services.policy import rate_error, rate_field_name
+from ...common.decimals import AMOUNT_OR_ZERO
+from ...common.fields import AmountField, RateField
+from ..services.policy import rate_field_name
 
 
-def _amount(label: str) -> DecimalField:
-    return DecimalField(
+def _amount(label: str) -> AmountField:
+    return AmountField(
         label,
-        places=2,
-        validators=[
-            InputRequired(message="Give an amount (0 if nothing is expected)."),
-            NumberRange(min=0, message="An amount cannot be negative."),
-        ],
+        bounds=AMOUNT_OR_ZERO,
+        validators=[InputRequired(message="Give an amount (0 if nothing is expected).")],
+        currency_field="currency",
     )
 
 
@@ -49,11 +49,6 @@ class CopyPolicyForm(FlaskForm):
     )
 
 
-def _valid_rate(form, field) -> None:
-    if field.data is not None and (problem := rate_error(field.data)) is not None:
-        raise ValidationError(problem)
-
-
 def with_rate_fields(form_class: type[FlaskForm], currencies: list[str]) -> type[FlaskForm]:
     """The policy form with one budget-rate field per currency (`rate_EUR`, ...), blank when not set."""
 
@@ -67,11 +62,6 @@ def with_rate_fields(form_class: type[FlaskForm], currencies: list[str]) -> type
         setattr(
             PolicyFormWithRates,
             rate_field_name(currency),
-            DecimalField(
-                f"{currency} for one unit of the policy currency",
-                places=None,
-                invalid_value_message="Give a rate such as 0.9200 (with a point before the decimals).",
-                validators=[Optional(), _valid_rate],
-            ),
+            RateField(f"{currency} for one unit of the policy currency", validators=[Optional()]),
         )
     return PolicyFormWithRates

@@ -6,8 +6,6 @@ only the rows it shows.
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -258,13 +256,16 @@ def aged_invoices(as_of: date | None = None, hub_id: int | None = None, bucket: 
     ]
 
 
-def ageing_csv(report: AgeingReport) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(["As of", report.as_of.isoformat()])
-    writer.writerow(["Hub", "Currency", "Invoices", *[BUCKET_LABELS[k] for k in BUCKET_KEYS], "Total"])
+def ageing_csv_rows(report: AgeingReport):
+    """The ageing summary's CSV lines: the date, the header, then one line per hub and currency and the
+    totals."""
+    yield ["As of", report.as_of.isoformat()]
+    yield ["Hub", "Currency", "Invoices", *[BUCKET_LABELS[k] for k in BUCKET_KEYS], "Total"]
     for row in [*report.rows, *report.totals]:
-        writer.writerow(
-            [row.hub_name, row.currency, row.invoice_count, *[row.buckets[k] for k in BUCKET_KEYS], row.total]
-        )
-    return out.getvalue()
+        yield [
+            row.hub_name,
+            row.currency,
+            row.invoice_count,
+            *[row.buckets[k] for k in BUCKET_KEYS],
+            row.total,
+        ]

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import load_only, selectinload
 
 from ...common.fiscal import fiscal_year as fiscal_year_range
-from ...common.money import sum_by_currency
+from ...common.money import rate_label, sum_by_currency
 from ...extensions import db
 from ...hubs.models import HubStatus
 from ..models import (
@@ -32,7 +32,7 @@ from ..models import (
     MemberKind,
     MemberStatus,
 )
-from .assessments import Assessment, BillingAmount, assess_members, billing_amount, policy_for, rate_label
+from .assessments import Assessment, BillingAmount, assess_members, billing_amount, policy_for
 
 
 class RowStatus(enum.StrEnum):

@@ -8,15 +8,15 @@ exports read members in batches, so that memory stays flat.
 
 from __future__ import annotations
 
-import tempfile
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...common.exports import INTEGER_FORMAT, MONEY_FORMAT, RATE_FORMAT, XlsxColumn, XlsxSheet
 from ...common.fiscal import current_fiscal_year
-from ...common.money import quantize
+from ...common.money import convert, format_rate, rate_label
 from ...extensions import db
 from ...hubs.models import Hub
 from ..models import (
@@ -35,7 +35,7 @@ from ..models import (
 # `assess_from` holds the rules of an assessment; the arrears apply them to income groups and adjustments
 # read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
 # one year.
-from .assessments import Assessment, assess_from, billing_amount, format_rate, rate_label
+from .assessments import Assessment, assess_from, billing_amount
 
 #: A member is flagged for the Steering Committee once this many consecutive fiscal years are unpaid.
 ARREARS_THRESHOLD_YEARS = 2
@@ -544,7 +544,11 @@ def _set_assessed(cell: YearCell, assessment, annual_invoice: tuple | None) -> N
             cell.assessed_currency = billed_in
             cell.exchange_rate = rate
             cell.rate_source = "invoice" if rate is not None else None
-            cell.assessed = assessed_amount if rate is None else quantize(assessed_amount * rate, billed_in)
+            cell.assessed = (
+                assessed_amount
+                if rate is None
+                else convert(assessed_amount, assessed_currency, billed_in, rate).amount
+            )
             return
     billing = billing_amount(assessment, currency=billed_in)
     cell.assessed_currency = billing.currency
@@ -657,12 +661,9 @@ def arrears_csv_rows(records):
         yield ["" if value is None else value for value in record]
 
 
-XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-#: An export smaller than this stays in memory; a larger one spills to a temporary file.
-XLSX_SPOOL_BYTES = 4 * 2**20
-_XLSX_FORMATS = {
+_ARREARS_FORMATS = {
     **{
-        ARREARS_COLUMNS.index(name): "#,##0.00"
+        name: MONEY_FORMAT
         for name in (
             "Assessed",
             "Assessed in policy currency",
@@ -673,59 +674,16 @@ _XLSX_FORMATS = {
             "Outstanding",
         )
     },
-    ARREARS_COLUMNS.index("Fiscal year"): "0",
-    ARREARS_COLUMNS.index("Exchange rate"): "0.0000####",
+    "Fiscal year": INTEGER_FORMAT,
+    "Exchange rate": RATE_FORMAT,
 }
-_XLSX_WIDTHS = {"Member": 32, "Hub": 20}
+_ARREARS_WIDTHS = {"Member": 32, "Hub": 20}
 
 
-def arrears_xlsx(records, title: str):
-    """The arrears as a spreadsheet, written as the records stream in (openpyxl's write-only mode, rows on
-    disk as they come) to a spooled temporary file, returned rewound with its size: bold frozen header,
-    number formats on amounts, filters, widths."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title[:31])
-    # A write-only sheet takes its widths and frozen panes before the first row.
-    for index, name in enumerate(ARREARS_COLUMNS, start=1):
-        sheet.column_dimensions[get_column_letter(index)].width = _XLSX_WIDTHS.get(
-            name, max(12, len(name) + 2)
-        )
-    sheet.freeze_panes = "B2"
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F0")
-    header = []
-    for name in ARREARS_COLUMNS:
-        cell = WriteOnlyCell(sheet, value=name)
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    sheet.append(header)
-    # One styled cell per formatted column, given each row's value: a row is written out as it is appended,
-    # so the cells can be used again for the next one (and the style is looked up once, not per cell).
-    styled = {}
-    for index, number_format in _XLSX_FORMATS.items():
-        styled[index] = WriteOnlyCell(sheet)
-        styled[index].number_format = number_format
-    row_count = 1
-    for record in records:
-        cells = list(record)
-        for index, cell in styled.items():
-            value = cells[index]
-            if value is not None:
-                cell.value = value
-                cells[index] = cell
-        sheet.append(cells)
-        row_count += 1
-    sheet.auto_filter.ref = f"A1:{get_column_letter(len(ARREARS_COLUMNS))}{row_count}"
-    out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - the response closes it
-    try:
-        workbook.save(out)
-    except BaseException:
-        out.close()
-        raise
-    size = out.tell()
-    out.seek(0)
-    return out, size
+def arrears_sheet(records, title: str) -> XlsxSheet:
+    """The arrears as a spreadsheet's sheet, written as the records stream in: amounts, years and rates as
+    numbers with their formats, the member's column frozen beside the header."""
+    columns = [
+        XlsxColumn(name, _ARREARS_FORMATS.get(name), _ARREARS_WIDTHS.get(name)) for name in ARREARS_COLUMNS
+    ]
+    return XlsxSheet(title, columns, records, frozen_columns=1)

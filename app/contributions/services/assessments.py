@@ -13,9 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel.numbers import format_decimal
 
-from ...common.money import quantize
+from ...common.money import MissingRate, convert, rate_label
 from ...extensions import db
 from ..models import (
     AdjustmentKind,
@@ -138,13 +137,12 @@ class BillingAmount:
 
     def convert(self, amount: Decimal | None) -> Decimal | None:
         """Another amount in the assessed currency (say, the policy amount) at the same rate."""
-        if amount is None:
+        if amount is None or self.assessed_currency is None:
             return None
-        if self.assessed_currency == self.currency:
-            return amount
-        if self.exchange_rate is None:
+        try:
+            return convert(amount, self.assessed_currency, self.currency, self.exchange_rate).amount
+        except MissingRate:
             return None
-        return quantize(amount * self.exchange_rate, self.currency)
 
     def rate_label(self, locale: str = "en") -> str:
         """`1 USD = 0.9200 EUR`, or an empty string when there was no conversion."""
@@ -172,11 +170,10 @@ def billing_amount(assessment: Assessment, hub=None, currency: str | None = None
     if assessed_currency == currency:
         return BillingAmount(amount=assessed, assessed_amount=assessed, exchange_rate=None, **common)
     rate = assessment.policy.rate_to(currency) if assessment.policy is not None else None
-    if rate is None:
-        if assessed == 0:  # a waiver or a zero amount is zero in every currency: nothing to convert
-            return BillingAmount(
-                amount=quantize(assessed, currency), assessed_amount=assessed, exchange_rate=None, **common
-            )
+    try:
+        # A waiver or a zero amount is zero in every currency: it converts without a rate.
+        converted = convert(assessed, assessed_currency, currency, rate)
+    except MissingRate:
         return BillingAmount(
             amount=None,
             assessed_amount=assessed,
@@ -185,15 +182,5 @@ def billing_amount(assessment: Assessment, hub=None, currency: str | None = None
             **common,
         )
     return BillingAmount(
-        amount=quantize(assessed * rate, currency), assessed_amount=assessed, exchange_rate=rate, **common
+        amount=converted.amount, assessed_amount=assessed, exchange_rate=converted.rate, **common
     )
-
-
-def format_rate(rate: Decimal, locale: str = "en") -> str:
-    """A rate with at least four and at most eight decimals, in a locale: `0.9200`, `0,9200`, `1.08345`."""
-    return format_decimal(rate, format="#,##0.0000####", locale=locale)
-
-
-def rate_label(from_currency: str, rate: Decimal, to_currency: str, locale: str = "en") -> str:
-    """`1 USD = 0.9200 EUR`."""
-    return f"1 {from_currency} = {format_rate(rate, locale)} {to_currency}"

@@ -75,7 +75,9 @@ def import_statement_file(data: bytes, filename: str, actor) -> ImportResult:
     return store_statement(parsed, data, filename, actor)
 
 
-def store_statement(parsed: ParsedStatement, data: bytes, filename: str, actor) -> ImportResult:
+def store_statement(
+    parsed: ParsedStatement, data: bytes | None, filename: str, actor, *, file_sha256: str | None = None
+) -> ImportResult:
     """Store a parsed statement's new entries and match them; raise StatementRefused (nothing stored) for an
     unknown account or a wrong currency, StatementAlreadyImported or NothingNewInStatement when it adds
     nothing."""
@@ -95,7 +97,7 @@ def store_statement(parsed: ParsedStatement, data: bytes, filename: str, actor) 
                 f"Entry {entry.position} is in {entry.currency} on a {parsed.currency} account; "
                 "the file is not consistent."
             )
-    file_sha256 = hashlib.sha256(data).hexdigest()
+    file_sha256 = file_sha256 or hashlib.sha256(data or b"").hexdigest()
     earlier = db.session.scalar(
         sa.select(BankStatement).where(
             BankStatement.hub_id == hub.id, BankStatement.file_sha256 == file_sha256

@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ...common.errors import DomainError, ValidationFailed
+from ...common.locks import lock_and_refresh
 from ...common.money import format_money, quantize
 from ...common.time import utcnow
 from ...extensions import db
@@ -242,9 +243,7 @@ def match_automatically(entry: BankEntry, actor, open_invoices: OpenInvoices | N
 
 def _lock_entry(entry: BankEntry) -> None:
     """Take the entry's row lock and reload it; refuse when someone resolved it meanwhile."""
-    db.session.flush()
-    db.session.execute(sa.select(BankEntry.id).where(BankEntry.id == entry.id).with_for_update())
-    db.session.refresh(entry)
+    lock_and_refresh(entry)
     if entry.status != EntryStatus.NEEDS_REVIEW:
         who = f" by {entry.resolved_by.full_name or entry.resolved_by.email}" if entry.resolved_by else ""
         raise EntryAlreadyResolved(

@@ -1,37 +1,41 @@
 """Income groups for a whole fiscal year: the overview, carrying last year's groups forward, and importing the
 World Bank's classification from a CSV or XLSX file.
 
-An import happens in two steps that keep no state in the process: `parse_upload` reads the file and lists
-every bad row (one bad row imports nothing), `preview_import` says what would change, and `import_token` signs
-the parsed rows together with that preview. `apply_import` verifies the signature, validates the rows again
-and applies them only if the preview still holds, so that what is applied is exactly what was shown.
+An import happens in two steps that keep no state in the process (app.common.imports reads the file, finds the
+columns and signs the preview): `parse_upload` reads the file and lists every bad row (one bad row imports
+nothing), `preview_import` says what would change, and `import_token` signs the parsed rows together with that
+preview. `apply_import` verifies the signature, validates the rows again and applies them only if the preview
+still holds, so that what is applied is exactly what was shown.
 
 Every function flushes and never commits.
 """
 
 from __future__ import annotations
 
-import csv
 import enum
-import io
 import re
-import unicodedata
-import warnings
-import zipfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
 
 import pycountry
 import sqlalchemy as sa
-from flask import current_app
-from itsdangerous import BadData, URLSafeTimedSerializer
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased
 
 from ...common.audit import acting_as
 from ...common.errors import DomainError, ValidationFailed
+from ...common.imports import (
+    Column,
+    PreviewSigner,
+    RowProblem,
+    find_header,
+    plain_text,
+    read_table,
+    reject,
+    reject_if_any,
+)
 from ...extensions import db
 from ...hubs.models import Hub
 from ..models import (
@@ -46,39 +50,12 @@ from ..models import (
 )
 from .members import country_name
 
-#: The largest file an import reads.
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
-#: How long a preview can be confirmed after it was shown.
-PREVIEW_MAX_AGE_SECONDS = 2 * 60 * 60
 FIRST_YEAR, LAST_YEAR = 2000, 2100
-_TOKEN_SALT = "tributary.income-group-import"
-
+#: What an import reads at most: the World Bank's file has about 270 rows and five columns.
+MAX_UPLOAD_BYTES, MAX_ROWS = 2 * 1024 * 1024, 5_000
+_SIGNER = PreviewSigner("tributary.income-group-import")
 
 # --- Errors ------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RowProblem:
-    """A bad row (or, with `row` None, a problem with the file as a whole) and what is wrong with it."""
-
-    row: int | None
-    message: str
-
-
-class ImportRejected(ValidationFailed):
-    """The file has bad rows: nothing is imported, and `problems` lists every one."""
-
-    def __init__(self, problems: Sequence[RowProblem]):
-        self.problems = list(problems)
-        count = len(self.problems)
-        super().__init__(
-            f"Nothing was imported: the file has {count} problem{'' if count == 1 else 's'} to fix.",
-            {"file": ["Fix the problems listed and upload the file again."]},
-        )
-
-
-class ImportTokenInvalid(DomainError):
-    """The confirmation's signed data was changed, is malformed, or is too old."""
 
 
 class PreviewOutOfDate(DomainError):
@@ -123,16 +100,9 @@ _GROUP_NAMES = {
 _NOT_ISO_COUNTRIES = {"xkx", "xk", "kosovo", "chi", "channel islands"}
 
 
-def _plain_text(text: str) -> str:
-    """Lower case, no accents, single spaces: "Upper-middle  Income" -> "upper middle income"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    ascii_only = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return " ".join(re.sub(r"[^0-9a-z]+", " ", ascii_only.casefold()).split())
-
-
 def read_income_group(text: str) -> IncomeGroup | None:
     """The group a cell names ("Upper middle income", "upper_middle", "UMC"), or None if it names none."""
-    return _GROUP_NAMES.get(_plain_text(text))
+    return _GROUP_NAMES.get(plain_text(text))
 
 
 @lru_cache(maxsize=1)
@@ -142,7 +112,7 @@ def _countries_by_name() -> dict[str, str]:
         for attribute in ("name", "official_name", "common_name"):
             value = getattr(country, attribute, None)
             if value:
-                names.setdefault(_plain_text(value), country.alpha_2)
+                names.setdefault(plain_text(value), country.alpha_2)
     return names
 
 
@@ -156,7 +126,7 @@ def read_country(text: str) -> str | None:
         country = pycountry.countries.get(alpha_3=value.upper())
         if country is not None:
             return country.alpha_2
-    return _countries_by_name().get(_plain_text(value))
+    return _countries_by_name().get(plain_text(value))
 
 
 # --- Reading the file --------------------------------------------------------------------------------------
@@ -188,12 +158,24 @@ _GROUP_HEADERS = {
     "classification",
     "income group code",
 }
-#: Bounds on what is read: the World Bank's file has about 270 rows and five columns.
-MAX_ROWS, MAX_COLUMNS = 5_000, 50
-#: How far down the file a header row is looked for (files often open with a title and notes).
-_HEADER_SEARCH_ROWS = 10
-_XLSX_MAGIC = b"PK\x03\x04"
-_OLD_EXCEL_MAGIC = b"\xd0\xcf\x11\xe0"
+_COLUMNS = (
+    Column("code", "Code", names=_CODE_HEADERS, words=("code", "iso"), required=False),
+    Column("name", "Country", names=_NAME_HEADERS, words=("country", "economy"), required=False),
+    Column(
+        "group",
+        "Income group",
+        names=_GROUP_HEADERS,
+        words=("income",),
+        missing_message="No income group column: name one column “Income group”.",
+    ),
+)
+
+
+_NO_COUNTRY_COLUMN = "No country column: name one column “Code” (ISO alpha-2 or alpha-3) or “Country”."
+
+
+def _names_a_country_and_a_group(found: dict[str, int | None]) -> bool:
+    return (found["code"] is not None or found["name"] is not None) and found["group"] is not None
 
 
 @dataclass(frozen=True)
@@ -225,159 +207,29 @@ class ParsedFile:
     skipped: list[SkippedRow] = field(default_factory=list)
 
 
-def _cell_text(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return str(value).strip()
-
-
-def _read_table(filename: str, content: bytes) -> list[list[str]]:
-    """The file's cells as text, row by row, or ImportRejected when it is not a CSV or XLSX file."""
-    if content.startswith(_XLSX_MAGIC):
-        return _read_xlsx(content)
-    if content.startswith(_OLD_EXCEL_MAGIC) or filename.lower().endswith(".xls"):
-        raise ImportRejected(
-            [RowProblem(None, "This is an old Excel (.xls) file: save it as .xlsx or .csv.")]
-        )
-    if not filename.lower().endswith((".csv", ".txt")) or b"\x00" in content:
-        raise ImportRejected([RowProblem(None, "Upload a CSV (.csv) or Excel (.xlsx) file.")])
-    return _read_csv(content)
-
-
-def _read_xlsx(content: bytes) -> list[list[str]]:
-    from openpyxl import load_workbook
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    unreadable = (InvalidFileException, zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # openpyxl warns about styles and extensions it does not read
-            workbook = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except unreadable as error:
-        raise _unreadable_xlsx() from error
-    try:
-        rows = workbook.worksheets[0].iter_rows(values_only=True, max_col=MAX_COLUMNS)
-        return _bounded([_cell_text(value) for value in row] for row in rows)
-    except unreadable as error:
-        raise _unreadable_xlsx() from error
-    finally:
-        workbook.close()
-
-
-def _unreadable_xlsx() -> ImportRejected:
-    return ImportRejected([RowProblem(None, "The Excel file could not be read: save it again as .xlsx.")])
-
-
-def _read_csv(content: bytes) -> list[list[str]]:
-    try:
-        text = content.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        text = content.decode("cp1252", errors="replace")  # Excel on Windows saves CSV files in cp1252
-    first_line = next((line for line in text.splitlines() if line.strip()), "")
-    # Spreadsheets set to French or Spanish write ";" between cells.
-    delimiter = max(",;\t", key=first_line.count)
-    try:
-        rows = csv.reader(io.StringIO(text), delimiter=delimiter)
-        return _bounded([cell.strip() for cell in row[:MAX_COLUMNS]] for row in rows)
-    except csv.Error as error:
-        raise ImportRejected([RowProblem(None, f"The CSV file could not be read: {error}.")]) from error
-
-
-def _bounded(rows: Iterable[list[str]]) -> list[list[str]]:
-    """The rows, keeping row numbers, with trailing blank rows dropped (spreadsheets often carry thousands of
-    formatted empty rows), or ImportRejected past MAX_ROWS."""
-    table: list[list[str]] = []
-    blank_run = 0
-    for cells in rows:
-        if not any(cells):
-            blank_run += 1
-            continue
-        if len(table) + blank_run >= MAX_ROWS:
-            raise ImportRejected(
-                [RowProblem(None, f"The file has more than {MAX_ROWS:,} rows: is it the right file?")]
-            )
-        table.extend([] for _ in range(blank_run))
-        blank_run = 0
-        table.append(cells)
-    return table
-
-
-def _find_columns(table: list[list[str]]) -> tuple[int, int | None, int | None, int | None]:
-    """(header row index, code column, name column, group column): the first of the opening rows that names
-    a country column and a group column, else the one that names the most."""
-    best, best_score = (0, None, None, None), 0
-    for index, row in enumerate(table[:_HEADER_SEARCH_ROWS]):
-        headers = [_plain_text(cell) for cell in row]
-        code = _column(headers, _CODE_HEADERS, ("code", "iso"))
-        name = _column(headers, _NAME_HEADERS, ("country", "economy"), exclude={code})
-        group = _column(headers, _GROUP_HEADERS, ("income",), exclude={code, name})
-        if (code is not None or name is not None) and group is not None:
-            return index, code, name, group
-        score = sum(column is not None for column in (code, name, group))
-        if score > best_score:
-            best, best_score = (index, code, name, group), score
-    return best
-
-
-def _column(headers: list[str], exact: set[str], words: tuple[str, ...], exclude=frozenset()) -> int | None:
-    for index, header in enumerate(headers):
-        if header in exact and index not in exclude:
-            return index
-    for index, header in enumerate(headers):
-        if index not in exclude and any(word in header.split() for word in words):
-            return index
-    return None
-
-
-def _size(limit: int) -> str:
-    megabytes, kilobytes = divmod(limit, 1024 * 1024)
-    return f"{megabytes} MB" if megabytes and not kilobytes else f"{max(limit // 1024, 1)} KB"
-
-
 def parse_upload(filename: str, content: bytes) -> ParsedFile:
     """Read an uploaded CSV or XLSX file of countries and income groups; ImportRejected lists bad rows."""
-    if len(content) > MAX_UPLOAD_BYTES:
-        raise ImportRejected([RowProblem(None, f"The file is larger than {_size(MAX_UPLOAD_BYTES)}.")])
-    if not content.strip():
-        raise ImportRejected([RowProblem(None, "The file is empty.")])
-    table = _read_table(filename or "", content)
-    if not any(any(cell for cell in row) for row in table):
-        raise ImportRejected([RowProblem(None, "The file is empty.")])
-    header_index, code_column, name_column, group_column = _find_columns(table)
+    # Excel on Windows saves CSV files in cp1252 unless told otherwise: such a file is read too.
+    table = read_table(
+        filename, content, max_bytes=MAX_UPLOAD_BYTES, max_rows=MAX_ROWS, legacy_encoding="cp1252"
+    )
+    header = find_header(table, _COLUMNS, accept=_names_a_country_and_a_group)
     problems = []
-    if code_column is None and name_column is None:
-        problems.append(
-            RowProblem(
-                header_index + 1,
-                "No country column: name one column “Code” (ISO alpha-2 or alpha-3) or “Country”.",
-            )
-        )
-    if group_column is None:
-        problems.append(
-            RowProblem(header_index + 1, "No income group column: name one column “Income group”.")
-        )
-    if problems:
-        raise ImportRejected(problems)
+    if not header.has("code") and not header.has("name"):
+        problems.append(RowProblem(header.row, _NO_COUNTRY_COLUMN))
+    problems.extend(header.missing(_COLUMNS))
+    reject_if_any(problems)
 
     rows: list[FileRow] = []
     skipped: list[SkippedRow] = []
     seen: dict[str, int] = {}
-    for index in range(header_index + 1, len(table)):
-        cells = table[index]
-        number = index + 1
-
-        def cell(column, cells=cells):
-            return cells[column] if column is not None and column < len(cells) else ""
-
-        code_text, name_text, group_text = cell(code_column), cell(name_column), cell(group_column)
+    for record in header.records(table):
+        number = record.number
+        code_text, name_text, group_text = record["code"], record["name"], record["group"]
         country_text = code_text or name_text
-        if not any(cells):
-            continue
         group = read_income_group(group_text) if group_text else None
         code = read_country(country_text) if country_text else None
-        if country_text and code is None and _plain_text(country_text) in _NOT_ISO_COUNTRIES:
+        if country_text and code is None and plain_text(country_text) in _NOT_ISO_COUNTRIES:
             skipped.append(SkippedRow(number, country_text, "Not an ISO 3166 country, so never a member."))
             continue
         if not group_text:
@@ -409,10 +261,9 @@ def parse_upload(filename: str, content: bytes) -> ParsedFile:
             problems.extend(RowProblem(number, message) for message in row_problems)
             continue
         rows.append(FileRow(number, country_text, group_text, code, group))
-    if problems:
-        raise ImportRejected(problems)
+    reject_if_any(problems)
     if not rows:
-        raise ImportRejected([RowProblem(None, "The file has no row with a country and an income group.")])
+        raise reject("The file has no row with a country and an income group.")
     return ParsedFile(rows=rows, skipped=skipped)
 
 
@@ -575,13 +426,9 @@ def missing_members(fiscal_year: int) -> list[tuple[int, str]]:
 # --- Confirming: the signed rows ---------------------------------------------------------------------------
 
 
-def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=_TOKEN_SALT)
-
-
 def import_token(parsed: ParsedFile, preview: ImportPreview, filename: str) -> str:
     """Sign the parsed rows and the changes the preview showed, for the confirmation form to carry."""
-    return _serializer().dumps(
+    return _SIGNER.sign(
         {
             "fy": preview.fiscal_year,
             "file": (filename or "")[:200],
@@ -605,15 +452,9 @@ class SignedImport:
 
 
 def read_import_token(token: str) -> SignedImport:
-    """Verify the signature and age of a confirmation and validate its rows again (ImportTokenInvalid)."""
-    refused = ImportTokenInvalid(
-        "This confirmation could not be verified: it was changed or is more than two hours old. "
-        "Nothing was changed: upload the file again."
-    )
-    try:
-        data = _serializer().loads(token or "", max_age=PREVIEW_MAX_AGE_SECONDS)
-    except BadData as error:
-        raise refused from error
+    """Verify the signature and age of a confirmation and validate its rows again (PreviewTokenInvalid)."""
+    data = _SIGNER.read(token)
+    refused = _SIGNER.refused()
     try:
         fiscal_year = check_fiscal_year(data["fy"])
         rows, seen = [], set()

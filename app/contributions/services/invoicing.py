@@ -9,13 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...common.audit import _current_actor
+from ...common.audit import current_actor
+from ...common.decimals import AMOUNT, DecimalRefused, parse_decimal
 from ...common.errors import DomainError, ValidationFailed
-from ...common.money import currency_exponent, format_money, is_currency
+from ...common.languages import Language
+from ...common.locks import lock_and_refresh
+from ...common.money import format_money, is_currency
 from ...common.pdf import sha256_hex
 from ...common.time import today, utcnow
 from ...extensions import db
@@ -28,10 +31,10 @@ from ..models import (
     InvoiceKind,
     InvoiceLine,
     InvoiceStatus,
-    Language,
     Member,
 )
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount
+from .documents import bill_to_for, render_credit_note_pdf, render_invoice_pdf, render_pro_forma_pdf
 from .numbering import next_number
 from .payment_references import derive_reference
 
@@ -91,7 +94,6 @@ def _validate_lines(lines, currency: str) -> list[LineInput]:
     """Check descriptions and amounts; raise with messages keyed like the form's line fields."""
     errors: dict[str, list[str]] = {}
     clean: list[LineInput] = []
-    exponent = currency_exponent(currency)
     for index, line in enumerate(lines or []):
         description, amount = line[0], line[1]
         description = (description or "").strip()
@@ -104,22 +106,11 @@ def _validate_lines(lines, currency: str) -> list[LineInput]:
                 f"Keep the description under {DESCRIPTION_MAX} characters."
             )
         try:
-            amount = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
-        except (InvalidOperation, TypeError, ValueError):
-            errors.setdefault(f"lines-{index}-amount", []).append("Enter an amount such as 10000.00.")
+            amount = parse_decimal(amount, AMOUNT, currency)
+        except DecimalRefused as refused:
+            errors.setdefault(f"lines-{index}-amount", []).append(str(refused))
             continue
-        if isinstance(amount, float) or not amount.is_finite():
-            errors.setdefault(f"lines-{index}-amount", []).append("Enter an amount such as 10000.00.")
-            continue
-        if amount <= 0:
-            errors.setdefault(f"lines-{index}-amount", []).append("A line amount must be more than zero.")
-        elif amount != amount.quantize(Decimal(1).scaleb(-exponent)):
-            errors.setdefault(f"lines-{index}-amount", []).append(
-                f"{currency} amounts have at most {exponent} decimal places."
-            )
-        elif amount >= Decimal("1000000000000"):
-            errors.setdefault(f"lines-{index}-amount", []).append("This amount is too large.")
-        clean.append(LineInput(description, amount.quantize(Decimal(1).scaleb(-exponent))))
+        clean.append(LineInput(description, amount))
     if errors:
         raise InvalidInvoiceLine("Some lines need correcting.", errors)
     if not clean:
@@ -195,9 +186,7 @@ def _require_draft(invoice: Invoice) -> None:
 
 def _lock(invoice: Invoice) -> None:
     """Take the invoice's row lock (PostgreSQL) and reload it, so that two people acting at once queue."""
-    db.session.flush()
-    db.session.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
-    db.session.refresh(invoice)
+    lock_and_refresh(invoice)
 
 
 # --- Events ------------------------------------------------------------------------------------------------
@@ -210,7 +199,7 @@ def record_invoice_event(
     if actor is not None:
         actor_id, label = actor.id, (actor.full_name or actor.email)
     else:
-        actor_id, label = _current_actor()
+        actor_id, label = current_actor()
     event = InvoiceEvent(
         kind=InvoiceEventKind(kind),
         actor_id=actor_id,
@@ -337,26 +326,9 @@ def delete_draft_invoice(invoice: Invoice, actor) -> None:
 # --- Issuing -----------------------------------------------------------------------------------------------
 
 
-def bill_to_for(member: Member) -> dict:
-    """Who and where an invoice is billed to, as it will be frozen at issue."""
-    contacts = sorted(member.contacts, key=lambda contact: (not contact.is_primary, contact.id or 0))
-    contact = contacts[0] if contacts else None
-    return {
-        "name": member.name,
-        "address": member.billing_address or "",
-        "country_code": member.country_code,
-        "contact_name": contact.name if contact else "",
-        "contact_title": contact.title if contact else "",
-        "office": contact.office if contact else "",
-        "email": contact.email if contact else "",
-    }
-
-
 def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Invoice:
     """Assign the number, freeze bill_to, set issued_on/due_on (hub payment terms), render the PDF once, store
     bytes + SHA-256, record who issued it and an InvoiceEvent; flush, never commit."""
-    from .documents import render_invoice_pdf
-
     if invoice.id is not None:
         _lock(invoice)
     _require_draft(invoice)
@@ -388,17 +360,9 @@ def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Inv
 
 def _parse_credit_amount(amount, currency: str) -> Decimal:
     try:
-        amount = amount if isinstance(amount, Decimal) else Decimal(str(amount).strip())
-    except (InvalidOperation, TypeError, ValueError):
-        raise InvalidCreditNote("Enter an amount.", {"amount": ["Enter an amount such as 500.00."]}) from None
-    if not amount.is_finite() or amount <= 0:
-        raise InvalidCreditNote("Enter an amount above zero.", {"amount": ["The amount must be above zero."]})
-    exponent = currency_exponent(currency)
-    if amount != amount.quantize(Decimal(1).scaleb(-exponent)):
-        raise InvalidCreditNote(
-            "Too many decimal places.", {"amount": [f"{currency} amounts have at most {exponent} decimals."]}
-        )
-    return amount
+        return parse_decimal(amount, AMOUNT, currency)
+    except DecimalRefused as refused:
+        raise InvalidCreditNote(str(refused), {"amount": [str(refused)]}) from None
 
 
 def issue_credit_note(
@@ -406,8 +370,6 @@ def issue_credit_note(
 ) -> CreditNote:
     """Reduce or cancel an issued invoice: a numbered credit note (PREFIX-CN-FY-NNNN, in the invoice's fiscal
     year) with its own stored PDF, never more than the balance due."""
-    from .documents import render_credit_note_pdf
-
     if invoice.is_draft:
         raise InvoiceNotIssued("A draft is changed or deleted, not credited.")
     _lock(invoice)
@@ -460,8 +422,6 @@ def planned_contribution(member: Member, fiscal_year: int) -> Assessment:
 def render_pro_forma(invoice_or_planned: Invoice | Assessment) -> bytes:
     """A PRO FORMA PDF for a draft invoice or a planned contribution: no number, not stored, nothing changed
     (it is downloaded with a GET, which never changes state)."""
-    from .documents import render_pro_forma_pdf
-
     if isinstance(invoice_or_planned, Invoice):
         invoice = invoice_or_planned
         _require_draft(invoice)

@@ -16,10 +16,11 @@ from decimal import Decimal
 import pycountry
 import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from ...common.errors import ValidationFailed
+from ...common.languages import Language
+from ...common.uniqueness import UniqueField, unique_as_field_errors
 from ...extensions import db
 from ...hubs.models import Hub, HubStatus
 from ..models import (
@@ -29,7 +30,6 @@ from ..models import (
     IncomeGroup,
     Invoice,
     InvoiceStatus,
-    Language,
     Member,
     MemberContact,
     MemberIncomeGroup,
@@ -174,16 +174,20 @@ def _other_members(member: Member) -> sa.Select:
     return query.where(Member.id != member.id) if member.id is not None else query
 
 
+#: The member's unique indexes, as messages beside their fields.
+MEMBER_UNIQUE_FIELDS = (
+    UniqueField("uq_members_national_country", "country_code", "Already a member."),
+    UniqueField("uq_members_country_code_name", "name", "A member of this country already has this name."),
+)
+
+
 def _flush_or_duplicate(member: Member) -> None:
     # The checks above read first; the unique indexes settle a race between two people saving at once.
-    try:
-        with db.session.begin_nested():
-            db.session.flush()
-    except IntegrityError as error:
-        raise ValidationFailed(
-            "Another member with this country or name was saved at the same moment. Nothing was saved.",
-            {"country_code": ["Already a member."]},
-        ) from error
+    with unique_as_field_errors(
+        *MEMBER_UNIQUE_FIELDS,
+        message="Another member with this country or name was saved at the same moment. Nothing was saved.",
+    ):
+        db.session.flush()
 
 
 @dataclass(frozen=True)

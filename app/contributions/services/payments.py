@@ -14,8 +14,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import format_percent
 
+from ...common.decimals import AMOUNT, RATE, decimal_problem
 from ...common.errors import DomainError, ValidationFailed
-from ...common.money import format_money, is_currency, quantize
+from ...common.locks import lock_and_refresh
+from ...common.money import convert, format_money, is_currency, quantize
 from ...common.time import today
 from ...extensions import db
 from ..models import (
@@ -99,6 +101,8 @@ def record_payment(
         errors["currency"] = [f"{currency!r} is not a currency code."]
     if amount is None or amount <= ZERO:
         errors["amount"] = ["The amount must be more than zero."]
+    elif (problem := decimal_problem(Decimal(amount), AMOUNT, currency)) is not None:
+        errors["amount"] = [problem]
     if received_on is None:
         errors["received_on"] = ["Give the date the money was received."]
     if errors:
@@ -147,6 +151,10 @@ def allocate_payment(
         raise ValidationFailed(
             "The amount to allocate must be more than zero.", {"amount": ["More than zero."]}
         )
+    if (problem := decimal_problem(Decimal(amount), AMOUNT, invoice.currency)) is not None:
+        raise ValidationFailed(problem, {"amount": [problem]})
+    if exchange_rate is not None and (problem := decimal_problem(Decimal(exchange_rate), RATE)) is not None:
+        raise ValidationFailed(problem, {"rate": [problem]})
     amount = quantize(Decimal(amount), invoice.currency)
     if amount > invoice.balance_due:
         raise AllocationExceedsBalance(
@@ -169,7 +177,7 @@ def allocate_payment(
                 f"give the exchange rate used ({invoice.currency} for 1 {payment.currency})."
             )
         exchange_rate = Decimal(exchange_rate)
-        available = quantize(unallocated * exchange_rate, invoice.currency)
+        available = convert(unallocated, payment.currency, invoice.currency, exchange_rate).amount
         if amount > available:
             raise AllocationExceedsPayment(
                 f"{_fmt(amount, invoice.currency)} is more than this payment has left to allocate "
@@ -199,21 +207,15 @@ def allocate_payment(
     return allocation
 
 
+#: What settles a payment and an invoice: reloaded with them under their row locks.
+PAYMENT_SETTLEMENTS = ("allocations", "refunds")
+INVOICE_SETTLEMENTS = ("allocations", "credit_notes", "write_offs")
+
+
 def _lock(payment: Payment, invoice: Invoice) -> None:
     """Reload the payment and the invoice under a row lock: two allocations at once cannot overshoot."""
-    _lock_rows(Payment, payment)
-    _lock_rows(Invoice, invoice)
-
-
-def _lock_rows(model, obj) -> None:
-    """Lock the row (FOR UPDATE on PostgreSQL), then reload the object and its settling collections."""
-    db.session.flush()
-    db.session.execute(sa.select(model.id).where(model.id == obj.id).with_for_update())
-    db.session.refresh(obj)
-    if isinstance(obj, Payment):
-        db.session.refresh(obj, attribute_names=["allocations", "refunds"])
-    else:
-        db.session.refresh(obj, attribute_names=["allocations", "credit_notes", "write_offs"])
+    lock_and_refresh(payment, also=PAYMENT_SETTLEMENTS)
+    lock_and_refresh(invoice, also=INVOICE_SETTLEMENTS)
 
 
 # --- Write-offs and refunds --------------------------------------------------------------------------------
@@ -233,12 +235,14 @@ def write_off(
     invoice: Invoice, amount: Decimal, reason: str, actor, written_off_on: date | None = None
 ) -> WriteOff:
     """Write a small remainder (bank fees, rounding) off an open invoice, with a reason."""
-    _lock_rows(Invoice, invoice)
+    lock_and_refresh(invoice, also=INVOICE_SETTLEMENTS)
     if not invoice.status.is_open:
         raise InvoiceNotOpen(f"Invoice {invoice.number or invoice.id} is {invoice.status.label.lower()}.")
     errors: dict[str, list[str]] = {}
     if amount is None or amount <= ZERO:
         errors["amount"] = ["The amount must be more than zero."]
+    elif (problem := decimal_problem(Decimal(amount), AMOUNT, invoice.currency)) is not None:
+        errors["amount"] = [problem]
     if not (reason or "").strip():
         errors["reason"] = ["Say why the remainder is written off (e.g. bank charges deducted)."]
     if errors:
@@ -289,7 +293,7 @@ def record_refund(
     The refund comes first out of the payment's credit on account; beyond that, the payment's allocations are
     reduced (newest first), so the invoices they paid owe that money again.
     """
-    _lock_rows(Payment, payment)
+    lock_and_refresh(payment, also=PAYMENT_SETTLEMENTS)
     if amount is None or amount <= ZERO:
         raise ValidationFailed("The refund must be more than zero.", {"amount": ["More than zero."]})
     amount = quantize(Decimal(amount), payment.currency)
@@ -328,9 +332,9 @@ def record_refund(
             if allocation.exchange_rate is None:
                 allocation.amount = allocation.payment_amount
             else:
-                allocation.amount = quantize(
-                    allocation.payment_amount * allocation.exchange_rate, invoice.currency
-                )
+                allocation.amount = convert(
+                    allocation.payment_amount, payment.currency, invoice.currency, allocation.exchange_rate
+                ).amount
             invoice_amount = before - allocation.amount
         touched.append((invoice, invoice_amount))
     db.session.flush()

@@ -10,8 +10,10 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...common.decimals import AMOUNT_OR_ZERO, RATE, check_decimal, decimal_problem
 from ...common.errors import ValidationFailed
 from ...common.money import is_currency
+from ...common.uniqueness import UniqueField, unique_as_field_errors
 from ...extensions import db
 from ...hubs.models import Hub, HubStatus
 from ..models import ContributionPolicy, Invoice, InvoiceKind, InvoiceStatus, PolicyExchangeRate
@@ -25,9 +27,12 @@ AMOUNT_FIELDS = [
     ("local", "local_amount", "Local members"),
 ]
 CORRECT_THE_FIELDS = "Please correct the fields marked below. Nothing was saved."
-#: Decimals a budget rate may have (the RATE column keeps eight), and the largest rate it holds.
-RATE_DECIMALS = 8
-RATE_LIMIT = Decimal("10000000000")
+
+
+#: One policy per fiscal year: the constraint settles two people creating the same year at once.
+POLICY_YEAR_UNIQUE = UniqueField(
+    "uq_contribution_policies_fiscal_year", "fiscal_year", "This fiscal year already has a policy."
+)
 
 
 class PolicyExists(ValidationFailed):
@@ -71,13 +76,7 @@ def invoicing_currencies() -> list[str]:
 
 def rate_error(rate: Decimal) -> str | None:
     """What is wrong with a budget rate, or None when it is acceptable."""
-    if not rate.is_finite() or rate <= 0:
-        return "A rate must be more than zero."
-    if rate != rate.quantize(Decimal(1).scaleb(-RATE_DECIMALS)):
-        return f"Give at most {RATE_DECIMALS} decimal places."
-    if rate >= RATE_LIMIT:
-        return "That rate is too large."
-    return None
+    return decimal_problem(rate, RATE)
 
 
 def policies() -> list[ContributionPolicy]:
@@ -102,8 +101,9 @@ def create_policy(details: PolicyDetails) -> ContributionPolicy:
         )
     policy = ContributionPolicy()
     _apply(policy, details)
-    db.session.add(policy)
-    db.session.flush()
+    with unique_as_field_errors(POLICY_YEAR_UNIQUE, message=CORRECT_THE_FIELDS):
+        db.session.add(policy)
+        db.session.flush()
     return policy
 
 
@@ -140,8 +140,9 @@ def copy_policy_forward(fiscal_year: int) -> ContributionPolicy:
         ],
         **{column: getattr(source, column) for _, column, _ in AMOUNT_FIELDS},
     )
-    db.session.add(policy)
-    db.session.flush()
+    with unique_as_field_errors(POLICY_YEAR_UNIQUE, message=CORRECT_THE_FIELDS):
+        db.session.add(policy)
+        db.session.flush()
     return policy
 
 
@@ -169,12 +170,10 @@ def _apply(policy: ContributionPolicy, details: PolicyDetails) -> None:
         amount = getattr(details, field)
         if amount is None:
             errors[field] = ["Give an amount (0 if nothing is expected)."]
-        elif amount < 0:
-            errors[field] = ["An amount cannot be negative."]
-        elif amount >= Decimal("1000000000000"):
-            errors[field] = ["That amount is too large."]
+        elif (problem := decimal_problem(amount, AMOUNT_OR_ZERO, currency)) is not None:
+            errors[field] = [problem]
         else:
-            amounts[column] = amount.quantize(Decimal("0.01"))
+            amounts[column] = check_decimal(amount, AMOUNT_OR_ZERO, currency)
     rates: dict[str, Decimal | None] = {}
     for rate_currency, rate in (details.rates or {}).items():
         rate_currency = (rate_currency or "").strip().upper()

@@ -13,15 +13,15 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from babel.numbers import format_decimal
 from flask_babel import force_locale, gettext
 from sqlalchemy.orm import selectinload
 
-from ...common.money import format_money
-from ...common.pdf import render_template_pdf
+from ...common.documents import render_document
+from ...common.money import format_money, format_rate
 from ...common.time import today
 from ...extensions import db
 from ..models import ZERO, Invoice, InvoiceStatus, Member, Payment, PaymentAllocation
+from .documents import bill_to_for
 
 #: Order of lines on one day: what is owed first, then what settles it.
 _ORDER = {
@@ -237,7 +237,7 @@ def build_statement(member: Member, as_of: date | None = None, lang: str = "en")
 
 def _rate(rate: Decimal | None, lang: str) -> str:
     """An exchange rate as the reader writes numbers (1.08, or 1,08 in French), with all its digits."""
-    return format_decimal(rate, format="#,##0.########", locale=lang) if rate is not None else ""
+    return format_rate(rate, lang, min_decimals=0) if rate is not None else ""
 
 
 def _applied_on(payment: Payment, allocation: PaymentAllocation) -> date:
@@ -259,15 +259,11 @@ def statement_filename(member: Member, as_of: date) -> str:
 
 def render_statement_pdf(member: Member, as_of: date | None = None) -> bytes:
     """The statement as a PDF in the member's language, with the member's hub as issuer."""
-    from .documents import document_header, recipient_lines
-    from .invoicing import bill_to_for
-
     lang = member.language.value
-    statement = build_statement(member, as_of, lang)
-    with force_locale(lang):
-        return render_template_pdf(
-            "pdf/statement.html",
-            statement=statement,
-            recipient=recipient_lines(bill_to_for(member), lang),
-            **document_header(member.hub, lang),
-        )
+    return render_document(
+        "pdf/statement.html",
+        issuer=member.hub,
+        lang=lang,
+        recipient=bill_to_for(member),
+        statement=build_statement(member, as_of, lang),
+    )

@@ -20,14 +20,17 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 
+from ...common.decimals import AMOUNT_OR_ZERO, DecimalRefused, parse_decimal
 from ...common.errors import DomainError
+from ...common.locks import lock_and_refresh
 from ...common.money import format_money
 from ...common.time import today, utcnow
+from ...common.urls import bounded_int
 from ...extensions import db
 from .. import paylinks, stripe_gateway
 from ..models import (
@@ -290,9 +293,7 @@ def _handle_refund(event: stripe_gateway.WebhookEvent, record: StripeEvent, cont
         )
     # Lock the payment before reading what is refunded so far (two refund events at once cannot both apply),
     # and before the event row points at it (see _handle_session).
-    db.session.flush()
-    db.session.execute(sa.select(Payment.id).where(Payment.id == payment.id).with_for_update())
-    db.session.refresh(payment)
+    lock_and_refresh(payment)
     record.payment_id = context.payment_id
     still_to_record = charge.amount_refunded - payment.refunded_amount
     if still_to_record <= ZERO:
@@ -345,10 +346,9 @@ def _invoice_named_by(session: stripe_gateway.CheckoutSessionData) -> Invoice:
     raw_id = session.metadata.get("invoice_id")
     invoice = None
     if raw_id is not None:
-        try:
-            invoice = db.session.get(Invoice, int(raw_id))
-        except ValueError:
-            invoice = None
+        # Beyond the id column's range (or not a number) names no invoice: PostgreSQL would refuse the lookup.
+        invoice_id = bounded_int(raw_id)
+        invoice = db.session.get(Invoice, invoice_id) if invoice_id is not None else None
     elif session.client_reference_id:
         invoice = db.session.scalar(sa.select(Invoice).where(Invoice.number == session.client_reference_id))
     if invoice is None or invoice.is_draft:
@@ -373,8 +373,8 @@ def _check_amount(session: stripe_gateway.CheckoutSessionData, invoice: Invoice)
     if asked_currency and asked_currency != session.currency:
         raise _NeedsReview(f"Paid {paid}, but the payment was started in {asked_currency}.")
     try:
-        expected = Decimal(session.metadata["expected_amount"])
-    except (KeyError, InvalidOperation):
+        expected = parse_decimal(session.metadata["expected_amount"], AMOUNT_OR_ZERO, session.currency)
+    except (KeyError, DecimalRefused):
         raise _NeedsReview(
             f"Paid {paid}, but the payment carries no expected amount: it was not started from Tributary."
         ) from None
@@ -393,9 +393,7 @@ def _check_amount(session: stripe_gateway.CheckoutSessionData, invoice: Invoice)
 
 def lock_invoice(invoice: Invoice) -> None:
     """Events about one invoice are applied one at a time (a row lock on PostgreSQL)."""
-    db.session.flush()
-    db.session.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
-    db.session.refresh(invoice)
+    lock_and_refresh(invoice)
 
 
 def payment_for_session(session: stripe_gateway.CheckoutSessionData) -> Payment | None:

@@ -6,6 +6,7 @@ from . import (  # noqa: F401 - each module adds its routes to the blueprint
     annual_run_preview,
     arrears,
     bank,
+    bank_csv,
     blockers,
     funders,
     income_groups,

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, current_app, render_template, request
+from flask import current_app, render_template, request
 from flask_sqlalchemy.pagination import SelectPagination
 
 from ...auth.permissions import Permission, requires
+from ...common.exports import csv_response
 from ...common.time import today
+from ...common.urls import page_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -43,16 +45,13 @@ def ageing_report():
     hub_id = int(form.hub.data) if form.hub.data and not form.hub.errors else None
     report = ageing.ageing_report(as_of, hub_id)
     if request.args.get("format") == "csv":
-        return Response(
-            ageing.ageing_csv(report),
-            mimetype="text/csv",
-            headers={"Content-Disposition": f'attachment; filename="ageing-{as_of.isoformat()}.csv"'},
-        )
+        return csv_response(ageing.ageing_csv_rows(report), f"ageing-{as_of.isoformat()}.csv")
     bucket = form.bucket.data if form.bucket.data in ageing.BUCKET_KEYS else None
     page = _RowsPagination(
         select=ageing.aged_invoices_query(as_of, hub_id, bucket),
         session=db.session,
         total=report.listed_count(bucket),
+        page=page_arg(),
         per_page=current_app.config["ITEMS_PER_PAGE"],
         error_out=False,
     )

@@ -25,6 +25,7 @@ from werkzeug.routing import BuildError
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
 from ...common.fiscal import current_fiscal_year
+from ...common.pagination import paginate
 from ...common.time import as_utc, utcnow
 from ...extensions import db
 from .. import bp
@@ -92,7 +93,7 @@ def list_runs():
         return redirect(url_for("contributions.preview_run", fiscal_year=int(form.fiscal_year.data)))
     if "fiscal_year" not in request.args:
         form.fiscal_year.data = str(default)
-    page = db.paginate(service.runs_query(), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(service.runs_query())
     return render_template("contributions/runs/list.html", form=form, page=page)
 
 
@@ -127,9 +128,7 @@ def show_run(run_id: int):
         and heartbeat is not None
         and utcnow() - heartbeat > PAUSED_AFTER
     )
-    invoices = db.paginate(
-        service.run_invoices_query(run), per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False
-    )
+    invoices = paginate(service.run_invoices_query(run))
     return render_template(
         "contributions/runs/show.html",
         run=run,

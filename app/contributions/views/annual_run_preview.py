@@ -2,39 +2,16 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
-from flask import Response, current_app, render_template, request, url_for
-from flask_sqlalchemy.pagination import Pagination
+from flask import Response, render_template, request, url_for
 
 from ...auth.permissions import Permission, requires
+from ...common.exports import csv_response
+from ...common.pagination import paginate_list
 from .. import bp
 from ..forms.annual_run_preview import PreviewFilterForm
 from ..services import annual_run, annual_run_preview
 from ..services.annual_run_preview import Preview, RowStatus
 from .annual_run import check_year, invoice_url, link_if_exists, member_url
-
-
-class _ListPagination(Pagination):
-    """db.paginate()'s page object for rows computed in Python (the preview), for the pager macro."""
-
-    def _query_items(self) -> list:
-        items = self._query_args["items"]
-        return items[self._query_offset : self._query_offset + self.per_page]
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
-
-
-def _paginate_list(items: list) -> Pagination:
-    return _ListPagination(
-        page=request.args.get("page", 1, type=int),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
-        max_per_page=None,
-        error_out=False,
-        items=items,
-    )
 
 
 def _filtered(rows, form: PreviewFilterForm):
@@ -80,7 +57,7 @@ def preview_run(fiscal_year: int):
         "contributions/runs/preview.html",
         preview=preview,
         form=form,
-        page=_paginate_list(rows),
+        page=paginate_list(rows),
         filtered=filtered,
         open_run=annual_run.open_run(fiscal_year),
         member_url=member_url,
@@ -101,58 +78,54 @@ def _plain_rate(rate) -> str:
     return "" if rate is None else f"{rate.normalize():f}"
 
 
+PREVIEW_CSV_HEADER = [
+    "Member",
+    "Kind",
+    "Country",
+    "Hub",
+    "Income group",
+    "Language",
+    "What the run does",
+    "Amount",
+    "Currency",
+    "Policy amount",
+    "Assessed in policy currency",
+    "Policy currency",
+    "Exchange rate",
+    "Adjustment",
+    "Reason",
+    "Approval reference",
+    "Invoice number",
+    "Notes",
+]
+
+
 def _preview_csv(preview: Preview, rows) -> Response:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(
-        [
-            "Member",
-            "Kind",
-            "Country",
-            "Hub",
-            "Income group",
-            "Language",
-            "What the run does",
-            "Amount",
-            "Currency",
-            "Policy amount",
-            "Assessed in policy currency",
-            "Policy currency",
-            "Exchange rate",
-            "Adjustment",
-            "Reason",
-            "Approval reference",
-            "Invoice number",
-            "Notes",
-        ]
-    )
+    filename = f"annual-run-preview-FY{preview.fiscal_year}.csv"
+    return csv_response(_preview_csv_rows(rows), filename)
+
+
+def _preview_csv_rows(rows):
+    yield PREVIEW_CSV_HEADER
     for row in rows:
         adjustment = row.adjustment
-        writer.writerow(
-            [
-                row.member.name,
-                row.member.kind.label,
-                row.member.country_code,
-                row.member.hub.name,
-                row.group_label,
-                row.member.language.label,
-                row.status.label,
-                "" if row.amount is None else str(row.amount),
-                row.currency or "",
-                "" if row.policy_amount is None else str(row.policy_amount),
-                "" if row.assessed_amount is None else str(row.assessed_amount),
-                row.assessed_currency or "",
-                _plain_rate(row.exchange_rate),
-                adjustment.kind.label if adjustment else "",
-                adjustment.reason if adjustment else "",
-                adjustment.approval_reference if adjustment else "",
-                (row.invoice.number or "") if row.invoice else "",
-                " ".join(row.problems) if row.problems else row.waived_because,
-            ]
-        )
-    filename = f"annual-run-preview-FY{preview.fiscal_year}.csv"
-    return Response(
-        buffer.getvalue(),
-        mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+        yield [
+            row.member.name,
+            row.member.kind.label,
+            row.member.country_code,
+            row.member.hub.name,
+            row.group_label,
+            row.member.language.label,
+            row.status.label,
+            "" if row.amount is None else str(row.amount),
+            row.currency or "",
+            "" if row.policy_amount is None else str(row.policy_amount),
+            "" if row.assessed_amount is None else str(row.assessed_amount),
+            row.assessed_currency or "",
+            _plain_rate(row.exchange_rate),
+            adjustment.kind.label if adjustment else "",
+            adjustment.reason if adjustment else "",
+            adjustment.approval_reference if adjustment else "",
+            (row.invoice.number or "") if row.invoice else "",
+            " ".join(row.problems) if row.problems else row.waived_because,
+        ]

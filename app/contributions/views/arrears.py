@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, render_template, request, send_file
+from flask import flash, render_template, request
 
 from ...auth.permissions import Permission, requires
-from ...common.exports import csv_response
+from ...common.exports import csv_response, xlsx_response
+from ...common.pagination import paginate
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -41,20 +42,12 @@ def arrears_report():
     if export in ("csv", "xlsx"):
         records = arrears.arrears_records_in_batches(first_year, last_year, hub_id, only_flagged)
         if export == "csv":
-            return csv_response(arrears.arrears_csv_rows(records), f'attachment; filename="{stem}.csv"')
-        spreadsheet, size = arrears.arrears_xlsx(records, f"Arrears FY{first_year}-FY{last_year}")
-        response = send_file(
-            spreadsheet, mimetype=arrears.XLSX_MIMETYPE, as_attachment=True, download_name=f"{stem}.xlsx"
-        )
-        response.content_length = size
-        return response
+            return csv_response(arrears.arrears_csv_rows(records), f"{stem}.csv")
+        sheet = arrears.arrears_sheet(records, f"Arrears FY{first_year}-FY{last_year}")
+        return xlsx_response(f"{stem}.xlsx", sheet)
     flagged_ids = arrears.flagged_member_ids(first_year, last_year, hub_id)
     listed = flagged_ids if only_flagged else None
-    page = db.paginate(
-        arrears.arrears_members_query(hub_id, listed),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(arrears.arrears_members_query(hub_id, listed))
     return render_template(
         "contributions/reports/arrears.html",
         form=form,

@@ -4,13 +4,16 @@ of the World Bank's classification (upload, preview, confirm; the confirmation c
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.imports import ImportRejected, RowProblem, read_upload
+from ...common.pagination import paginate
+from ...common.urls import fiscal_year_arg
 from ...extensions import db
 from .. import bp
 from ..forms.income_groups import ConfirmImportForm, CopyForwardForm, ImportForm, IncomeGroupFilterForm
@@ -56,7 +59,7 @@ def income_groups():
     else:  # a filter that does not validate shows its error and no rows
         query = service.overview_query(fiscal_year).where(sa.false())
     form.fiscal_year.data = fiscal_year
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     return render_template(
         "contributions/income_groups/index.html",
         form=form,
@@ -117,16 +120,14 @@ def copy_income_groups_forward():
 def import_income_groups():
     form = ImportForm()
     if request.method == "GET":
-        form.fiscal_year.data = request.args.get("fiscal_year", type=int) or _year_to_prepare()
-    problems: list[service.RowProblem] = []
+        form.fiscal_year.data = fiscal_year_arg() or _year_to_prepare()
+    problems: list[RowProblem] = []
     if form.validate_on_submit():
-        upload = form.file.data
-        filename = upload.filename or ""
-        content = upload.read(service.MAX_UPLOAD_BYTES + 1)
+        filename, content = read_upload(form.file.data, service.MAX_UPLOAD_BYTES)
         try:
             parsed = service.parse_upload(filename, content)
             preview = service.preview_import(parsed, form.fiscal_year.data)
-        except service.ImportRejected as rejected:
+        except ImportRejected as rejected:
             problems = rejected.problems
             apply_field_errors(form, rejected.field_errors)
         except ValidationFailed as failed:

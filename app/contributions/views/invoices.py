@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
-from ...common.exports import csv_response
+from ...common.exports import PDF_MIMETYPE, csv_response, download_response
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.languages import Language
+from ...common.pagination import paginate
 from ...common.time import today
+from ...common.urls import fiscal_year_arg, int_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -23,7 +26,6 @@ from ..models import (
     InvoiceEvent,
     InvoiceKind,
     InvoiceStatus,
-    Language,
     Member,
     MemberStatus,
 )
@@ -99,7 +101,7 @@ def list_invoices():
     query = _filtered_query(form)
     page = None
     if query is not None:
-        page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+        page = paginate(query)
     held_up = set()
     if page is not None and page.items:
         held_up = set(
@@ -123,7 +125,7 @@ def export_invoices():
         flash("The filters need correcting before an export.", "error")
         return redirect(url_for("contributions.list_invoices", **request.args))
     filename = f"invoices-{today().isoformat()}.csv"
-    return csv_response(_invoice_csv_rows(query), f"attachment; filename={filename}")
+    return csv_response(_invoice_csv_rows(query), filename)
 
 
 INVOICE_CSV_HEADER = [
@@ -191,7 +193,7 @@ def new_invoice():
     form = InvoiceForm(_billable_members())
     if request.method == "GET":
         form.member_id.data = request.args.get("member_id", "")
-        form.fiscal_year.data = request.args.get("fiscal_year", type=int) or current_fiscal_year()
+        form.fiscal_year.data = fiscal_year_arg() or current_fiscal_year()
     if form.validate_on_submit():
         member = db.session.get(Member, int(form.member_id.data))
         try:
@@ -327,12 +329,7 @@ def issue_invoice(invoice_id: int):
 
 
 def _pdf_response(content: bytes, filename: str, attachment: bool = True) -> Response:
-    disposition = "attachment" if attachment else "inline"
-    return Response(
-        content,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f"{disposition}; filename={filename}", "Cache-Control": "private"},
-    )
+    return download_response(content, filename, PDF_MIMETYPE, inline=not attachment)
 
 
 @bp.route("/invoices/<int:invoice_id>/pdf")
@@ -366,9 +363,9 @@ def _slug(text: str) -> str:
 
 
 def _planned_pro_forma():
-    member = db.session.get(Member, request.args.get("member_id", type=int) or 0)
-    fiscal_year = request.args.get("fiscal_year", type=int)
-    if member is None or fiscal_year is None or not 2000 <= fiscal_year <= 2100:
+    member = db.session.get(Member, int_arg("member_id") or 0)
+    fiscal_year = fiscal_year_arg()
+    if member is None or fiscal_year is None:
         abort(404)
     try:
         content = invoicing.render_pro_forma(planned_contribution(member, fiscal_year))
@@ -388,7 +385,7 @@ def new_credit_note(invoice_id: int):
     if invoice.is_draft:
         flash("A draft is edited or deleted, not credited.", "error")
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
-    form = CreditNoteForm()
+    form = CreditNoteForm(currency=invoice.currency)
     if request.method == "GET":
         form.amount.data = invoice.balance_due
     if form.validate_on_submit():

@@ -20,8 +20,10 @@ from ...common.exports import csv_response
 from ...common.fiscal import current_fiscal_year, fiscal_year_of
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
+from ...common.pagination import paginate
 from ...common.panels import panel_provider
 from ...common.time import today
+from ...common.urls import fiscal_year_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -113,7 +115,7 @@ def list_members():
         query = service.member_query(fiscal_year=fiscal_year).where(sa.false())
     if request.args.get("format") == "csv":
         return _csv_response(query, fiscal_year)
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     ids = [member.id for member in page.items]
     return render_template(
         "contributions/members/list.html",
@@ -129,13 +131,7 @@ def list_members():
 
 
 def _csv_response(query, fiscal_year: int) -> Response:
-    rows = ([_spreadsheet_safe(cell) for cell in row] for row in service.member_csv_rows(query, fiscal_year))
-    return csv_response(rows, f'attachment; filename="members-{today().isoformat()}.csv"')
-
-
-def _spreadsheet_safe(cell: str) -> str:
-    # A cell starting with = + - @ would run as a formula when the file is opened in a spreadsheet.
-    return f"'{cell}" if cell[:1] in ("=", "+", "-", "@") else cell
+    return csv_response(service.member_csv_rows(query, fiscal_year), f"members-{today().isoformat()}.csv")
 
 
 def _member_details(form: MemberForm) -> service.MemberDetails:
@@ -393,7 +389,7 @@ def new_adjustment(member_id: int):
     member = _member_or_404(member_id)
     form = AdjustmentForm()
     if request.method == "GET":
-        form.fiscal_year.data = request.args.get("fiscal_year", type=int) or current_fiscal_year()
+        form.fiscal_year.data = fiscal_year_arg() or current_fiscal_year()
     if form.validate_on_submit():
         try:
             adjustment = service.add_adjustment(member, _adjustment_details(form))

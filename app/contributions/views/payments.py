@@ -16,7 +16,9 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import csv_response
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
+from ...common.pagination import paginate
 from ...common.time import today
+from ...common.urls import int_arg
 from ...extensions import db
 from .. import bp
 from ..forms.payments import AllocateCreditForm, PaymentFilterForm, PaymentForm, WriteOffForm
@@ -96,15 +98,16 @@ def _payments_query(form: PaymentFilterForm):
         .options(selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice))
         .order_by(Payment.received_on.desc(), Payment.id.desc())
     )
-    if form.q.data:
-        pattern = f"%{form.q.data.strip()}%"
+    # A filter that is not acceptable is ignored (its message shows beside it); the others still apply.
+    if text := form.value("q"):
+        pattern = f"%{text}%"
         query = query.where(sa.or_(Member.name.ilike(pattern), Payment.reference.ilike(pattern)))
-    if form.method.data:
-        query = query.where(Payment.method == PaymentMethod(form.method.data))
-    if form.date_from.data:
-        query = query.where(Payment.received_on >= form.date_from.data)
-    if form.date_to.data:
-        query = query.where(Payment.received_on <= form.date_to.data)
+    if method := form.value("method"):
+        query = query.where(Payment.method == PaymentMethod(method))
+    if date_from := form.value("date_from"):
+        query = query.where(Payment.received_on >= date_from)
+    if date_to := form.value("date_to"):
+        query = query.where(Payment.received_on <= date_to)
     return query
 
 
@@ -116,7 +119,7 @@ def list_payments():
     query = _payments_query(form)
     if request.args.get("format") == "csv":
         return _payments_csv(query)
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     filtered = any(request.args.get(name) for name in ("q", "method", "date_from", "date_to"))
     return render_template("contributions/payments/list.html", page=page, form=form, filtered=filtered)
 
@@ -140,7 +143,7 @@ EXPORT_BATCH_SIZE = 1000
 
 def _payments_csv(query) -> Response:
     filename = f"payments-{today().isoformat()}.csv"
-    return csv_response(_payment_csv_rows(query), f'attachment; filename="{filename}"')
+    return csv_response(_payment_csv_rows(query), filename)
 
 
 def _payment_csv_rows(query):
@@ -208,13 +211,13 @@ def _choose_member():
 @bp.route("/payments/new", methods=["GET", "POST"])
 @requires(Permission.CONTRIBUTIONS_EDIT)
 def new_payment():
-    member_id = request.values.get("member_id", type=int)
+    member_id = int_arg("member_id", values=request.values)
     if not member_id:
         return _choose_member()
     member = _member_or_404(member_id)
     invoices = service.open_invoices(member)
     by_id = {invoice.id: invoice for invoice in invoices}
-    focus = by_id.get(request.args.get("invoice_id", type=int))
+    focus = by_id.get(int_arg("invoice_id"))
     form = PaymentForm(_currencies(member, invoices))
     if request.method == "GET":
         form.currency.data = focus.currency if focus else member.hub.base_currency
@@ -409,7 +412,7 @@ def allocate_payment(payment_id: int):
 @requires(Permission.CONTRIBUTIONS_EDIT)
 def write_off_invoice(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
-    form = WriteOffForm()
+    form = WriteOffForm(currency=invoice.currency)
     limit = service.write_off_limit(invoice) if invoice.status.is_open else ZERO
     status = 200
     if request.method == "GET" and invoice.status.is_open:
@@ -510,7 +513,7 @@ def list_messages():
         query = query.where(SentMessage.transport == "smtp", SentMessage.error == "")
     if q:
         query = query.where(sa.or_(Member.name.ilike(f"%{q}%"), SentMessage.subject.ilike(f"%{q}%")))
-    page = db.paginate(query, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(query)
     return render_template(
         "contributions/payments/messages.html",
         page=page,

@@ -10,11 +10,12 @@ from ...auth.permissions import Permission, requires
 from ...common.errors import ValidationFailed
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
+from ...common.money import format_rate
+from ...common.urls import fiscal_year_arg
 from ...extensions import db
 from .. import bp
 from ..forms.policy import CopyPolicyForm, PolicyEditForm, PolicyForm, with_rate_fields
 from ..services import policy as service
-from ..services.assessments import format_rate
 
 
 def _rate_currencies(policy_currency: str) -> list[str]:
@@ -87,7 +88,7 @@ def new_policy():
     form = _policy_form(PolicyForm, reporting_currency)
     if request.method == "GET":
         existing = {policy.fiscal_year for policy in service.policies()}
-        year = request.args.get("fiscal_year", type=int) or current_fiscal_year()
+        year = fiscal_year_arg() or current_fiscal_year()
         while year in existing:
             year += 1
         form.fiscal_year.data = year

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
+from ...common.exports import PDF_MIMETYPE, download_response
 from ...common.time import today
 from ...extensions import db
 from .. import bp
@@ -50,12 +51,8 @@ def member_statement_pdf(member_id: int):
     member = _member_or_404(member_id)
     as_of = _as_of()
     pdf = render_statement_pdf(member, as_of)
-    disposition = "attachment" if request.args.get("download") else "inline"
-    return Response(
-        pdf,
-        mimetype="application/pdf",
-        headers={"Content-Disposition": f'{disposition}; filename="{statement_filename(member, as_of)}"'},
-    )
+    inline = not request.args.get("download")
+    return download_response(pdf, statement_filename(member, as_of), PDF_MIMETYPE, inline=inline)
 
 
 @bp.route("/members/<int:member_id>/statement/send", methods=["POST"])

@@ -1,13 +1,14 @@
 """The Stripe reconciliation page (/contributions/online-payments/): Stripe payments and refunds, and the
 events waiting for review (attach one to an invoice, or dismiss it)."""
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate
 from ...extensions import db
 from .. import bp, stripe_gateway
 from ..forms.stripe_reconciliation import AttachEventForm, DismissEventForm
@@ -41,11 +42,7 @@ def _page(bound_forms: dict | None = None, status: int = 200):
         )
         for item in queue
     }
-    page = db.paginate(
-        stripe_reconciliation.stripe_payments_query(text),
-        per_page=current_app.config["ITEMS_PER_PAGE"],
-        error_out=False,
-    )
+    page = paginate(stripe_reconciliation.stripe_payments_query(text))
     return (
         render_template(
             "contributions/stripe_reconciliation/reconciliation.html",

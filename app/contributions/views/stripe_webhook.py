@@ -29,7 +29,7 @@ def webhook():
         event = stripe_gateway.construct_event(request.get_data(), request.headers.get("Stripe-Signature"))
     except stripe_gateway.NotConfigured:
         return jsonify({"error": "Stripe webhooks are not configured (STRIPE_WEBHOOK_SECRET is empty)."}), 503
-    except stripe_gateway.InvalidSignature as error:
+    except (stripe_gateway.InvalidSignature, stripe_gateway.NotAnEvent) as error:
         return jsonify({"error": str(error)}), 400
     # Two tries: a concurrent delivery of another event about the same session can win a unique constraint;
     # the second try then sees its payment and records this event as already applied.

@@ -1,0 +1,52 @@
+"""Pages of a list. The page number comes from the query string (`?page=`); one beyond the last page shows the
+last page, and nonsense shows the first, so a stale or hand-edited link never ends in an error."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_sqlalchemy.pagination import Pagination
+
+from ..extensions import db
+from .urls import page_arg
+
+
+def _per_page(per_page: int | None) -> int:
+    return per_page or current_app.config["ITEMS_PER_PAGE"]
+
+
+def _last_page(total: int | None, per_page: int) -> int:
+    return max(1, -(-(total or 0) // per_page))
+
+
+def paginate(query: sa.Select, per_page: int | None = None) -> Pagination:
+    """The requested page of a select statement (db.paginate with a bounded page number)."""
+    per_page = _per_page(per_page)
+    page = db.paginate(query, page=page_arg(), per_page=per_page, max_per_page=None, error_out=False)
+    if not page.items and page.page > 1 and page.total:
+        page = db.paginate(
+            query,
+            page=_last_page(page.total, per_page),
+            per_page=per_page,
+            max_per_page=None,
+            error_out=False,
+        )
+    return page
+
+
+class _ListPagination(Pagination):
+    """db.paginate()'s page object for rows computed in Python, for the same pager macro."""
+
+    def _query_items(self) -> list:
+        items = self._query_args["items"]
+        return items[self._query_offset : self._query_offset + self.per_page]
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
+
+
+def paginate_list(items: list, per_page: int | None = None) -> Pagination:
+    """The requested page of rows already in memory (a preview), with the same bounds as `paginate`."""
+    per_page = _per_page(per_page)
+    page = min(page_arg(), _last_page(len(items), per_page))
+    return _ListPagination(page=page, per_page=per_page, max_per_page=None, error_out=False, items=items)

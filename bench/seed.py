@@ -1,0 +1,905 @@
+"""`flask bench seed`: fill a database with a realistic data set of any size, fast, with bulk inserts.
+
+Scale 1 is the real size of the organisation's data; the targets of issue 12 are measured at scale 10:
+
+- contributions: 1,000 members, 50,000 invoices (lines, payments and allocations, credit notes, write-offs,
+  events, sent messages), an annual run;
+- common: 100,000 audit entries;
+- donors and pipeline, once their models exist: 50,000 organisations, 200,000 contacts, 1,000,000
+  interactions, 20,000 opportunities, 20,000 gifts.
+
+Rows go in with Core `insert()` and executemany in batches (PostgreSQL COPY for the big tables), not through
+the services and without rendering PDFs (every stored PDF is a small constant with its real SHA-256). The data
+obey the rules the services keep: each invoice's paid, credited and written-off amounts are the sums of its
+allocations, credit notes and write-offs and its status follows from them; numbers are gap-free per hub and
+fiscal year and the document sequences hold the last one; statuses of hubs, members and runs are consistent.
+An area whose models do not exist yet is skipped and named in the summary.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import io
+import json
+import random
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from types import SimpleNamespace
+
+import sqlalchemy as sa
+
+#: Rows per executemany batch.
+BATCH = 5_000
+#: Above this many rows, PostgreSQL loads a table with COPY instead of INSERT.
+COPY_THRESHOLD = 20_000
+#: Per unit of scale.
+MEMBERS_PER_SCALE = 100
+INVOICES_PER_SCALE = 5_000
+AUDIT_ENTRIES_PER_SCALE = 10_000
+FAKE_PDF = b"%PDF-1.7\n% bench placeholder, not rendered\n%%EOF\n"
+FAKE_SHA256 = hashlib.sha256(FAKE_PDF).hexdigest()
+CENT = Decimal("0.01")
+#: What each later area's seeding needs: (area, models module, model names). An area, or the part of it
+#: whose models are missing, is skipped and named in the summary.
+LATER_AREAS = [
+    ("donors", "app.donors.models", ("Organisation", "Contact", "Interaction", "Gift")),
+    ("pipeline plan", "app.pipeline.models", ("PlanTarget", "PlanExchangeRate")),
+    ("opportunities", "app.pipeline.models", ("Opportunity",)),
+]
+
+
+@dataclass
+class DataSet:
+    """What the seeding made, and the ids that the benchmarks' pages need."""
+
+    scale: float
+    rows: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    operations_id: int = 0
+    admin_id: int = 0
+    board_id: int = 0
+    busy_member_id: int = 0
+    busy_member_invoices: int = 0
+    invoice_id: int = 0
+    invoice_number: str = ""
+    draft_invoice_id: int = 0
+    payment_id: int = 0
+    brussels_id: int = 0
+    fiscal_years: list[int] = field(default_factory=list)
+
+    def summary(self) -> str:
+        rows = ", ".join(f"{name} {count:,}" for name, count in sorted(self.rows.items()) if count >= 1000)
+        skipped = f"; skipped: {', '.join(self.skipped)}" if self.skipped else ""
+        return f"scale {self.scale:g} seeded in {self.seconds:.1f} s ({rows}){skipped}"
+
+
+def seed(connection: sa.Connection, scale: float, random_seed: int = 20261128) -> DataSet:
+    """Fill an empty schema through `connection` (inside its transaction; the caller commits)."""
+    started = time.perf_counter()
+    data = DataSet(scale=scale)
+    rng = random.Random(random_seed)
+    _seed_contributions(connection, scale, rng, data)
+    for area, module, names in LATER_AREAS:
+        models = importlib.import_module(module) if importlib.util.find_spec(module) else None
+        missing = [name for name in names if models is None or not hasattr(models, name)]
+        if missing:
+            data.skipped.append(f"{area} (no {', '.join(missing)} in {module} yet)")
+        elif area not in SEEDERS:
+            data.skipped.append(f"{area} (its models exist; bench/seed.py does not fill them yet)")
+        else:
+            SEEDERS[area](connection, scale, rng, data, models)
+    if connection.dialect.name == "postgresql":
+        _advance_sequences(connection)
+    data.seconds = time.perf_counter() - started
+    return data
+
+
+def analyze(engine: sa.Engine) -> None:
+    """Refresh the planner's statistics after a bulk load."""
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
+
+
+def _advance_sequences(connection: sa.Connection) -> None:
+    # Rows carry explicit ids; the sequences must start after them for rows the app adds later.
+    from app.extensions import db
+
+    for table in db.metadata.sorted_tables:
+        column = table.c.get("id")
+        if column is not None and isinstance(column.type, sa.Integer) and column.autoincrement is not False:
+            connection.exec_driver_sql(
+                f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
+            )
+
+
+def _insert(connection: sa.Connection, model, rows: list[dict], counts: dict[str, int]) -> None:
+    """Insert many rows at once; a key a row leaves out takes the column's default (executemany needs all)."""
+    table = model.__table__
+    keys = set().union(*rows) if rows else set()
+    for key in keys:
+        default = table.c[key].default
+        if default is None:
+            value = None
+        elif default.is_callable:
+            value = default.arg(None)
+        else:
+            value = default.arg
+        for row in rows:
+            row.setdefault(key, value)
+    if connection.dialect.name == "postgresql" and len(rows) > COPY_THRESHOLD:
+        _copy(connection, table, sorted(keys), rows)
+    else:
+        for start in range(0, len(rows), BATCH):
+            connection.execute(table.insert(), rows[start : start + BATCH])
+    counts[table.name] = counts.get(table.name, 0) + len(rows)
+
+
+def _copy(connection: sa.Connection, table: sa.Table, keys: list[str], rows: list[dict]) -> None:
+    """PostgreSQL COPY, with each value made what the column's type sends to the driver (JSON, enums)."""
+    dialect = connection.dialect
+    processors = {}
+    for key in keys:
+        column_type = table.c[key].type
+        processors[key] = (
+            json.dumps if isinstance(column_type, sa.JSON) else column_type.bind_processor(dialect)
+        )
+    columns = ", ".join(f'"{key}"' for key in keys)
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+        for row in rows:
+            values = []
+            for key in keys:
+                value = row[key]
+                processor = processors[key]
+                values.append(processor(value) if processor is not None and value is not None else value)
+            copy.write_row(values)
+
+
+def _money(value) -> Decimal:
+    return Decimal(value).quantize(CENT)
+
+
+def _moment(day: date, rng: random.Random) -> datetime:
+    return datetime(day.year, day.month, day.day, 8 + rng.randrange(10), rng.randrange(60), tzinfo=UTC)
+
+
+def _logo_png() -> bytes:
+    """A hub logo (a 600x200 picture with transparency), as PNG bytes."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new("RGBA", (600, 200), (0, 0, 0, 0))
+    draw = ImageDraw.Draw(image)
+    draw.rounded_rectangle((0, 20, 160, 180), radius=30, fill=(31, 78, 121, 255))
+    for x in range(190, 600, 24):
+        draw.rectangle((x, 70, x + 14, 130), fill=(31, 78, 121, 255))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Random, data: DataSet) -> None:
+    """Hubs, users, members and everything invoiced and paid, over four fiscal years."""
+    import pycountry
+
+    from app.auth.models import User
+    from app.auth.permissions import Role
+    from app.common.audit import AuditEntry
+    from app.common.fiscal import current_fiscal_year, fiscal_year
+    from app.common.time import today
+    from app.contributions.models import (
+        AdjustmentKind,
+        AnnualRun,
+        AnnualRunStatus,
+        ContributionAdjustment,
+        ContributionPolicy,
+        CreditNote,
+        DocumentSequence,
+        IncomeGroup,
+        Invoice,
+        InvoiceEvent,
+        InvoiceEventKind,
+        InvoiceKind,
+        InvoiceLine,
+        InvoiceStatus,
+        Language,
+        Member,
+        MemberContact,
+        MemberIncomeGroup,
+        MemberKind,
+        MemberStatus,
+        MessageKind,
+        Payment,
+        PaymentAllocation,
+        PaymentMethod,
+        SentMessage,
+        StripeEvent,
+        StripeEventStatus,
+        WriteOff,
+    )
+    from app.contributions.services.payment_references import derive_reference
+    from app.hubs.models import (
+        ChecklistItemStatus,
+        ChecklistTemplate,
+        ChecklistTemplateItem,
+        Hub,
+        HubChecklist,
+        HubChecklistItem,
+        HubKind,
+        HubStatus,
+    )
+
+    member_count = max(2, round(MEMBERS_PER_SCALE * scale))
+    invoice_count = max(2 * member_count, round(INVOICES_PER_SCALE * scale))
+    audit_entries = round(AUDIT_ENTRIES_PER_SCALE * scale)
+    counts = data.rows
+    now = datetime.now(UTC)
+    current = current_fiscal_year()
+    day_today = today()
+    years = list(range(current - 3, current + 1))
+    data.fiscal_years = years
+
+    # Hubs, users, a checklist.
+    hubs = [
+        dict(
+            id=1,
+            name="Washington DC headquarters",
+            kind=HubKind.HEADQUARTERS,
+            status=HubStatus.OPEN,
+            is_default_issuer=True,
+            legal_name="Tributary Alliance Inc.",
+            street_address="1100 13th Street NW",
+            city="Washington, DC",
+            postal_code="20005",
+            country_code="US",
+            registration_number="12-3456789",
+            base_currency="USD",
+            bank_name="Demo Bank",
+            account_number="000123456789",
+            routing_number="021000021",
+            invoice_prefix="HQ",
+            payment_terms_days=30,
+            tax_statement={"en": "Tax-exempt under section 501(c)(3)"},
+            legal_mentions={},
+            created_at=now,
+        ),
+        dict(
+            id=2,
+            name="Brussels hub",
+            kind=HubKind.HUB_OFFICE,
+            status=HubStatus.OPEN,
+            is_default_issuer=False,
+            legal_name="Tributary Alliance Europe AISBL",
+            street_address="Rue de la Loi 42",
+            city="Bruxelles",
+            postal_code="1000",
+            country_code="BE",
+            registration_number="0403.170.701",
+            vat_number="BE0403170701",
+            base_currency="EUR",
+            bank_name="Belfius Bank",
+            iban="BE71096123456769",
+            bic="GKCCBEBB",
+            invoice_prefix="BE",
+            payment_terms_days=30,
+            tax_statement={"en": "VAT exempt, art. 44", "fr": "Exonéré de TVA, art. 44"},
+            legal_mentions={"en": "Association internationale sans but lucratif"},
+            logo_bytes=_logo_png(),
+            logo_mime_type="image/png",
+            created_at=now,
+        ),
+    ]
+    _insert(connection, Hub, hubs, counts)
+    hub_currency = {1: "USD", 2: "EUR"}
+    hub_prefix = {1: "HQ", 2: "BE"}
+    hub_country = {1: "US", 2: "BE"}
+    data.brussels_id = 2
+    roles = [Role.OPERATIONS, Role.ADMIN, Role.OPERATIONS, Role.FUNDRAISING, Role.BOARD]
+    users = [
+        dict(
+            id=index + 1,
+            email=f"bench{index + 1}@example.org",
+            full_name=f"Bench User {index + 1:02d}",
+            role=roles[index % len(roles)],
+            password_hash="not-a-login",
+            is_active_account=True,
+            failed_login_count=0,
+            created_at=now,
+        )
+        for index in range(10)
+    ]
+    _insert(connection, User, users, counts)
+    data.operations_id, data.admin_id, data.board_id = 1, 2, 5
+    user_ids = [user["id"] for user in users]
+    steps = [
+        "Legal registration",
+        "Bank account",
+        "Lease",
+        "Payroll provider",
+        "Insurance",
+        "Data-protection registration",
+        "Board approval",
+        "Accounting software",
+        "VAT registration",
+        "Employment contracts",
+        "Website legal notice",
+        "Audit firm",
+    ]
+    _insert(connection, ChecklistTemplate, [dict(id=1, name="Hub office", created_at=now)], counts)
+    _insert(
+        connection,
+        ChecklistTemplateItem,
+        [
+            dict(id=i + 1, template_id=1, position=i + 1, description=step, default_owner_role="Operations")
+            for i, step in enumerate(steps)
+        ],
+        counts,
+    )
+    _insert(
+        connection,
+        HubChecklist,
+        [dict(id=1, hub_id=2, source_template_id=1, source_template_name="Hub office", created_at=now)],
+        counts,
+    )
+    _insert(
+        connection,
+        HubChecklistItem,
+        [
+            dict(
+                id=i + 1,
+                checklist_id=1,
+                position=i + 1,
+                description=step,
+                owner_role="Operations",
+                owner_id=user_ids[i % len(user_ids)],
+                due_on=day_today + timedelta(days=20 * i - 100),
+                status=ChecklistItemStatus.DONE if i < 7 else ChecklistItemStatus.TO_DO,
+                completed_on=day_today - timedelta(days=100 - 10 * i) if i < 7 else None,
+                notes="",
+            )
+            for i, step in enumerate(steps)
+        ],
+        counts,
+    )
+
+    # Members, contacts, income groups, policies, adjustments.
+    countries = sorted(country.alpha_2 for country in pycountry.countries)
+    country_names = {country.alpha_2: country.name for country in pycountry.countries}
+    groups = list(IncomeGroup)
+    languages = list(Language)
+    members, contacts, income_groups = [], [], []
+    member_info = {}  # id -> (kind, hub_id, language, group per year)
+    for index in range(member_count):
+        member_id = index + 1
+        national = index < len(countries)
+        country = countries[index % len(countries)]
+        hub_id = 2 if index % 3 == 0 else 1
+        language = languages[index % 3]
+        name = country_names[country] if national else f"City of {country} {index:05d}"
+        members.append(
+            dict(
+                id=member_id,
+                kind=MemberKind.NATIONAL if national else MemberKind.LOCAL,
+                name=name,
+                country_code=country,
+                joined_on=date(2010 + index % 12, 1 + index % 12, 1),
+                status=MemberStatus.SUSPENDED
+                if index % 97 == 13
+                else MemberStatus.INACTIVE
+                if index % 89 == 11
+                else MemberStatus.ACTIVE,
+                language=language,
+                hub_id=hub_id,
+                budget_year_start_month=1 + index % 12,
+                budget_lead_days=90,
+                billing_address=f"Ministry of Finance\n{index} Main Street\nCapital",
+                notes="",
+                created_at=now,
+            )
+        )
+        for number in range(1 + (index % 4 == 0)):
+            contacts.append(
+                dict(
+                    member_id=member_id,
+                    name=f"Contact {index}-{number}",
+                    title="Director of budget",
+                    office="Ministry of Finance",
+                    email=f"finance{index}.{number}@gov.example",
+                    phone="+1 555 0100",
+                    is_primary=number == 0,
+                )
+            )
+        member_groups = {}
+        if national:
+            for year in [*years, current + 1]:
+                group = groups[(index + (year % 3 == 0)) % len(groups)]
+                member_groups[year] = group
+                income_groups.append(dict(member_id=member_id, fiscal_year=year, income_group=group))
+        member_info[member_id] = (national, hub_id, language, member_groups, name, country)
+    _insert(connection, Member, members, counts)
+    _insert(connection, MemberContact, contacts, counts)
+    _insert(connection, MemberIncomeGroup, income_groups, counts)
+    policy_amounts = {
+        IncomeGroup.HIGH: Decimal("50000.00"),
+        IncomeGroup.UPPER_MIDDLE: Decimal("25000.00"),
+        IncomeGroup.LOWER_MIDDLE: Decimal("10000.00"),
+        IncomeGroup.LOW: Decimal("5000.00"),
+    }
+    local_amount = Decimal("2500.00")
+    _insert(
+        connection,
+        ContributionPolicy,
+        [
+            dict(
+                fiscal_year=year,
+                currency="USD",
+                high_amount=policy_amounts[IncomeGroup.HIGH],
+                upper_middle_amount=policy_amounts[IncomeGroup.UPPER_MIDDLE],
+                lower_middle_amount=policy_amounts[IncomeGroup.LOWER_MIDDLE],
+                low_amount=policy_amounts[IncomeGroup.LOW],
+                local_amount=local_amount,
+                notes="",
+            )
+            for year in [*years, current + 1]
+        ],
+        counts,
+    )
+    _insert(
+        connection,
+        ContributionAdjustment,
+        [
+            dict(
+                member_id=member_id,
+                fiscal_year=current + 1,
+                kind=AdjustmentKind.WAIVER if member_id % 2 else AdjustmentKind.AMOUNT,
+                amount=None if member_id % 2 else Decimal("1200.00"),
+                reason="Natural disaster" if member_id % 2 else "Currency crisis",
+                approval_reference=f"SC-{current}-{member_id:03d}",
+                created_at=now,
+            )
+            for member_id in range(5, member_count + 1, 97)
+        ],
+        counts,
+    )
+
+    # Invoices: one annual contribution per member and year, the rest "other" invoices.
+    busy_member = 1
+    data.busy_member_id = busy_member
+    planned = []  # (member_id, fiscal_year, kind)
+    for year in years:
+        for member_id in range(1, member_count + 1):
+            if len(planned) < invoice_count:
+                planned.append((member_id, year, InvoiceKind.ANNUAL_CONTRIBUTION))
+    while len(planned) < invoice_count:
+        member_id = busy_member if len(planned) % 100 == 0 else rng.randrange(1, member_count + 1)
+        planned.append((member_id, rng.choice(years), InvoiceKind.OTHER))
+
+    status_weights = {  # by years before the current one: paid, partial, issued, credited, written off
+        3: (85, 3, 5, 4, 3),
+        2: (75, 7, 12, 3, 3),
+        1: (60, 12, 22, 3, 3),
+        0: (30, 15, 50, 3, 2),
+    }
+    settled = [
+        InvoiceStatus.PAID,
+        InvoiceStatus.PARTIALLY_PAID,
+        InvoiceStatus.ISSUED,
+        InvoiceStatus.CREDITED,
+        InvoiceStatus.WRITTEN_OFF,
+    ]
+    lines = []
+    invoice_rows = []  # dicts, numbered below in issue-date order
+    for invoice_id, (member_id, year, kind) in enumerate(planned, start=1):
+        national, hub_id, language, member_groups, name, country = member_info[member_id]
+        draft = year == current and invoice_id % 31 == 7
+        if kind == InvoiceKind.ANNUAL_CONTRIBUTION:
+            amount = policy_amounts[member_groups[year]] if national else local_amount
+            issued_on = fiscal_year(year).starts_on - timedelta(days=45) + timedelta(days=rng.randrange(120))
+            descriptions = [(f"Annual contribution, fiscal year {year}", amount)]
+        else:
+            fy = fiscal_year(year)
+            issued_on = fy.starts_on + timedelta(days=rng.randrange((fy.ends_on - fy.starts_on).days))
+            descriptions = [
+                (
+                    f"Technical assistance, phase {part + 1}",
+                    _money(rng.randrange(50_000, 2_000_000) / 100),
+                )
+                for part in range(1 + rng.randrange(3))
+            ]
+        issued_on = min(issued_on, day_today)
+        status = InvoiceStatus.DRAFT
+        if not draft:
+            status = rng.choices(settled, weights=status_weights[min(current - year, 3)])[0]
+        total = sum((line_amount for _, line_amount in descriptions), Decimal("0.00"))
+        row = dict(
+            id=invoice_id,
+            number=None,
+            kind=kind,
+            status=status,
+            hub_id=hub_id,
+            member_id=member_id,
+            fiscal_year=year,
+            currency=hub_currency[hub_id],
+            language=language,
+            issued_on=None if draft else issued_on,
+            due_on=None if draft else issued_on + timedelta(days=30),
+            bill_to={
+                "name": name,
+                "address": f"Ministry of Finance\n{member_id} Main Street\nCapital",
+                "country_code": country,
+                "contact_name": f"Contact {member_id - 1}-0",
+                "contact_title": "Director of budget",
+                "office": "Ministry of Finance",
+                "email": f"finance{member_id - 1}.0@gov.example",
+            },
+            notes="",
+            subtotal=total,
+            tax_total=Decimal("0.00"),
+            total=total,
+            amount_paid=Decimal("0.00"),
+            amount_credited=Decimal("0.00"),
+            amount_written_off=Decimal("0.00"),
+            online_payment_note="",
+            pdf_bytes=None if draft else FAKE_PDF,
+            pdf_sha256=None if draft else FAKE_SHA256,
+            issued_at=None if draft else _moment(issued_on, rng),
+            issued_by_id=None if draft else data.operations_id,
+            created_by_id=data.operations_id,
+            created_at=_moment(issued_on, rng),
+            annual_run_id=1 if kind == InvoiceKind.ANNUAL_CONTRIBUTION and year == current else None,
+        )
+        invoice_rows.append(row)
+        for position, (description, line_amount) in enumerate(descriptions, start=1):
+            lines.append(
+                dict(
+                    invoice_id=invoice_id,
+                    position=position,
+                    description=description,
+                    quantity=Decimal("1.00"),
+                    unit_amount=line_amount,
+                    amount=line_amount,
+                    tax_rate=None,
+                    tax_amount=Decimal("0.00"),
+                )
+            )
+    # Numbers rise with issue dates, per hub and fiscal year, without gaps.
+    sequences = defaultdict(int)
+    for row in sorted(
+        (row for row in invoice_rows if row["status"] != InvoiceStatus.DRAFT),
+        key=lambda row: (row["issued_on"], row["id"]),
+    ):
+        key = (row["hub_id"], row["fiscal_year"])
+        sequences[key] += 1
+        row["number"] = f"{hub_prefix[row['hub_id']]}-{row['fiscal_year']}-{sequences[key]:04d}"
+        # Stored at issue, as the invoicing service does.
+        hub = SimpleNamespace(country_code=hub_country[row["hub_id"]])
+        row["payment_reference"] = derive_reference(
+            SimpleNamespace(number=row["number"], hub=hub, hub_id=row["hub_id"], currency=row["currency"])
+        )
+
+    # Payments, allocations, credit notes, write-offs: the settled amounts follow from them.
+    payments, allocations, credit_notes, write_offs = [], [], [], []
+    credit_sequences = defaultdict(int)
+    payment_target = invoice_count * 3 // 4
+    paid_rows = [
+        row for row in invoice_rows if row["status"] in (InvoiceStatus.PAID, InvoiceStatus.PARTIALLY_PAID)
+    ]
+    split = set()
+    spare = payment_target - len(paid_rows) - payment_target // 50  # 2% are credit on account
+    for row in rng.sample(paid_rows, max(0, min(spare, len(paid_rows)))):
+        split.add(row["id"])
+    methods = [PaymentMethod.WIRE] * 6 + [PaymentMethod.CHEQUE, PaymentMethod.STRIPE_CARD]
+
+    def add_payment(member_id, currency, amount, received_on, invoice_row=None):
+        payment_id = len(payments) + 1
+        payments.append(
+            dict(
+                id=payment_id,
+                member_id=member_id,
+                amount=amount,
+                currency=currency,
+                received_on=received_on,
+                method=rng.choice(methods),
+                reference=f"REF-{payment_id:07d}",
+                notes="",
+                refunded_amount=Decimal("0.00"),
+                recorded_by_id=data.operations_id,
+                created_at=_moment(received_on, rng),
+            )
+        )
+        if invoice_row is not None:
+            allocations.append(
+                dict(
+                    payment_id=payment_id,
+                    invoice_id=invoice_row["id"],
+                    amount=amount,
+                    payment_amount=amount,
+                    exchange_rate=None,
+                    created_at=_moment(received_on, rng),
+                    created_by_id=data.operations_id,
+                )
+            )
+        return payment_id
+
+    for row in invoice_rows:
+        status = row["status"]
+        if status == InvoiceStatus.DRAFT:
+            continue
+        total = row["total"]
+        received_on = min(row["issued_on"] + timedelta(days=10 + rng.randrange(110)), day_today)
+        if status == InvoiceStatus.PAID:
+            parts = [total]
+            if row["id"] in split:
+                first = _money(total * Decimal(rng.randrange(20, 80)) / 100)
+                parts = [first, total - first]
+            for number, part in enumerate(parts):
+                add_payment(
+                    row["member_id"],
+                    row["currency"],
+                    part,
+                    min(received_on + timedelta(days=30 * number), day_today),
+                    row,
+                )
+            row["amount_paid"] = total
+        elif status == InvoiceStatus.PARTIALLY_PAID:
+            paid = _money(total * Decimal(rng.randrange(20, 80)) / 100)
+            add_payment(row["member_id"], row["currency"], paid, received_on, row)
+            row["amount_paid"] = paid
+        elif status == InvoiceStatus.WRITTEN_OFF:
+            remainder = _money(Decimal(rng.randrange(500, 4000)) / 100)
+            add_payment(row["member_id"], row["currency"], total - remainder, received_on, row)
+            row["amount_paid"] = total - remainder
+            row["amount_written_off"] = remainder
+            write_offs.append(
+                dict(
+                    invoice_id=row["id"],
+                    amount=remainder,
+                    reason="Bank fees",
+                    written_off_on=received_on,
+                    created_by_id=data.operations_id,
+                    created_at=_moment(received_on, rng),
+                )
+            )
+        if status == InvoiceStatus.CREDITED or (status == InvoiceStatus.ISSUED and row["id"] % 40 == 0):
+            amount = total if status == InvoiceStatus.CREDITED else _money(total / 5)
+            key = (row["hub_id"], row["fiscal_year"])
+            credit_sequences[key] += 1
+            credited_on = min(row["issued_on"] + timedelta(days=60), day_today)
+            credit_notes.append(
+                dict(
+                    number=f"{hub_prefix[row['hub_id']]}-CN-{row['fiscal_year']}-{credit_sequences[key]:04d}",
+                    invoice_id=row["id"],
+                    hub_id=row["hub_id"],
+                    currency=row["currency"],
+                    amount=amount,
+                    reason="Reduced by Steering Committee decision",
+                    language=row["language"],
+                    issued_on=credited_on,
+                    issued_at=_moment(credited_on, rng),
+                    issued_by_id=data.operations_id,
+                    pdf_bytes=FAKE_PDF,
+                    pdf_sha256=FAKE_SHA256,
+                )
+            )
+            row["amount_credited"] = amount
+    # Credit on account: payments without allocations.
+    while len(payments) < payment_target:
+        member_id = rng.randrange(1, member_count + 1)
+        add_payment(
+            member_id,
+            hub_currency[member_info[member_id][1]],
+            _money(rng.randrange(10_000, 500_000) / 100),
+            day_today - timedelta(days=rng.randrange(700)),
+        )
+    _insert(
+        connection,
+        AnnualRun,
+        [
+            dict(
+                id=1,
+                fiscal_year=current,
+                status=AnnualRunStatus.FINISHED,
+                planned_count=member_count,
+                issued_count=member_count,
+                problems=[],
+                error="",
+                started_at=now - timedelta(days=60),
+                finished_at=now - timedelta(days=60),
+                started_by_id=data.operations_id,
+            )
+        ],
+        counts,
+    )
+    _insert(connection, Invoice, invoice_rows, counts)
+    _insert(connection, InvoiceLine, lines, counts)
+    _insert(
+        connection,
+        DocumentSequence,
+        [
+            dict(hub_id=hub_id, series=series, fiscal_year=year, last_number=last)
+            for series, table in (("INV", sequences), ("CN", credit_sequences))
+            for (hub_id, year), last in table.items()
+        ],
+        counts,
+    )
+    _insert(connection, Payment, payments, counts)
+    _insert(connection, PaymentAllocation, allocations, counts)
+    _insert(connection, CreditNote, credit_notes, counts)
+    _insert(connection, WriteOff, write_offs, counts)
+
+    # Events and sent messages: the busy member's invoices all have some, the rest at random.
+    issued = [row for row in invoice_rows if row["status"] != InvoiceStatus.DRAFT]
+    event_count = max(invoice_count // 10, 1)
+    with_history = [row for row in issued if row["member_id"] == busy_member]
+    with_history += rng.sample(issued, min(len(issued), max(event_count // 2 - len(with_history), 0)))
+    events, messages = [], []
+    for row in with_history:
+        at = _moment(row["issued_on"], rng)
+        events.append(
+            dict(invoice_id=row["id"], at=at, kind=InvoiceEventKind.ISSUED, actor_id=1, actor_label="")
+        )
+        events.append(
+            dict(
+                invoice_id=row["id"],
+                at=at + timedelta(minutes=5),
+                kind=InvoiceEventKind.SENT,
+                actor_id=1,
+                actor_label="",
+                detail=f"To finance{row['member_id'] - 1}.0@gov.example",
+            )
+        )
+        messages.append(
+            dict(
+                kind=MessageKind.INVOICE,
+                member_id=row["member_id"],
+                invoice_id=row["id"],
+                recipients=f"finance{row['member_id'] - 1}.0@gov.example",
+                subject=f"Invoice {row['number']}",
+                transport="outbox",
+                message_id=f"<{row['id']}@bench.example>",
+                outbox_path="",
+                error="",
+                sent_at=at + timedelta(minutes=5),
+                sent_by_id=1,
+            )
+        )
+        if row["status"] == InvoiceStatus.ISSUED and row["due_on"] < day_today:
+            events.append(
+                dict(
+                    invoice_id=row["id"],
+                    at=_moment(row["due_on"] + timedelta(days=7), rng),
+                    kind=InvoiceEventKind.REMINDED,
+                    actor_id=1,
+                    actor_label="",
+                    reminder_level=1,
+                )
+            )
+            messages.append(
+                dict(
+                    kind=MessageKind.REMINDER,
+                    member_id=row["member_id"],
+                    invoice_id=row["id"],
+                    reminder_level=1,
+                    recipients=f"finance{row['member_id'] - 1}.0@gov.example",
+                    subject=f"Reminder: invoice {row['number']}",
+                    transport="outbox",
+                    message_id="",
+                    outbox_path="",
+                    error="",
+                    sent_at=_moment(row["due_on"] + timedelta(days=7), rng),
+                    sent_by_id=1,
+                )
+            )
+    _insert(connection, InvoiceEvent, events, counts)
+    _insert(connection, SentMessage, messages, counts)
+    stripe_statuses = [StripeEventStatus.APPLIED] * 6 + [
+        StripeEventStatus.IGNORED,
+        StripeEventStatus.NEEDS_REVIEW,
+        StripeEventStatus.RESOLVED,
+    ]
+    _insert(
+        connection,
+        StripeEvent,
+        [
+            dict(
+                id=f"evt_bench_{number:05d}",
+                type="checkout.session.completed",
+                status=rng.choice(stripe_statuses),
+                invoice_id=row["id"],
+                problem="",
+                stripe_created_at=_moment(row["issued_on"] + timedelta(days=3), rng),
+                received_at=_moment(row["issued_on"] + timedelta(days=3), rng),
+                payload={"id": f"evt_bench_{number:05d}", "type": "checkout.session.completed"},
+            )
+            for number, row in enumerate(rng.sample(issued, min(300, len(issued))))
+        ],
+        counts,
+    )
+
+    # The audit log.
+    record_types = ["Invoice", "Payment", "PaymentAllocation", "Member", "MemberContact", "CreditNote"]
+    audit = []
+    for number in range(audit_entries):
+        record_type = record_types[number % len(record_types)]
+        actor = rng.choice([*user_ids, None])
+        audit.append(
+            dict(
+                at=now - timedelta(minutes=number * 7 + rng.randrange(7)),
+                actor_id=actor,
+                actor_label=f"bench{actor}@example.org" if actor else "cli",
+                action="update" if number % 3 else "create",
+                record_type=record_type,
+                record_id=str(1 + number % invoice_count),
+                record_label=f"{record_type} {1 + number % invoice_count}",
+                changes={"status": ["issued", "paid"], "amount_paid": ["0.00", "1200.00"]},
+            )
+        )
+    _insert(connection, AuditEntry, audit, counts)
+
+    data.busy_member_invoices = sum(1 for row in invoice_rows if row["member_id"] == busy_member)
+    paid_row = next(
+        row for row in invoice_rows if row["member_id"] == busy_member and row["status"] == InvoiceStatus.PAID
+    )
+    data.invoice_id, data.invoice_number = paid_row["id"], paid_row["number"]
+    data.draft_invoice_id = next(row["id"] for row in invoice_rows if row["status"] == InvoiceStatus.DRAFT)
+    data.payment_id = next(allocation["payment_id"] for allocation in allocations)
+
+
+def _seed_plan(connection: sa.Connection, scale: float, rng: random.Random, data: DataSet, models) -> None:
+    """Plan targets per fiscal year and source, and the plan's EUR rate per year (the plan is not per row)."""
+    from app.pipeline.sources import Source
+
+    years = [*data.fiscal_years, data.fiscal_years[-1] + 1, data.fiscal_years[-1] + 2]
+    base = {
+        Source.FOUNDATIONS: 4_000_000,
+        Source.BILATERAL: 6_000_000,
+        Source.COUNTRY_CONTRIBUTIONS: 9_000_000,
+        Source.OTHER: 500_000,
+    }
+    targets = [
+        dict(fiscal_year=year, source=source, amount=_money(amount * (1 + 0.05 * offset)), currency="USD")
+        for offset, year in enumerate(years)
+        for source, amount in base.items()
+    ]
+    _insert(connection, models.PlanTarget, targets, data.rows)
+    rates = [
+        dict(fiscal_year=year, currency="EUR", rate=Decimal("0.92000000"), reporting_currency="USD",
+             updated_by_id=data.operations_id)
+        for year in years
+    ]  # fmt: skip
+    _insert(connection, models.PlanExchangeRate, rates, data.rows)
+
+
+#: Seeding of the later areas, by LATER_AREAS name.
+SEEDERS = {"pipeline plan": _seed_plan}
+
+
+def describe(connection: sa.Connection) -> DataSet:
+    """The ids the benchmarks need, read back from a database that `seed()` filled earlier."""
+    from app.contributions.models import Invoice, InvoiceStatus, PaymentAllocation
+
+    data = DataSet(
+        scale=float("nan"), operations_id=1, admin_id=2, board_id=5, busy_member_id=1, brussels_id=2
+    )
+    years = connection.execute(sa.select(Invoice.fiscal_year).distinct().order_by(Invoice.fiscal_year))
+    data.fiscal_years = list(years.scalars())
+    paid = connection.execute(
+        sa.select(Invoice.id, Invoice.number)
+        .where(Invoice.member_id == data.busy_member_id, Invoice.status == InvoiceStatus.PAID)
+        .order_by(Invoice.id)
+        .limit(1)
+    ).one()
+    data.invoice_id, data.invoice_number = paid.id, paid.number
+    data.draft_invoice_id = connection.scalar(
+        sa.select(sa.func.min(Invoice.id)).where(Invoice.status == InvoiceStatus.DRAFT)
+    )
+    data.payment_id = connection.scalar(sa.select(sa.func.min(PaymentAllocation.payment_id)))
+    data.busy_member_invoices = connection.scalar(
+        sa.select(sa.func.count()).where(Invoice.member_id == data.busy_member_id)
+    )
+    return data
