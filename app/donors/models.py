@@ -626,7 +626,9 @@ class LetterMessage(db.Model):
 
     __tablename__ = "acknowledgement_letter_messages"
 
-    message_id: Mapped[int] = mapped_column(sa.ForeignKey("mail_messages.id", ondelete="CASCADE"), primary_key=True)
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("mail_messages.id", ondelete="CASCADE"), primary_key=True
+    )
     letter_id: Mapped[int] = mapped_column(sa.ForeignKey("acknowledgement_letters.id"), index=True)
 
     letter: Mapped[AcknowledgementLetter] = relationship()

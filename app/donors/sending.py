@@ -9,7 +9,6 @@ from ..common.errors import DomainError
 from ..extensions import db
 from .letters import salutation
 from .models import AcknowledgementLetter, Contact, GiftEvent, GiftEventKind, LetterKind, LetterMessage
-from .services import log_gift_event
 
 #: What the mail log calls these messages.
 MAIL_KIND = "acknowledgement_letter"
@@ -26,14 +25,17 @@ def why_not_sendable(contact: Contact | None) -> str | None:
     if contact.is_erased:
         return "This person's data was erased: the letter is kept, but cannot be e-mailed."
     if contact.do_not_contact:
-        return f"{contact.name} is marked do not contact: the letter is not e-mailed. Download it to send it otherwise."
+        return (
+            f"{contact.name} is marked do not contact: the letter is not e-mailed. "
+            "Download it if it must reach them otherwise."
+        )
     if not contact.email:
         return f"{contact.name} has no e-mail address."
     return None
 
 
 def queue_letter(letter: AcknowledgementLetter, actor) -> mail.MailMessage:
-    """Log the letter's e-mail as pending (sent after the commit by deliver()); refuses do-not-contact people."""
+    """Log the letter's e-mail as pending, to be sent after the commit; refuses do-not-contact people."""
     contact = db.session.get(Contact, letter.contact_id) if letter.contact_id else None
     problem = why_not_sendable(contact)
     if problem:
@@ -59,8 +61,6 @@ def queue_letter(letter: AcknowledgementLetter, actor) -> mail.MailMessage:
     )
     logged = mail.queue_message(message, kind=MAIL_KIND, actor=actor, about=str(letter))
     db.session.add(LetterMessage(message_id=logged.id, letter_id=letter.id))
-    if letter.gift_id is not None:
-        log_gift_event(letter.gift, GiftEventKind.LETTER_SENT, actor, f"Thank-you letter to be e-mailed to {contact.email}")
     db.session.flush()
     return logged
 
@@ -68,15 +68,23 @@ def queue_letter(letter: AcknowledgementLetter, actor) -> mail.MailMessage:
 @mail.on_delivery
 def _log_delivery_on_the_gift(message: mail.MailMessage) -> None:
     # The mail module calls this in the transaction that records the outcome; other areas' messages pass by.
+    # The history names who asked for the e-mail, not the process that happened to deliver it.
     link = db.session.get(LetterMessage, message.id)
     if link is None or link.letter.gift_id is None:
         return
-    if message.went_out:
-        detail = f"Thank-you letter delivered to {message.recipients}"
+    if not message.went_out:
+        detail = f"Thank-you letter could not be e-mailed to {message.recipients}: {message.error}"
+    elif message.transport == "outbox":
+        detail = f"Thank-you letter for {message.recipients} saved to the outbox (no mail server configured)"
     else:
-        detail = f"Thank-you letter not delivered to {message.recipients}: {message.error}"
+        detail = f"Thank-you letter e-mailed to {message.recipients}"
     db.session.add(
-        GiftEvent(gift_id=link.letter.gift_id, kind=GiftEventKind.LETTER_SENT, detail=detail, actor_id=None)
+        GiftEvent(
+            gift_id=link.letter.gift_id,
+            kind=GiftEventKind.LETTER_SENT,
+            detail=detail,
+            actor_id=message.requested_by_id,
+        )
     )
 
 
@@ -85,10 +93,9 @@ def deliver(messages: list[mail.MailMessage]) -> None:
     mail.deliver_pending(messages)
 
 
-def outcome_message(message: mail.MailMessage) -> str:
-    db.session.refresh(message)
-    if message.went_out:
-        return f"The letter was e-mailed to {message.recipients}."
-    if message.status == mail.MailStatus.PENDING:
-        return f"The letter to {message.recipients} waits to be sent; it goes with the next delivery."
-    return f"The letter could not be e-mailed to {message.recipients}: {message.error}"
+def outcome_message(message: mail.MailMessage) -> tuple[str, str]:
+    """What to tell the user once the letter's e-mail was tried: (flash category, text)."""
+    category, text = mail.outcome_message(message)
+    if category == "success":
+        return category, f"The letter was e-mailed to {message.recipients}."
+    return category, text

@@ -161,21 +161,69 @@ def test_the_yearly_summary_lists_every_gift_with_totals_per_currency(
     assert "No goods or services were provided in exchange for these contributions." in text
 
 
-def test_a_letter_goes_by_email_through_the_mail_log(
-    login_as, make_organisation, make_contact, make_gift, washington
+def history(gift) -> list[str]:
+    events = db.session.query(GiftEvent).filter_by(gift_id=gift.id).order_by(GiftEvent.id)
+    return [f"{event.kind.value}: {event.detail}" for event in events]
+
+
+def test_a_letter_is_e_mailed_after_the_commit_with_the_stored_pdf_attached(
+    smtp_server, login_as, make_organisation, make_contact, make_gift, washington
 ):
-    organisation = make_organisation()
+    organisation = make_organisation(name="Ford Foundation")
     contact = make_contact(name="Maya Chen", email="maya@ford.example", organisation=organisation)
     gift = make_gift(organisation=organisation, contact=contact, hub=washington)
     client = login_as("fundraising")
     assert client.post(f"/donors/gifts/{gift.id}/letter", data={"language": ""}).status_code == 302
     letter = db.session.query(AcknowledgementLetter).one()
+
     response = client.post(f"/donors/letters/{letter.id}/send", follow_redirects=True)
-    assert "e-mailed to maya@ford.example" in response.text
-    assert count(MailMessage) == 1
-    assert [event.kind.value for event in db.session.query(GiftEvent).filter_by(gift_id=gift.id)][-1] == (
-        "letter_sent"
+
+    assert "The letter was e-mailed to maya@ford.example." in response.text
+    (received,) = smtp_server.messages()
+    assert received["To"] == "maya@ford.example"
+    assert str(received["Subject"]) == "Thank you for your gift"
+    (attachment,) = list(received.iter_attachments())
+    assert attachment.get_filename() == letter.filename
+    assert attachment.get_content() == letter.pdf_bytes
+    (logged,) = db.session.query(MailMessage).all()
+    assert (logged.kind, logged.status.value, logged.transport) == ("acknowledgement_letter", "sent", "smtp")
+    assert history(gift)[-1] == "letter_sent: Thank-you letter e-mailed to maya@ford.example"
+    assert "Thank-you letter e-mailed to maya@ford.example" in client.get(f"/donors/gifts/{gift.id}").text
+
+
+def test_a_letter_the_mail_server_refuses_is_logged_as_not_sent_on_the_gift(
+    unreachable_smtp_server, login_as, make_organisation, make_contact, make_gift, washington, fundraiser
+):
+    organisation = make_organisation()
+    contact = make_contact(name="Maya Chen", email="maya@ford.example", organisation=organisation)
+    gift = make_gift(organisation=organisation, contact=contact, hub=washington)
+    letter = letters.create_gift_letter(gift, fundraiser)
+    db.session.commit()
+
+    response = login_as("fundraising").post(f"/donors/letters/{letter.id}/send", follow_redirects=True)
+
+    assert "could not be sent" in response.text
+    assert db.session.query(MailMessage).one().status.value == "failed"
+    assert history(gift)[-1].startswith(
+        "letter_sent: Thank-you letter could not be e-mailed to maya@ford.example"
     )
+
+
+def test_a_letter_queued_in_a_transaction_that_rolls_back_is_never_sent(
+    smtp_server, make_organisation, make_contact, make_gift, washington, fundraiser
+):
+    organisation = make_organisation()
+    contact = make_contact(email="maya@ford.example", organisation=organisation)
+    gift = make_gift(organisation=organisation, contact=contact, hub=washington)
+    letter = letters.create_gift_letter(gift, fundraiser)
+    savepoint = db.session.begin_nested()
+    queued = sending.queue_letter(letter, fundraiser)
+    savepoint.rollback()
+
+    sending.deliver([queued])
+
+    assert smtp_server.envelopes == []
+    assert count(MailMessage) == 0
 
 
 def test_a_do_not_contact_person_gets_no_email_and_the_page_says_why(

@@ -16,7 +16,6 @@ from ...hubs.models import Hub, HubStatus
 from .. import bp, queries
 from .. import services as service
 from ..forms import AcknowledgeForm, AcknowledgementStatusForm, GiftForm, LetterForm
-from ..sending import why_not_sendable
 from ..models import (
     AcknowledgementLetter,
     AcknowledgementStatus,
@@ -24,6 +23,7 @@ from ..models import (
     Introduction,
     IntroductionStatus,
 )
+from ..sending import why_not_sendable
 from .organisations import organisation_or_404
 
 

@@ -57,7 +57,8 @@ def send_letter(letter_id: int):
     else:
         db.session.commit()
         sending.deliver([queued])
-        flash(sending.outcome_message(queued), "success" if queued.went_out else "error")
+        category, text = sending.outcome_message(queued)
+        flash(text, category)
     if letter.kind is LetterKind.GIFT:
         return redirect(url_for("donors.show_gift", gift_id=letter.gift_id, _anchor="acknowledgement"))
     return redirect(url_for("donors.organisation_letters", organisation_id=letter.organisation_id))
