@@ -55,9 +55,11 @@ def _recipient(organisation: Organisation, contact: Contact | None) -> Recipient
 
 
 def salutation(organisation: Organisation, contact: Contact | None) -> str:
+    """Whom the letter greets: the person by name (their title is a job title, not a form of address), else the
+    organisation."""
     if contact is None or contact.is_erased:
         return organisation.name
-    return f"{contact.title} {contact.name}".strip()
+    return contact.name
 
 
 def letter_language(contact: Contact | None, language: Language | str | None = None) -> Language:
