@@ -55,8 +55,7 @@ def _recipient(organisation: Organisation, contact: Contact | None) -> Recipient
 
 
 def salutation(organisation: Organisation, contact: Contact | None) -> str:
-    """Whom the letter greets: the person by name (their title is a job title, not a form of address), else the
-    organisation."""
+    """Whom the letter greets: the person by name (a title is a job, not an address), else the donor."""
     if contact is None or contact.is_erased:
         return organisation.name
     return contact.name

@@ -3,12 +3,25 @@ after the commit, never to a person marked do not contact, and written in the gi
 
 from __future__ import annotations
 
+import sqlalchemy as sa
+
 from ..common import mail
 from ..common.documents import translate
 from ..common.errors import DomainError
+from ..common.time import today
 from ..extensions import db
 from .letters import salutation
-from .models import AcknowledgementLetter, Contact, GiftEvent, GiftEventKind, LetterKind, LetterMessage
+from .models import (
+    AcknowledgementLetter,
+    AcknowledgementStatus,
+    Contact,
+    Gift,
+    GiftEvent,
+    GiftEventKind,
+    LetterKind,
+    LetterMessage,
+)
+from .services import acknowledge_gift
 
 #: What the mail log calls these messages.
 MAIL_KIND = "acknowledgement_letter"
@@ -78,12 +91,30 @@ def _log_delivery_on_the_gift(message: mail.MailMessage) -> None:
         detail = f"Thank-you letter for {message.recipients} saved to the outbox (no mail server configured)"
     else:
         detail = f"Thank-you letter e-mailed to {message.recipients}"
+    gift = link.letter.gift
     db.session.add(
-        GiftEvent(
-            gift_id=link.letter.gift_id,
-            kind=GiftEventKind.LETTER_SENT,
-            detail=detail,
-            actor_id=message.requested_by_id,
+        GiftEvent(gift=gift, kind=GiftEventKind.LETTER_SENT, detail=detail, actor_id=message.requested_by_id)
+    )
+    # A thank-you that reached the mail server is the acknowledgement; one left in the outbox is not yet.
+    if message.transport == "smtp" and message.went_out:
+        _acknowledge_by_email(gift, message)
+
+
+def _acknowledge_by_email(gift: Gift, message: mail.MailMessage) -> None:
+    if gift.acknowledgement_status is not AcknowledgementStatus.TO_BE_ACKNOWLEDGED:
+        return
+    on = max(today(), gift.received_on)
+    acknowledge_gift(gift, on, f"Thank-you letter e-mailed to {message.recipients}", message.requested_by)
+
+
+def letter_messages(letter: AcknowledgementLetter) -> list[mail.MailMessage]:
+    """The e-mails that carried this letter, newest first (what the letter's block shows)."""
+    return list(
+        db.session.scalars(
+            sa.select(mail.MailMessage)
+            .join(LetterMessage, LetterMessage.message_id == mail.MailMessage.id)
+            .where(LetterMessage.letter_id == letter.id)
+            .order_by(mail.MailMessage.created_at.desc(), mail.MailMessage.id.desc())
         )
     )
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 import pytest
 
 from app.common.mail import MailMessage
+from app.common.time import today
 from app.donors import letters, sending
 from app.donors.models import AcknowledgementLetter, GiftEvent, Language, LetterIsFrozen
 from app.extensions import db
@@ -188,8 +189,16 @@ def test_a_letter_is_e_mailed_after_the_commit_with_the_stored_pdf_attached(
     assert attachment.get_content() == letter.pdf_bytes
     (logged,) = db.session.query(MailMessage).all()
     assert (logged.kind, logged.status.value, logged.transport) == ("acknowledgement_letter", "sent", "smtp")
-    assert history(gift)[-1] == "letter_sent: Thank-you letter e-mailed to maya@ford.example"
-    assert "Thank-you letter e-mailed to maya@ford.example" in client.get(f"/donors/gifts/{gift.id}").text
+    assert history(gift)[-2:] == [
+        "letter_sent: Thank-you letter e-mailed to maya@ford.example",
+        f"acknowledged: Thank-you letter e-mailed to maya@ford.example on {today().isoformat()}",
+    ]
+    db.session.refresh(gift)
+    assert gift.acknowledgement_status.value == "acknowledged"
+    assert gift.acknowledged_how == "Thank-you letter e-mailed to maya@ford.example"
+    page = client.get(f"/donors/gifts/{gift.id}").text
+    assert "E-mail to maya@ford.example: Sent" in page
+    assert "Thank-you letter e-mailed to maya@ford.example" in page
 
 
 def test_a_letter_the_mail_server_refuses_is_logged_as_not_sent_on_the_gift(

@@ -23,7 +23,7 @@ from ..models import (
     Introduction,
     IntroductionStatus,
 )
-from ..sending import why_not_sendable
+from ..sending import letter_messages, why_not_sendable
 from .organisations import organisation_or_404
 
 
@@ -147,6 +147,7 @@ def _gift_page(gift: Gift, acknowledge_form=None, status: int = 200):
         status_form=status_form,
         letter_form=LetterForm(),
         letter_problem=why_not_sendable(gift.contact),
+        letter_messages=letter_messages(letter) if letter else [],
     ), status
 
 
