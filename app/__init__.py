@@ -13,6 +13,7 @@ from .auth import bp as auth_bp
 from .auth.cli import users_cli
 from .bench_cli import bench_cli
 from .common import audit, errors, filters, request_guards, security, sqlite, urls
+from .common.mail_cli import mail_cli
 from .common.translations import compile_stale_catalogues
 from .contributions import bp as contributions_bp
 from .contributions.cli import contributions_cli
@@ -103,4 +104,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(seed_demo_command)
     app.cli.add_command(contributions_cli)
+    app.cli.add_command(mail_cli)
     app.cli.add_command(bench_cli)

@@ -2,6 +2,7 @@
 
 from .auth.models import User  # noqa: F401
 from .common.audit import AuditEntry  # noqa: F401
+from .common.mail import MailMessage  # noqa: F401
 from .contributions import funders as contributions_funders  # noqa: F401
 from .contributions import models as contributions_models  # noqa: F401
 from .donors import models as donors_models  # noqa: F401

@@ -14,16 +14,18 @@ from .contributions import seed as contributions_seed
 from .donors import seed as donors_seed
 from .extensions import db
 from .hubs import seed as hubs_seed
+from .pipeline import seed as pipeline_seed
 
 
 def demo_steps():
-    """Each area's seeding step, in dependency order: users, hubs, donors, then contributions (billed from
-    hubs, its members linked to donor organisations)."""
+    """Each area's seeding step, in dependency order: users, hubs, donors, contributions (billed from hubs,
+    its members linked to donor organisations), then the pipeline (asks to donors, and the plan)."""
     return [
         ("users", lambda: auth_seed.seed_demo(current_app.config["DEMO_PASSWORD"])),
         ("hubs", hubs_seed.seed_demo),
         ("donors", donors_seed.seed_demo),
         ("contributions", contributions_seed.seed_demo),
+        ("pipeline", pipeline_seed.seed_demo),
     ]
 
 

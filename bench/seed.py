@@ -191,12 +191,14 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
     from app.auth.permissions import Role
     from app.common.audit import AuditEntry
     from app.common.fiscal import current_fiscal_year, fiscal_year
+    from app.common.mail import MailMessage, MailStatus
     from app.common.time import today
     from app.contributions.models import (
         AdjustmentKind,
         AnnualRun,
         AnnualRunStatus,
         ContributionAdjustment,
+        ContributionMessage,
         ContributionPolicy,
         CreditNote,
         DocumentSequence,
@@ -217,7 +219,6 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
         Payment,
         PaymentAllocation,
         PaymentMethod,
-        SentMessage,
         StripeEvent,
         StripeEventStatus,
         WriteOff,
@@ -737,7 +738,39 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
     event_count = max(invoice_count // 10, 1)
     with_history = [row for row in issued if row["member_id"] == busy_member]
     with_history += rng.sample(issued, min(len(issued), max(event_count // 2 - len(with_history), 0)))
-    events, messages = [], []
+    events, messages, message_links = [], [], []
+
+    def add_message(row, kind, subject, at, reminder_level=None):
+        message_id = len(messages) + 1
+        messages.append(
+            dict(
+                id=message_id,
+                kind=kind.value,
+                about=subject,
+                sender="Tributary <noreply@example.org>",
+                recipients=f"finance{row['member_id'] - 1}.0@gov.example",
+                subject=subject,
+                status=MailStatus.SENT,
+                transport="outbox",
+                message_id=f"<{message_id}@bench.example>",
+                outbox_path="",
+                error="",
+                requested_by_id=1,
+                requested_by_label="bench",
+                created_at=at,
+                attempted_at=at,
+                sent_at=at,
+            )
+        )
+        message_links.append(
+            dict(
+                message_id=message_id,
+                member_id=row["member_id"],
+                invoice_id=row["id"],
+                reminder_level=reminder_level,
+            )
+        )
+
     for row in with_history:
         at = _moment(row["issued_on"], rng)
         events.append(
@@ -753,21 +786,7 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
                 detail=f"To finance{row['member_id'] - 1}.0@gov.example",
             )
         )
-        messages.append(
-            dict(
-                kind=MessageKind.INVOICE,
-                member_id=row["member_id"],
-                invoice_id=row["id"],
-                recipients=f"finance{row['member_id'] - 1}.0@gov.example",
-                subject=f"Invoice {row['number']}",
-                transport="outbox",
-                message_id=f"<{row['id']}@bench.example>",
-                outbox_path="",
-                error="",
-                sent_at=at + timedelta(minutes=5),
-                sent_by_id=1,
-            )
-        )
+        add_message(row, MessageKind.INVOICE, f"Invoice {row['number']}", at + timedelta(minutes=5))
         if row["status"] == InvoiceStatus.ISSUED and row["due_on"] < day_today:
             events.append(
                 dict(
@@ -779,24 +798,16 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
                     reminder_level=1,
                 )
             )
-            messages.append(
-                dict(
-                    kind=MessageKind.REMINDER,
-                    member_id=row["member_id"],
-                    invoice_id=row["id"],
-                    reminder_level=1,
-                    recipients=f"finance{row['member_id'] - 1}.0@gov.example",
-                    subject=f"Reminder: invoice {row['number']}",
-                    transport="outbox",
-                    message_id="",
-                    outbox_path="",
-                    error="",
-                    sent_at=_moment(row["due_on"] + timedelta(days=7), rng),
-                    sent_by_id=1,
-                )
+            add_message(
+                row,
+                MessageKind.REMINDER,
+                f"Reminder: invoice {row['number']}",
+                _moment(row["due_on"] + timedelta(days=7), rng),
+                reminder_level=1,
             )
     _insert(connection, InvoiceEvent, events, counts)
-    _insert(connection, SentMessage, messages, counts)
+    _insert(connection, MailMessage, messages, counts)
+    _insert(connection, ContributionMessage, message_links, counts)
     stripe_statuses = [StripeEventStatus.APPLIED] * 6 + [
         StripeEventStatus.IGNORED,
         StripeEventStatus.NEEDS_REVIEW,

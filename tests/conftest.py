@@ -5,8 +5,14 @@ Set TEST_DATABASE_URL (e.g. postgresql+psycopg://postgres@127.0.0.1:5432/test) t
 
 from __future__ import annotations
 
+import email
+import smtplib
+import socket
+from email import policy
+
 import pytest
 import sqlalchemy as sa
+from aiosmtpd.controller import Controller
 from flask import request_started, request_tearing_down
 from flask.globals import _cv_app
 from flask.testing import FlaskClient
@@ -24,6 +30,7 @@ pytest_plugins = [
     "tests.builders.hubs",
     "tests.builders.donors",
     "tests.builders.contributions",
+    "tests.builders.pipeline",
 ]
 
 
@@ -75,6 +82,8 @@ def db_session(request, app):
     Before each request the test's pending changes are flushed, so that the request sees them; after it,
     the test's session is expired, so that the test sees what the request did.
     """
+    if request.node.get_closest_marker("postgres_only") and db.engine.dialect.name != "postgresql":
+        pytest.skip("needs PostgreSQL (set TEST_DATABASE_URL): concurrent transactions and row locks")
     if request.node.get_closest_marker("real_commits"):
         yield db.session
         _delete_all_rows()
@@ -156,3 +165,79 @@ def login_as(app, make_user):
 
 def count(model) -> int:
     return db.session.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+# --- Mail: real SMTP conversations with a local test server, and never with any other ----------------------
+
+
+@pytest.fixture(autouse=True)
+def no_real_smtp(monkeypatch):
+    """Fail any test that opens an SMTP connection other than to a local test server it asked for.
+
+    Gives the set of (host, port) the test may talk to; `smtp_server` and `unreachable_smtp_server` add to it.
+    """
+    allowed: set[tuple[str, int]] = set()
+    connect = smtplib.SMTP.connect
+
+    def guarded_connect(self, host="localhost", port=0, source_address=None):
+        if not port and host.count(":") == 1:
+            host, _, port = host.partition(":")
+        if (host, int(port or smtplib.SMTP_PORT)) not in allowed:
+            pytest.fail(
+                f"The test opened a real SMTP connection to {host}:{port}; use the smtp_server fixture"
+            )
+        return connect(self, host, port, source_address)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", guarded_connect)
+    return allowed
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self):
+        self.envelopes = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.envelopes.append(envelope)
+        return "250 Message accepted"
+
+    def messages(self):
+        return [email.message_from_bytes(e.content, policy=policy.default) for e in self.envelopes]
+
+
+def _point_mail_at(app, monkeypatch, port: int) -> None:
+    monkeypatch.setitem(app.config, "MAIL_SERVER", "127.0.0.1")
+    monkeypatch.setitem(app.config, "MAIL_PORT", port)
+    monkeypatch.setitem(app.config, "MAIL_USE_TLS", False)
+    monkeypatch.setitem(app.config, "MAIL_USE_SSL", False)
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 5)
+
+
+@pytest.fixture
+def smtp_server(app, monkeypatch, no_real_smtp):
+    """A real SMTP server on 127.0.0.1 and a free port; the app is pointed at it for this test only."""
+    inbox = Inbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    no_real_smtp.add(("127.0.0.1", port))
+    _point_mail_at(app, monkeypatch, port)
+    yield inbox
+    controller.stop()
+
+
+@pytest.fixture
+def unreachable_smtp_server(app, monkeypatch, no_real_smtp):
+    """The app pointed at a loopback port where nothing listens: every send fails as if the server is down."""
+    port = free_port()
+    no_real_smtp.add(("127.0.0.1", port))
+    _point_mail_at(app, monkeypatch, port)
+    monkeypatch.setitem(app.config, "MAIL_TIMEOUT", 2)
+    return port

@@ -1,29 +1,117 @@
-"""E-mail: the only module that uses smtplib.
+"""E-mail for every area: build a message from templates, log it, and send it only after the commit.
 
-A message is built from templates/email/<name>.txt and <name>.html in the recipient's language, then sent
-through the SMTP server configured by the environment (MAIL_SERVER and friends), or, when no server is
-configured, written as an .eml file to the outbox folder (`<instance>/outbox/`, or TRIBUTARY_OUTBOX), so
-that a fresh install never loses a message and never reaches the network.
+The flow, as indico does it:
+
+1. Inside the request's (or command's) transaction, a service builds the message (`build_message`, from
+   templates/email/<name>.txt and <name>.html in the recipient's language) and logs it as pending with
+   `queue_message`, which keeps the exact MIME bytes. The area links its own record to the logged message
+   in a table of its own (contributions: `contribution_messages`), so this module never imports an area.
+2. The caller commits. A failed commit rolls the pending row back with everything else: nothing was sent.
+3. After the commit the caller calls `deliver_pending(messages)`: each message is claimed (so that only one
+   process ever sends it), sent by `mail_transport.transmit`, then marked sent or failed in a short
+   transaction of its own. Listeners registered with `on_delivery` hear of each outcome in that transaction.
+4. A crash between the commit and the send leaves a pending row; the next `deliver_pending` call or
+   `flask mail send-pending` sends it, once.
 """
 
 from __future__ import annotations
 
+import enum
 import re
-import smtplib
-import ssl
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
-from pathlib import Path
 
+import sqlalchemy as sa
 from flask import current_app, render_template
 from flask_babel import force_locale
+from sqlalchemy.orm import Mapped, Session, column_property, deferred, mapped_column, relationship
 
+from ..extensions import db
+from .audit import current_actor
+from .db_types import enum_column
+from .mail_transport import MailDeliveryFailed, mail_server_configured, transmit
 from .time import utcnow
 
+#: A pending message older than this is a leftover (its sender crashed or lost its connection after the
+#: commit): the next delivery or `flask mail send-pending` sends it.
+LEFTOVER_AGE = timedelta(minutes=2)
+#: A message claimed for sending this long ago and never marked sent or failed was interrupted mid-send.
+INTERRUPTED_AGE = timedelta(minutes=15)
+#: How many leftovers a user's own delivery takes along, so that a backlog never holds up a page for long.
+LEFTOVERS_PER_DELIVERY = 5
 
-class MailDeliveryFailed(Exception):
-    """The SMTP server could not be reached or refused the message; the text says why."""
+
+class MailStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+    @property
+    def label(self) -> str:
+        return {"pending": "Waiting to be sent", "sent": "Sent", "failed": "Failed"}[self.value]
+
+
+class MailMessage(db.Model):
+    """One e-mail: what was sent to whom, how it went, who asked and when. Areas link their records to it."""
+
+    __tablename__ = "mail_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: What the area calls this message ("invoice", "reminder", "statement", "gift_letter", ...).
+    kind: Mapped[str] = mapped_column(sa.String(40), index=True)
+    #: What it is about, for people reading the log ("Invoice BE-2027-0001"); the area's link table says it
+    #: for programs.
+    about: Mapped[str | None] = mapped_column(sa.String(200))
+    sender: Mapped[str] = mapped_column(sa.String(300), default="")
+    recipients: Mapped[str] = mapped_column(sa.String(1000))
+    subject: Mapped[str] = mapped_column(sa.String(300))
+    status: Mapped[MailStatus] = mapped_column(
+        enum_column(MailStatus, length=10), default=MailStatus.PENDING, index=True
+    )
+    error: Mapped[str] = mapped_column(sa.Text, default="")
+    #: "smtp" or "outbox" once an attempt was made; empty while pending.
+    transport: Mapped[str] = mapped_column(sa.String(20), default="")
+    message_id: Mapped[str] = mapped_column(sa.String(300), default="")
+    outbox_path: Mapped[str] = mapped_column(sa.String(500), default="")
+    #: The exact bytes sent (None for messages logged before the log kept them).
+    mime: Mapped[bytes | None] = deferred(mapped_column(sa.LargeBinary))
+    requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
+    #: Who asked, as text ("cli", an e-mail address), so that it still reads if the user row is gone.
+    requested_by_label: Mapped[str] = mapped_column(sa.String(254), default="")
+    created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
+    #: When a deliverer claimed the message; only the one whose claim succeeded sends it.
+    attempted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+    sent_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+    requested_by = relationship("User")
+
+    @property
+    def went_out(self) -> bool:
+        return self.status == MailStatus.SENT
+
+    @property
+    def requested_by_name(self) -> str:
+        """Who asked, for people: the user's name, or what the label stands for."""
+        if self.requested_by is not None:
+            return self.requested_by.full_name or self.requested_by.email
+        return {"cli": "the command line", "system": "the system"}.get(
+            self.requested_by_label, self.requested_by_label
+        )
+
+    @property
+    def outbox_filename(self) -> str:
+        return self.outbox_path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+#: Whether the log holds the message's bytes, without loading them.
+MailMessage.has_copy = column_property(MailMessage.__table__.c.mime.is_not(None))
+
+
+# --- Building ----------------------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -34,12 +122,14 @@ class Attachment:
 
 
 @dataclass(frozen=True)
-class Delivery:
-    """How a message went: `transport` is "smtp" or "outbox"; `outbox_path` is set for the outbox."""
+class Recipients:
+    """Who a message goes to: `to` first, then everyone else in copy."""
 
-    transport: str
-    message_id: str
-    outbox_path: str = ""
+    to: list[str]
+    cc: list[str]
+
+    def __str__(self) -> str:
+        return ", ".join(self.to + self.cc)
 
 
 def build_message(
@@ -76,51 +166,198 @@ def build_message(
     return message
 
 
-def mail_server_configured() -> bool:
-    return bool(current_app.config.get("MAIL_SERVER"))
-
-
-def outbox_folder() -> Path:
-    """Where messages go when no mail server is configured."""
-    configured = current_app.config.get("TRIBUTARY_OUTBOX")
-    return Path(configured) if configured else Path(current_app.instance_path) / "outbox"
-
-
-def send_message(message: EmailMessage) -> Delivery:
-    """Send through SMTP, or write to the outbox without a server; MailDeliveryFailed on SMTP trouble."""
-    if not mail_server_configured():
-        return _write_to_outbox(message)
-    config = current_app.config
-    host, port = config["MAIL_SERVER"], int(config.get("MAIL_PORT") or 0)
-    timeout = int(config.get("MAIL_TIMEOUT") or 30)
-    try:
-        if config.get("MAIL_USE_SSL"):
-            connection = smtplib.SMTP_SSL(host, port, timeout=timeout, context=ssl.create_default_context())
-        else:
-            connection = smtplib.SMTP(host, port, timeout=timeout)
-        with connection:
-            if config.get("MAIL_USE_TLS") and not config.get("MAIL_USE_SSL"):
-                connection.starttls(context=ssl.create_default_context())
-            if config.get("MAIL_USERNAME"):
-                connection.login(config["MAIL_USERNAME"], config.get("MAIL_PASSWORD", ""))
-            connection.send_message(message)
-    except (smtplib.SMTPException, OSError) as error:
-        raise MailDeliveryFailed(
-            f"The mail server {host}:{port} did not take the message: {error}"
-        ) from error
-    return Delivery("smtp", message["Message-ID"])
-
-
-def _write_to_outbox(message: EmailMessage) -> Delivery:
-    folder = outbox_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
-    slug = re.sub(r"[^A-Za-z0-9]+", "-", str(message["Subject"] or "message")).strip("-")[:60] or "message"
-    path = folder / f"{stamp}-{slug}.eml"
-    path.write_bytes(bytes(message))
-    return Delivery("outbox", message["Message-ID"], str(path))
-
-
 def _sender_domain(sender: str) -> str:
     match = re.search(r"@([A-Za-z0-9.-]+)", sender or "")
     return match.group(1) if match else "localhost"
+
+
+# --- Logging inside the transaction ------------------------------------------------------------------------
+
+
+def queue_message(message: EmailMessage, *, kind: str, actor, about: str | None = None) -> MailMessage:
+    """Log a built message as pending in this transaction; `deliver_pending` sends it after the commit."""
+    if actor is not None:
+        actor_id, label = actor.id, actor.email
+    else:
+        actor_id, label = current_actor()
+    recipients = ", ".join(str(value) for name in ("To", "Cc") for value in message.get_all(name, []))
+    logged = MailMessage(
+        kind=kind,
+        about=about[:200] if about else None,
+        sender=str(message["From"] or "")[:300],
+        recipients=recipients[:1000],
+        subject=str(message["Subject"] or "")[:300],
+        status=MailStatus.PENDING,
+        message_id=str(message["Message-ID"] or "")[:300],
+        mime=message.as_bytes(policy=policy.SMTP),
+        requested_by_id=actor_id,
+        requested_by_label=(label or "system")[:254],
+        created_at=utcnow(),
+    )
+    db.session.add(logged)
+    db.session.flush()
+    db.session.info.setdefault(_QUEUED_KEY, set()).add(logged.id)
+    return logged
+
+
+#: session.info key: ids of messages queued in the session's current transaction, not yet committed.
+_QUEUED_KEY = "mail_queued_uncommitted"
+
+
+@sa.event.listens_for(Session, "after_commit")
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _forget_queued(session: Session, *args) -> None:
+    session.info.pop(_QUEUED_KEY, None)
+
+
+# --- Sending after the commit ------------------------------------------------------------------------------
+
+DeliveryListener = Callable[[MailMessage], None]
+_listeners: list[DeliveryListener] = []
+
+
+def on_delivery(listener: DeliveryListener) -> DeliveryListener:
+    """Register a function told of every message once it is marked sent or failed (in that transaction).
+
+    An area uses it to record what the outcome means for its own records (contributions: the invoice's
+    history); it looks up its link to the message and ignores messages that are not its own.
+    """
+    _listeners.append(listener)
+    return listener
+
+
+def deliver_pending(messages: Iterable[MailMessage] = ()) -> None:
+    """After the commit: send each pending message once, then a few leftovers; commits each outcome."""
+    ids = [message.id for message in messages]
+    _require_nothing_unsaved()
+    for message_id in ids:
+        _deliver(message_id)
+    deliver_leftovers(limit=LEFTOVERS_PER_DELIVERY)
+
+
+@dataclass(frozen=True)
+class LeftoverReport:
+    sent: list[MailMessage]
+    failed: list[MailMessage]
+    interrupted: list[MailMessage]
+
+
+def _leftovers(older_than: timedelta):
+    return sa.select(MailMessage.id).where(
+        MailMessage.status == MailStatus.PENDING,
+        MailMessage.attempted_at.is_(None),
+        MailMessage.created_at <= utcnow() - older_than,
+    )
+
+
+def leftovers_waiting(older_than: timedelta = LEFTOVER_AGE) -> int:
+    """How many pending messages nobody sent after their commit."""
+    return db.session.scalar(sa.select(sa.func.count()).select_from(_leftovers(older_than).subquery()))
+
+
+def deliver_leftovers(older_than: timedelta = LEFTOVER_AGE, limit: int | None = None) -> LeftoverReport:
+    """Send pending messages that nobody sent after their commit; mark interrupted sends as failed."""
+    _require_nothing_unsaved()
+    interrupted = _mark_interrupted(utcnow() - INTERRUPTED_AGE)
+    query = _leftovers(older_than).order_by(MailMessage.created_at, MailMessage.id)
+    if limit is not None:
+        query = query.limit(limit)
+    ids = list(db.session.scalars(query))
+    db.session.commit()
+    delivered = [message for message in (_deliver(message_id) for message_id in ids) if message is not None]
+    return LeftoverReport(
+        sent=[message for message in delivered if message.went_out],
+        failed=[message for message in delivered if not message.went_out],
+        interrupted=interrupted,
+    )
+
+
+def _require_nothing_unsaved() -> None:
+    session = db.session
+    if session.info.get(_QUEUED_KEY) or session.new or session.dirty or session.deleted:
+        raise RuntimeError("deliver_pending() runs after the commit; the session holds uncommitted changes")
+
+
+def _claim(message_id: int) -> bool:
+    """Mark the message as being sent, unless another process already did; committed at once.
+
+    A conditional UPDATE is atomic on both databases: of two deliverers, PostgreSQL makes the second wait
+    for the first's row lock and then finds the row claimed; SQLite lets one writer at a time.
+    """
+    result = db.session.execute(
+        sa.update(MailMessage)
+        .where(
+            MailMessage.id == message_id,
+            MailMessage.status == MailStatus.PENDING,
+            MailMessage.attempted_at.is_(None),
+        )
+        .values(attempted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _deliver(message_id: int) -> MailMessage | None:
+    """Claim, send and mark one message; None when another process has it."""
+    if not _claim(message_id):
+        return None
+    message = db.session.get(MailMessage, message_id)
+    transport = "smtp" if mail_server_configured() else "outbox"
+    try:
+        delivery = transmit(message.mime)
+    except MailDeliveryFailed as failure:
+        message.status, message.transport, message.error = MailStatus.FAILED, transport, str(failure)
+    else:
+        message.status, message.transport = MailStatus.SENT, delivery.transport
+        message.outbox_path = delivery.outbox_path[:500]
+        message.sent_at = utcnow()
+    _tell_listeners(message)
+    db.session.commit()
+    return message
+
+
+def _mark_interrupted(claimed_before: datetime) -> list[MailMessage]:
+    interrupted = list(
+        db.session.scalars(
+            sa.select(MailMessage)
+            .where(MailMessage.status == MailStatus.PENDING, MailMessage.attempted_at < claimed_before)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    for message in interrupted:
+        message.status = MailStatus.FAILED
+        message.error = (
+            "Sending was interrupted (the process stopped while talking to the mail server), so it is not "
+            "known whether the message went out. Check with the recipient, or send it again."
+        )
+        _tell_listeners(message)
+    db.session.commit()
+    return interrupted
+
+
+def _tell_listeners(message: MailMessage) -> None:
+    db.session.flush()
+    for listener in _listeners:
+        listener(message)
+
+
+# --- Telling the user --------------------------------------------------------------------------------------
+
+
+def outcome_message(message: MailMessage) -> tuple[str, str]:
+    """What to tell the user about a message: (flash category, text)."""
+    if message.status == MailStatus.FAILED:
+        return "error", f"The message could not be sent, and was logged with the error: {message.error}"
+    if message.status == MailStatus.PENDING:
+        return (
+            "warning",
+            f"“{message.subject}” is waiting to be sent to {message.recipients}; it goes out with the next "
+            "message or with `flask mail send-pending`.",
+        )
+    if message.transport == "outbox":
+        return (
+            "warning",
+            f"No mail server is configured: the message was saved to the outbox at {message.outbox_path}.",
+        )
+    return "success", f"Sent “{message.subject}” to {message.recipients}."

@@ -1,7 +1,9 @@
 """`flask contributions send-reminders [--dry-run]`: the next reminder for every overdue invoice.
 
-Level 1 friendly, 2 firm, 3 final; never two reminders for one invoice within 14 days; none after the final.
-Each reminder is committed on its own, so that one member without an e-mail address does not hold up the rest.
+Level 1 friendly, 2 firm, 3 final; never two reminders for one invoice within the reminder spacing; none after
+the final. Each reminder is decided under its invoice's row lock and committed on its own, then sent: one
+member without an e-mail address does not hold up the rest, and a click on the invoice page at the same moment
+never makes a second reminder.
 """
 
 from __future__ import annotations
@@ -11,16 +13,21 @@ from flask.cli import with_appcontext
 
 from ..common.audit import acting_as
 from ..common.errors import DomainError
+from ..common.mail import MailStatus, deliver_pending
 from ..extensions import db
-from .services.reminders import due_reminders, send_reminder
-from .services.sending import outcome_message
+from .services.reminders import REMINDER_SPACING, due_reminders, queue_reminder
 
 
-@click.command("send-reminders")
+@click.command(
+    "send-reminders",
+    help=(
+        "Send the next payment reminder for every overdue invoice that is due one "
+        f"(reminders about one invoice go at least {REMINDER_SPACING.days} days apart)."
+    ),
+)
 @click.option("--dry-run", is_flag=True, help="List what would be sent, without sending or logging anything.")
 @with_appcontext
 def send_reminders_command(dry_run: bool) -> None:
-    """Send the next payment reminder for every overdue invoice that is due one."""
     due = due_reminders()
     if not due:
         click.echo("No reminder is due today.")
@@ -37,17 +44,19 @@ def send_reminders_command(dry_run: bool) -> None:
             continue
         try:
             with acting_as(None, label="cli"):
-                message = send_reminder(invoice, None)
+                message = queue_reminder(invoice, None)
                 db.session.commit()
         except DomainError as error:
             db.session.rollback()
             failed += 1
             click.echo(f"Not sent: {line}: {error}", err=True)
             continue
-        category, text = outcome_message(message)
-        if category == "error":
+        deliver_pending([message])
+        if message.status == MailStatus.FAILED:
             failed += 1
             click.echo(f"Failed: {line}: {message.error}", err=True)
+        elif message.status == MailStatus.PENDING:
+            click.echo(f"Queued: {line}: another process is sending it")
         else:
             sent += 1
             click.echo(

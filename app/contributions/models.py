@@ -18,6 +18,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from ..common.db_types import MONEY, RATE, enum_column
 from ..common.languages import Language
+from ..common.mail import MailMessage
 from ..common.time import utcnow
 from ..extensions import db
 
@@ -703,28 +704,35 @@ class MessageKind(enum.StrEnum):
     CREDIT_NOTE = "credit_note"
     PRO_FORMA = "pro_forma"
 
+    @property
+    def label(self) -> str:
+        return self.value.replace("_", " ").capitalize()
 
-class SentMessage(db.Model):
-    """Every e-mail sent about an invoice or a member's account, and how it went."""
 
-    __tablename__ = "sent_messages"
+class ContributionMessage(db.Model):
+    """Links a message in the common mail log to the member (and invoice) it was about."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    kind: Mapped[MessageKind] = mapped_column(enum_column(MessageKind))
+    __tablename__ = "contribution_messages"
+
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("mail_messages.id", ondelete="CASCADE"), primary_key=True
+    )
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
     invoice_id: Mapped[int | None] = mapped_column(sa.ForeignKey("invoices.id"), index=True)
+    #: For reminders: 1 friendly, 2 firm, 3 final.
     reminder_level: Mapped[int | None]
-    recipients: Mapped[str] = mapped_column(sa.String(1000))
-    subject: Mapped[str] = mapped_column(sa.String(300))
-    transport: Mapped[str] = mapped_column(sa.String(20))  # "smtp" or "outbox"
-    message_id: Mapped[str] = mapped_column(sa.String(300), default="")
-    outbox_path: Mapped[str] = mapped_column(sa.String(500), default="")
-    error: Mapped[str] = mapped_column(sa.Text, default="")
-    sent_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
-    sent_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
 
+    message: Mapped[MailMessage] = relationship(lazy="joined", innerjoin=True)
     member: Mapped[Member] = relationship()
     invoice: Mapped[Invoice | None] = relationship()
+
+    @property
+    def kind(self) -> MessageKind:
+        return MessageKind(self.message.kind)
+
+    @property
+    def kind_label(self) -> str:
+        return f"{self.kind.label}, level {self.reminder_level}" if self.reminder_level else self.kind.label
 
 
 # --- The annual run ----------------------------------------------------------------------------------------

@@ -2,4 +2,4 @@ from flask import Blueprint
 
 bp = Blueprint("pipeline", __name__)
 
-from . import views  # noqa: E402, F401
+from . import panels, views  # noqa: E402, F401

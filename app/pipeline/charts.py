@@ -151,11 +151,13 @@ class BarChart:
 
 
 def nice_ceiling(value: Decimal) -> Decimal:
-    """The smallest 1, 2, 2.5 or 5 times a power of ten that is at least `value` (0 stays 0)."""
+    """The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6 or 8 times a power of ten) at least `value`,
+    so that the axis divides into four readable ticks (0 stays 0)."""
     if value <= 0:
         return Decimal(0)
     exponent = value.adjusted()
-    for mantissa in (Decimal(1), Decimal(2), Decimal("2.5"), Decimal(5), Decimal(10)):
+    steps = ("1", "1.2", "1.6", "2", "2.4", "3", "4", "5", "6", "8", "10")
+    for mantissa in (Decimal(step) for step in steps):
         candidate = mantissa.scaleb(exponent)
         if candidate >= value:
             return candidate

@@ -29,6 +29,14 @@ class Stage(enum.StrEnum):
         return self in OPEN_STAGES
 
     @property
+    def next_stage(self) -> Stage:
+        """Where an ask at this stage usually goes next (the forms offer it first)."""
+        if self in OPEN_STAGES:
+            index = OPEN_STAGES.index(self)
+            return OPEN_STAGES[index + 1] if index + 1 < len(OPEN_STAGES) else Stage.WON
+        return self
+
+    @property
     def needs_reason(self) -> bool:
         """Lost and declined are recorded with why, so that the next ask learns from it."""
         return self in (Stage.LOST, Stage.DECLINED)

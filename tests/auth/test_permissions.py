@@ -13,9 +13,10 @@ PUBLIC_ENDPOINTS = {
     "stripe.webhook",
     "public.pay_invoice",
     "public.start_payment",
+    "pipeline.calendar_feed",
 }
 #: Changes that every signed-in user may make to their own session or account.
-SELF_SERVICE = {"auth.logout", "auth.change_password"}
+SELF_SERVICE = {"auth.logout", "auth.change_password", "pipeline.renew_calendar_feed"}
 CHANGING_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -2,6 +2,7 @@ import sqlalchemy as sa
 
 from app.auth.models import User
 from app.auth.seed import DEMO_USERS
+from app.common.time import today
 from app.extensions import db
 
 
@@ -23,6 +24,8 @@ def test_users_create_refuses_a_short_password(app):
 
 def test_seed_demo_is_idempotent(app):
     from app.donors.models import Gift, Interaction, Introduction, Organisation
+    from app.pipeline.models import Deliverable, Instalment, InstalmentStatus, Opportunity, PlanTarget
+    from app.pipeline.stages import Stage
 
     runner = app.test_cli_runner()
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
@@ -33,6 +36,13 @@ def test_seed_demo_is_idempotent(app):
     assert statuses == {"requested", "made", "declined", "no_response"}
     assert db.session.scalar(sa.select(sa.func.count(Interaction.id)).where(Interaction.next_step != ""))
     assert set(db.session.scalars(sa.select(Gift.currency).distinct())) == {"USD", "EUR", "GBP"}
+    stages = set(db.session.scalars(sa.select(Opportunity.stage).distinct()))
+    assert stages == set(Stage)
+    assert db.session.scalar(sa.select(sa.func.count(Opportunity.id))) >= 100
+    statuses = {instalment.status(today()) for instalment in db.session.scalars(sa.select(Instalment))}
+    assert {InstalmentStatus.PAID, InstalmentStatus.LATE, InstalmentStatus.DUE} <= statuses
+    assert db.session.scalar(sa.select(sa.func.count(Deliverable.id)))
+    assert db.session.scalar(sa.select(sa.func.count(PlanTarget.id))) == 12  # 3 years x 4 sources
     assert runner.invoke(args=["seed-demo"]).exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count(User.id))) == users_after_first
     assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == organisations

@@ -10,23 +10,24 @@ from app.pipeline.services import calendar_feed
 
 def test_a_token_opens_its_users_feed_until_it_is_renewed(make_user):
     user = make_user("fundraising")
-    feed = calendar_feed.feed_of(user)
-    old_token = calendar_feed.token_for(feed)
-    assert calendar_feed.feed_for_token(old_token) is feed
+    old_token = calendar_feed.token_for(user)
+    assert calendar_feed.user_for_token(old_token) is user
     calendar_feed.renew(user)
-    new_token = calendar_feed.token_for(feed)
+    new_token = calendar_feed.token_for(user)
     assert new_token != old_token
-    assert calendar_feed.feed_for_token(old_token) is None
-    assert calendar_feed.feed_for_token(new_token) is feed
+    assert calendar_feed.user_for_token(old_token) is None
+    assert calendar_feed.user_for_token(new_token) is user
+    calendar_feed.renew(user)
+    assert calendar_feed.user_for_token(new_token) is None
 
 
 def test_a_tampered_token_or_a_deactivated_user_opens_nothing(make_user):
     user = make_user("board")
-    token = calendar_feed.token_for(calendar_feed.feed_of(user))
-    assert calendar_feed.feed_for_token(token[:-2] + "xx") is None
-    assert calendar_feed.feed_for_token("not-a-token") is None
+    token = calendar_feed.token_for(user)
+    assert calendar_feed.user_for_token(token[:-2] + "xx") is None
+    assert calendar_feed.user_for_token("not-a-token") is None
     user.is_active_account = False
-    assert calendar_feed.feed_for_token(token) is None
+    assert calendar_feed.user_for_token(token) is None
 
 
 def test_events_are_all_day_with_their_stable_uid_and_change_time():

@@ -53,8 +53,8 @@ def test_a_negative_target_is_refused_beside_its_field_and_nothing_is_saved(logi
     response = client.post(f"/pipeline/plan/{year}/targets", data={"foundations": "-5", "bilateral": "abc"})
     assert response.status_code == 422
     page = response.get_data(as_text=True)
-    assert "A target cannot be negative." in page
-    assert "Give an amount such as 250000" in page
+    assert "An amount cannot be negative." in page
+    assert page.count('class="field-error"') == 2
     assert plan_service.targets([year]) == {}
 
 
@@ -85,7 +85,7 @@ def test_a_rate_for_the_reporting_currency_or_below_zero_is_refused(login_as):
     page = operations.post(
         "/pipeline/plan/rates", data={"fiscal_year": "2027", "currency": "EUR", "rate": "-1"}
     )
-    assert "Give a rate above zero" in page.get_data(as_text=True)
+    assert "A rate must be more than zero." in page.get_data(as_text=True)
     assert plan_service.rates() == []
 
 

@@ -1,22 +1,24 @@
-"""Sending invoices and statements by e-mail to a member's contacts, and logging every message.
+"""Sending invoices and statements by e-mail to a member's contacts.
 
-The message is sent (or written to the outbox) first, then logged as a SentMessage (and, when it went out, an
-InvoiceEvent) for the caller to commit. A failed delivery is logged with its error and never raises, so that a
-mail server being down is shown to the user, not turned into a 500.
+Each `queue_*` function builds the message in the document's language, logs it as pending in the common mail
+log (`app.common.mail`) and links it to the member and invoice, for the caller to commit. The caller then
+calls `deliver_pending([message])`: only committed messages ever leave, and a mail server being down is
+logged and shown to the user, not turned into a 500. Once a message about an invoice went out, the
+invoice's history says so (`record_in_invoice_history`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date
+from email.message import EmailMessage
 
 from flask_babel import force_locale, gettext
 
 from ...common.errors import DomainError
-from ...common.mail import Attachment, MailDeliveryFailed, build_message, send_message
+from ...common.mail import Attachment, MailMessage, Recipients, build_message, on_delivery, queue_message
 from ...common.time import today
 from ...extensions import db
-from ..models import Invoice, InvoiceEventKind, Member, MessageKind, SentMessage
+from ..models import ContributionMessage, Invoice, InvoiceEventKind, Member, MessageKind
 from .invoicing import record_invoice_event
 from .statements import build_statement, render_statement_pdf, statement_filename
 
@@ -27,15 +29,6 @@ class NoRecipient(DomainError):
 
 class NothingToSend(DomainError):
     """The document to attach does not exist (a draft invoice, or one without its stored PDF)."""
-
-
-@dataclass(frozen=True)
-class Recipients:
-    to: list[str]
-    cc: list[str]
-
-    def __str__(self) -> str:
-        return ", ".join(self.to + self.cc)
 
 
 def recipients_for(member: Member) -> Recipients:
@@ -51,7 +44,8 @@ def recipients_for(member: Member) -> Recipients:
     return Recipients(to, list(dict.fromkeys(cc)))
 
 
-def _stored_invoice_pdf(invoice: Invoice) -> bytes:
+def stored_invoice_pdf(invoice: Invoice) -> bytes:
+    """The PDF stored at issue, which every message about the invoice attaches."""
     if invoice.is_draft or not invoice.pdf_bytes:
         raise NothingToSend(f"Invoice {invoice.number or invoice.id} has no issued PDF to send.")
     return invoice.pdf_bytes
@@ -61,11 +55,11 @@ def _hub_name(member: Member) -> str:
     return member.hub.legal_name if member.hub is not None else ""
 
 
-def send_invoice(invoice: Invoice, actor) -> SentMessage:
-    """E-mail an issued invoice with its stored PDF to the member's contacts; log it."""
+def queue_invoice(invoice: Invoice, actor) -> MailMessage:
+    """Log an e-mail of the issued invoice with its PDF to the member's contacts, to send after the commit."""
     member = invoice.member
     recipients = recipients_for(member)
-    pdf = _stored_invoice_pdf(invoice)
+    pdf = stored_invoice_pdf(invoice)
     lang = invoice.language.value
     with force_locale(lang):
         subject = gettext(
@@ -80,11 +74,13 @@ def send_invoice(invoice: Invoice, actor) -> SentMessage:
         context={"invoice": invoice, "member": member, "hub": invoice.hub},
         attachments=[Attachment(f"{invoice.number}.pdf", pdf)],
     )
-    return deliver(message, MessageKind.INVOICE, member, actor, invoice=invoice, recipients=recipients)
+    return log_member_message(
+        message, MessageKind.INVOICE, member, actor, invoice=invoice, about=f"Invoice {invoice.number}"
+    )
 
 
-def send_statement(member: Member, actor, as_of: date | None = None) -> SentMessage:
-    """E-mail the member's statement of account (rendered now, not stored) to its contacts; log it."""
+def queue_statement(member: Member, actor, as_of: date | None = None) -> MailMessage:
+    """Log an e-mail of the member's statement of account (rendered now), to send after the commit."""
     recipients = recipients_for(member)
     as_of = as_of or today()
     lang = member.language.value
@@ -101,60 +97,51 @@ def send_statement(member: Member, actor, as_of: date | None = None) -> SentMess
         context={"member": member, "statement": statement, "hub": member.hub},
         attachments=[Attachment(statement_filename(member, as_of), pdf)],
     )
-    return deliver(message, MessageKind.STATEMENT, member, actor, recipients=recipients)
+    return log_member_message(
+        message, MessageKind.STATEMENT, member, actor, about=f"Statement of account as of {as_of.isoformat()}"
+    )
 
 
-def deliver(
-    message,
+def log_member_message(
+    message: EmailMessage,
     kind: MessageKind,
     member: Member,
     actor,
     *,
+    about: str,
     invoice: Invoice | None = None,
-    recipients: Recipients,
     reminder_level: int | None = None,
-) -> SentMessage:
-    """Send a built message and log how it went (SentMessage, plus an InvoiceEvent when it went out)."""
-    sent = SentMessage(
-        kind=kind,
-        member_id=member.id,
-        invoice_id=invoice.id if invoice is not None else None,
-        reminder_level=reminder_level,
-        recipients=str(recipients)[:1000],
-        subject=str(message["Subject"])[:300],
-        transport="smtp",
-        message_id=str(message["Message-ID"] or "")[:300],
-        sent_by_id=getattr(actor, "id", None),
-    )
-    try:
-        delivery = send_message(message)
-    except MailDeliveryFailed as failure:
-        sent.error = str(failure)
-    else:
-        sent.transport = delivery.transport
-        sent.outbox_path = delivery.outbox_path[:500]
-        if invoice is not None:
-            if kind == MessageKind.REMINDER:
-                event_kind = InvoiceEventKind.REMINDED
-                detail = f"Reminder {reminder_level} to {recipients}"
-            else:
-                event_kind = InvoiceEventKind.SENT
-                detail = f"Sent to {recipients}"
-            if delivery.transport == "outbox":
-                detail += " (saved to the outbox: no mail server is configured)"
-            record_invoice_event(invoice, event_kind, actor, detail=detail, reminder_level=reminder_level)
-    db.session.add(sent)
-    db.session.flush()
-    return sent
-
-
-def outcome_message(sent: SentMessage) -> tuple[str, str]:
-    """What to tell the user about a message: (flash category, text)."""
-    if sent.error:
-        return "error", f"The message could not be sent, and was logged with the error: {sent.error}"
-    if sent.transport == "outbox":
-        return (
-            "warning",
-            f"No mail server is configured: the message was saved to the outbox at {sent.outbox_path}.",
+) -> MailMessage:
+    """Log a built message as pending in the mail log and link it to its member (and invoice)."""
+    logged = queue_message(message, kind=kind.value, actor=actor, about=f"{about} · {member.name}")
+    db.session.add(
+        ContributionMessage(
+            message=logged,
+            member_id=member.id,
+            invoice_id=invoice.id if invoice is not None else None,
+            reminder_level=reminder_level,
         )
-    return "success", f"Sent “{sent.subject}” to {sent.recipients}."
+    )
+    db.session.flush()
+    return logged
+
+
+@on_delivery
+def record_in_invoice_history(message: MailMessage) -> None:
+    """Once a message about an invoice went out, add it to the invoice's history (failures are not)."""
+    if not message.went_out:
+        return
+    link = db.session.get(ContributionMessage, message.id)
+    if link is None or link.invoice is None:
+        return
+    if link.kind == MessageKind.REMINDER:
+        kind, detail = InvoiceEventKind.REMINDED, f"Reminder {link.reminder_level} to {message.recipients}"
+    else:
+        kind, detail = InvoiceEventKind.SENT, f"Sent to {message.recipients}"
+    if message.transport == "outbox":
+        detail += " (saved to the outbox: no mail server is configured)"
+    event = record_invoice_event(
+        link.invoice, kind, message.requested_by, detail=detail, reminder_level=link.reminder_level
+    )
+    if message.requested_by is None:
+        event.actor_label = message.requested_by_label

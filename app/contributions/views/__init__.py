@@ -14,6 +14,7 @@ from . import (  # noqa: F401 - each module adds its routes to the blueprint
     members,
     payments,
     policy,
+    sending,
     statements,
     stripe_reconciliation,
 )

@@ -1,5 +1,4 @@
-"""Payments: the list, recording a payment and allocating it, credit on account, write-offs, and sending
-invoices and reminders by e-mail (with the log of every message)."""
+"""Payments: the list, recording a payment and allocating it, credit on account, and write-offs."""
 
 from __future__ import annotations
 
@@ -27,14 +26,11 @@ from ..models import (
     Invoice,
     Member,
     MemberStatus,
-    MessageKind,
     Payment,
     PaymentAllocation,
     PaymentMethod,
-    SentMessage,
 )
 from ..services import payments as service
-from ..services import reminders, sending
 
 COMMON_CURRENCIES = ["USD", "EUR", "GBP", "CHF"]
 
@@ -65,24 +61,17 @@ def inject_invoice_payment_panel():
 
 
 def invoice_payment_panel(invoice: Invoice) -> dict:
-    """What templates/contributions/payments/_invoice_payments.html shows about an invoice (four queries)."""
+    """What templates/contributions/payments/_invoice_payments.html shows about an invoice (three queries)."""
     allocations = db.session.scalars(
         sa.select(PaymentAllocation)
         .where(PaymentAllocation.invoice_id == invoice.id)
         .options(joinedload(PaymentAllocation.payment))
         .order_by(PaymentAllocation.created_at, PaymentAllocation.id)
     ).all()
-    messages = db.session.scalars(
-        sa.select(SentMessage)
-        .where(SentMessage.invoice_id == invoice.id)
-        .order_by(SentMessage.sent_at.desc())
-    ).all()
     limit = service.write_off_limit(invoice) if invoice.status.is_open else ZERO
     return {
         "allocations": allocations,
         "write_offs": list(invoice.write_offs),
-        "messages": messages,
-        "reminder": reminders.reminder_state(invoice) if not invoice.is_draft else None,
         "write_off_possible": invoice.status.is_open and ZERO < invoice.balance_due <= limit,
         "write_off_limit": limit,
     }
@@ -450,75 +439,4 @@ def write_off_invoice(invoice_id: int):
             back_url=_back_to_invoice(invoice),
         ),
         status,
-    )
-
-
-# --- Sending -----------------------------------------------------------------------------------------------
-
-
-def _flash_sent(sent: SentMessage) -> None:
-    category, text = sending.outcome_message(sent)
-    flash(text, category)
-
-
-@bp.route("/invoices/<int:invoice_id>/send", methods=["POST"])
-@requires(Permission.CONTRIBUTIONS_EDIT)
-def send_invoice(invoice_id: int):
-    invoice = _invoice_or_404(invoice_id)
-    try:
-        sent = sending.send_invoice(invoice, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(_back_to_invoice(invoice))
-    db.session.commit()
-    _flash_sent(sent)
-    return redirect(_back_to_invoice(invoice))
-
-
-@bp.route("/invoices/<int:invoice_id>/remind", methods=["POST"])
-@requires(Permission.CONTRIBUTIONS_EDIT)
-def send_reminder(invoice_id: int):
-    invoice = _invoice_or_404(invoice_id)
-    try:
-        sent = reminders.send_reminder(invoice, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-        return redirect(_back_to_invoice(invoice))
-    db.session.commit()
-    _flash_sent(sent)
-    return redirect(_back_to_invoice(invoice))
-
-
-@bp.route("/messages/")
-@requires(Permission.CONTRIBUTIONS_VIEW)
-def list_messages():
-    kind = request.args.get("kind") or ""
-    state = request.args.get("state") or ""
-    q = (request.args.get("q") or "").strip()
-    query = (
-        sa.select(SentMessage)
-        .join(Member, Member.id == SentMessage.member_id)
-        .options(joinedload(SentMessage.member), joinedload(SentMessage.invoice))
-        .order_by(SentMessage.sent_at.desc(), SentMessage.id.desc())
-    )
-    if kind in {k.value for k in MessageKind}:
-        query = query.where(SentMessage.kind == MessageKind(kind))
-    if state == "failed":
-        query = query.where(SentMessage.error != "")
-    elif state == "outbox":
-        query = query.where(SentMessage.transport == "outbox", SentMessage.error == "")
-    elif state == "sent":
-        query = query.where(SentMessage.transport == "smtp", SentMessage.error == "")
-    if q:
-        query = query.where(sa.or_(Member.name.ilike(f"%{q}%"), SentMessage.subject.ilike(f"%{q}%")))
-    page = paginate(query)
-    return render_template(
-        "contributions/payments/messages.html",
-        page=page,
-        kinds=[k.value for k in MessageKind],
-        kind=kind,
-        state=state,
-        q=q,
     )

@@ -1,20 +1,17 @@
-"""A member's statement of account: the page, its PDF, and sending it."""
+"""A member's statement of account: the page and its PDF (sending it is in views/sending.py)."""
 
 from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
+from flask import abort, render_template, request
 
 from ...auth.permissions import Permission, requires
-from ...common.errors import DomainError
 from ...common.exports import PDF_MIMETYPE, download_response
 from ...common.time import today
 from ...extensions import db
 from .. import bp
 from ..models import Member
-from ..services import sending
 from ..services.statements import build_statement, render_statement_pdf, statement_filename
 
 
@@ -53,19 +50,3 @@ def member_statement_pdf(member_id: int):
     pdf = render_statement_pdf(member, as_of)
     inline = not request.args.get("download")
     return download_response(pdf, statement_filename(member, as_of), PDF_MIMETYPE, inline=inline)
-
-
-@bp.route("/members/<int:member_id>/statement/send", methods=["POST"])
-@requires(Permission.CONTRIBUTIONS_EDIT)
-def send_statement(member_id: int):
-    member = _member_or_404(member_id)
-    try:
-        sent = sending.send_statement(member, current_user)
-    except DomainError as error:
-        db.session.rollback()
-        flash(str(error), "error")
-    else:
-        db.session.commit()
-        category, text = sending.outcome_message(sent)
-        flash(text, category)
-    return redirect(url_for("contributions.member_statement", member_id=member.id))

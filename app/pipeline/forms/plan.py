@@ -1,19 +1,16 @@
 """Forms for the plan's targets (fundraising) and its exchange rates (operations)."""
 
 from flask_wtf import FlaskForm
-from wtforms import DecimalField, IntegerField, StringField, TextAreaField
+from wtforms import IntegerField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 
+from ...common.decimals import AMOUNT_OR_ZERO
+from ...common.fields import AmountField, RateField
 from ..sources import Source
 
 
-def _target(label: str) -> DecimalField:
-    return DecimalField(
-        label,
-        places=2,
-        invalid_value_message="Give an amount such as 250000 or 250000.00.",
-        validators=[Optional(), NumberRange(min=0, message="A target cannot be negative.")],
-    )
+def _target(label: str) -> AmountField:
+    return AmountField(label, bounds=AMOUNT_OR_ZERO, validators=[Optional()])
 
 
 class TargetsForm(FlaskForm):
@@ -39,9 +36,4 @@ class RateForm(FlaskForm):
         validators=[InputRequired(message="Give a currency."), Length(min=3, max=3)],
         description="ISO 4217 code, e.g. EUR.",
     )
-    rate = DecimalField(
-        "Rate",
-        places=None,
-        invalid_value_message="Give a rate such as 0.9200 (with a point before the decimals).",
-        validators=[InputRequired(message="Give a rate.")],
-    )
+    rate = RateField("Rate", validators=[InputRequired(message="Give a rate.")])

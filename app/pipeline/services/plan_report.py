@@ -1,15 +1,17 @@
 """The figures the plan page, the board dashboard and the board pack all show: one service computes them.
 
-Secured money per fiscal year: contribution payments received in the year (country contributions).
-Weighted pipeline: for country contributions, the expected contributions (weighted by each member's payment
-record) that the year's payments have not yet met.
+Secured money per fiscal year: won pledges' instalments falling in the year, gifts received in the year less
+what is applied to instalments, and contribution payments received in the year.
+Weighted pipeline: open opportunities' split for the year times their probability; for country
+contributions, the expected contributions (weighted by each member's payment record) that the year's
+payments have not yet met.
 Everything is summed per currency and converted with the plan's rates (see plan_figures).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -18,8 +20,11 @@ from ...common.fiscal import fiscal_year, fiscal_year_of
 from ...common.money import quantize
 from ...common.time import today
 from ...contributions.models import Payment
+from ...donors.models import Gift, Organisation
 from ...extensions import db
-from ..sources import Source
+from ..models import GiftApplication, Instalment, Opportunity, OpportunitySplit, Pledge
+from ..sources import Source, source_of_kind
+from ..stages import OPEN_STAGES
 from . import plan as plan_service
 from .expected_contributions import ContributionForecast, contribution_forecast
 from .plan_figures import Figure, PlanFigures, plan_figures
@@ -60,6 +65,85 @@ def contribution_payments(years: list[int], as_of: date) -> list[Figure]:
     return figures
 
 
+def pledge_instalments(years: list[int], as_of: date) -> list[Figure]:
+    """Won pledges' instalments per fiscal year they fall in, agreed by `as_of`, per source and currency."""
+    rows = db.session.execute(
+        sa.select(Instalment.fiscal_year, Organisation.kind, Pledge.currency, sa.func.sum(Instalment.amount))
+        .join(Pledge, Pledge.id == Instalment.pledge_id)
+        .join(Organisation, Organisation.id == Pledge.organisation_id)
+        .where(Instalment.fiscal_year.in_(years), Pledge.agreed_on <= as_of)
+        .group_by(Instalment.fiscal_year, Organisation.kind, Pledge.currency)
+    )
+    return [
+        Figure(year, source_of_kind(kind), quantize(Decimal(amount), currency), currency)
+        for year, kind, currency, amount in rows
+        if amount
+    ]
+
+
+def _applied_per_gift():
+    return (
+        sa.select(GiftApplication.gift_id, sa.func.sum(GiftApplication.amount).label("applied"))
+        .group_by(GiftApplication.gift_id)
+        .subquery("applied_per_gift")
+    )
+
+
+def gifts_without_pledge(years: list[int], as_of: date) -> list[Figure]:
+    """Gifts received in each year up to `as_of`, less what is applied to instalments (counted there)."""
+    applied = _applied_per_gift()
+    figures = []
+    for year in years:
+        period = fiscal_year(year)
+        rows = db.session.execute(
+            sa.select(
+                Organisation.kind,
+                Gift.currency,
+                sa.func.sum(Gift.amount - sa.func.coalesce(applied.c.applied, 0)),
+            )
+            .join(Organisation, Organisation.id == Gift.organisation_id)
+            .outerjoin(applied, applied.c.gift_id == Gift.id)
+            .where(Gift.received_on.between(period.starts_on, min(period.ends_on, as_of)))
+            .group_by(Organisation.kind, Gift.currency)
+        )
+        figures += [
+            Figure(year, source_of_kind(kind), quantize(Decimal(amount), currency), currency)
+            for kind, currency, amount in rows
+            if amount and Decimal(amount) > 0
+        ]
+    return figures
+
+
+def weighted_pipeline(years: list[int], as_of: date) -> list[Figure]:
+    """Open opportunities' split for each year times their probability, per source and currency."""
+    rows = db.session.execute(
+        sa.select(
+            OpportunitySplit.fiscal_year,
+            Organisation.kind,
+            Opportunity.currency,
+            sa.func.sum(OpportunitySplit.amount * Opportunity.probability),
+        )
+        .join(Opportunity, Opportunity.id == OpportunitySplit.opportunity_id)
+        .join(Organisation, Organisation.id == Opportunity.organisation_id)
+        .where(
+            OpportunitySplit.fiscal_year.in_(years),
+            Opportunity.stage.in_([stage.value for stage in OPEN_STAGES]),
+            Opportunity.created_at <= end_of_day(as_of),
+        )
+        .group_by(OpportunitySplit.fiscal_year, Organisation.kind, Opportunity.currency)
+    )
+    return [
+        Figure(year, source_of_kind(kind), quantize(Decimal(total) / 100, currency), currency)
+        for year, kind, currency, total in rows
+        if total
+    ]
+
+
+def end_of_day(day: date) -> datetime:
+    """The last moment of a day in UTC, to compare timestamps with an as-of date."""
+    return datetime.combine(day, time.max, tzinfo=UTC)
+
+
 def expected_contributions(forecasts: dict[int, ContributionForecast]) -> list[Figure]:
     """Per year and currency, the weighted expected contributions not yet met by the year's payments."""
     figures = []
@@ -86,7 +170,11 @@ def plan_report(years: list[int], as_of: date | None = None) -> PlanReport:
         year: contribution_forecast(year, rates, reporting_currency, current_year=fiscal_year_of(as_of))
         for year in years
     }
-    secured = contribution_payments(years, as_of)
-    weighted = expected_contributions(forecasts)
+    secured = (
+        contribution_payments(years, as_of)
+        + pledge_instalments(years, as_of)
+        + gifts_without_pledge(years, as_of)
+    )
+    weighted = expected_contributions(forecasts) + weighted_pipeline(years, as_of)
     figures = plan_figures(years, targets, secured, weighted, rates, reporting_currency)
     return PlanReport(as_of, figures, forecasts)

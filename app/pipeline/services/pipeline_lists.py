@@ -1,0 +1,199 @@
+"""The pipeline board's columns and the filtered opportunity list with its totals, in constant queries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from decimal import Decimal
+
+import sqlalchemy as sa
+from flask import current_app
+
+from ...auth.models import User
+from ...common.forms import choices
+from ...common.money import quantize
+from ...common.time import utcnow
+from ...donors.models import Contact, Introduction, Organisation, OrganisationKind
+from ...extensions import db
+from ..models import Opportunity, OpportunitySplit
+from ..stages import CLOSED_STAGES, OPEN_STAGES, Stage
+from . import plan as plan_service
+from .conversion import MissingRate, to_reporting
+
+ZERO = Decimal("0.00")
+#: Won, lost and declined asks stay on the board this long after they closed.
+RECENTLY_CLOSED_DAYS = 90
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    cards: list[Opportunity]
+    totals: dict[str, Decimal]
+
+
+def board_columns() -> list[BoardColumn]:
+    """One column per stage: the open asks, and those closed in the last 90 days (two queries)."""
+    since = utcnow() - timedelta(days=RECENTLY_CLOSED_DAYS)
+    rows = db.session.scalars(
+        sa.select(Opportunity)
+        .where(
+            sa.or_(
+                Opportunity.stage.in_([stage.value for stage in OPEN_STAGES]),
+                sa.and_(
+                    Opportunity.stage.in_([stage.value for stage in CLOSED_STAGES]),
+                    Opportunity.stage_changed_at >= since,
+                ),
+            )
+        )
+        .order_by(Opportunity.amount.desc(), Opportunity.id)
+    ).all()
+    columns = {stage: BoardColumn(stage, [], {}) for stage in Stage}
+    for opportunity in rows:
+        column = columns[opportunity.stage]
+        column.cards.append(opportunity)
+        column.totals[opportunity.currency] = (
+            column.totals.get(opportunity.currency, ZERO) + opportunity.amount
+        )
+    return list(columns.values())
+
+
+@dataclass
+class Filters:
+    owner_id: int | None = None
+    stage: Stage | None = None
+    fiscal_year: int | None = None
+    kind: OrganisationKind | None = None
+    restricted: bool | None = None
+
+    @classmethod
+    def from_form(cls, form) -> Filters:
+        def as_int(value):
+            try:
+                return int(value) if value else None
+            except (TypeError, ValueError):
+                return None
+
+        stage = form.stage.data if form.stage.data in {s.value for s in Stage} else None
+        kind = form.kind.data if form.kind.data in {k.value for k in OrganisationKind} else None
+        return cls(
+            owner_id=as_int(form.owner.data),
+            stage=Stage(stage) if stage else None,
+            fiscal_year=form.fiscal_year.data,
+            kind=OrganisationKind(kind) if kind else None,
+            restricted={"yes": True, "no": False}.get(form.restricted.data),
+        )
+
+    def apply(self, query: sa.Select) -> sa.Select:
+        if self.owner_id:
+            query = query.where(Opportunity.owner_id == self.owner_id)
+        if self.stage:
+            query = query.where(Opportunity.stage == self.stage)
+        if self.fiscal_year:
+            query = query.where(
+                Opportunity.id.in_(
+                    sa.select(OpportunitySplit.opportunity_id).where(
+                        OpportunitySplit.fiscal_year == self.fiscal_year
+                    )
+                )
+            )
+        if self.kind:
+            query = query.where(
+                Opportunity.organisation_id.in_(
+                    sa.select(Organisation.id).where(Organisation.kind == self.kind)
+                )
+            )
+        if self.restricted is not None:
+            query = query.where(Opportunity.is_restricted.is_(self.restricted))
+        return query
+
+
+@dataclass
+class OpportunityList:
+    page: object  # a Flask-SQLAlchemy Pagination of Opportunity
+    totals: dict[str, Decimal]
+    converted: Decimal | None
+    rates_used: dict[tuple[int, str], Decimal]
+    missing_rates: list[MissingRate]
+    reporting_currency: str
+    filters: Filters = field(default_factory=Filters)
+
+
+def opportunity_list(filters: Filters, page: int = 1) -> OpportunityList:
+    """A page of asks, and the totals of every ask the filters select: per currency, and converted at each
+    split year's plan rate."""
+    query = filters.apply(sa.select(Opportunity)).order_by(Opportunity.amount.desc(), Opportunity.id)
+    per_page = current_app.config.get("ITEMS_PER_PAGE", 50)
+    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    ids = filters.apply(sa.select(Opportunity.id)).scalar_subquery()
+    totals = {
+        currency: quantize(Decimal(amount), currency)
+        for currency, amount in db.session.execute(
+            sa.select(Opportunity.currency, sa.func.sum(Opportunity.amount))
+            .where(Opportunity.id.in_(ids))
+            .group_by(Opportunity.currency)
+            .order_by(Opportunity.currency)
+        )
+    }
+    by_year = db.session.execute(
+        sa.select(OpportunitySplit.fiscal_year, Opportunity.currency, sa.func.sum(OpportunitySplit.amount))
+        .join(Opportunity, Opportunity.id == OpportunitySplit.opportunity_id)
+        .where(Opportunity.id.in_(ids))
+        .group_by(OpportunitySplit.fiscal_year, Opportunity.currency)
+    ).all()
+    reporting = plan_service.reporting_currency()
+    rates = plan_service.rate_table({year for year, _c, _a in by_year})
+    converted: Decimal | None = ZERO
+    used: dict[tuple[int, str], Decimal] = {}
+    missing: set[MissingRate] = set()
+    for year, currency, amount in by_year:
+        conversion = to_reporting(quantize(Decimal(amount), currency), currency, year, rates, reporting)
+        if isinstance(conversion, MissingRate):
+            missing.add(conversion)
+            converted = None
+        else:
+            if conversion.rate is not None:
+                used[(year, currency)] = conversion.rate
+            if converted is not None:
+                converted += conversion.amount
+    return OpportunityList(
+        pagination, totals, converted, dict(sorted(used.items())), sorted(missing), reporting, filters
+    )
+
+
+def fill_filter_choices(form) -> None:
+    """The owner, stage and funder-kind options of the list's filters."""
+    form.owner.choices = choices(_users(), blank="Anyone")
+    form.stage.choices = choices(((stage.value, stage.label) for stage in Stage), blank="Any stage")
+    form.kind.choices = choices(((kind.value, kind.label) for kind in OrganisationKind), blank="Any kind")
+
+
+def _users():
+    return db.session.execute(
+        sa.select(User.id, User.full_name).where(User.is_active_account.is_(True)).order_by(User.full_name)
+    ).all()
+
+
+def fill_opportunity_choices(form) -> None:
+    """Organisations, owners, contacts and introductions for the opportunity form."""
+    organisations = db.session.execute(
+        sa.select(Organisation.id, Organisation.name).order_by(Organisation.name)
+    ).all()
+    contacts = db.session.execute(
+        sa.select(Contact.id, Contact.name).where(Contact.erased_at.is_(None)).order_by(Contact.name)
+    ).all()
+    introductions = db.session.scalars(
+        sa.select(Introduction).order_by(Introduction.requested_on.desc())
+    ).all()
+    form.organisation_id.choices = choices(organisations, blank="Choose an organisation")
+    form.owner_id.choices = choices(_users(), blank="Choose the owner")
+    form.primary_contact_id.choices = choices(contacts, blank="None")
+    form.introduction_id.choices = choices(
+        (
+            (i.id, f"{i.target_contact.name} via {i.connector.name} ({i.requested_on.isoformat()})")
+            for i in introductions
+        ),
+        blank="None",
+    )
+    for row in form.contacts:
+        row.contact_id.choices = choices(contacts, blank="None")

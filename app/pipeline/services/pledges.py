@@ -1,0 +1,231 @@
+"""Pledges (grant agreements): made when an ask is won, their instalment schedule, gifts applied to
+instalments, and the donor's deliverables."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from ...common.errors import DomainError, ValidationFailed
+from ...common.fiscal import fiscal_year_of
+from ...common.money import quantize
+from ...donors.models import Gift
+from ...extensions import db
+from ..models import Deliverable, DeliverableKind, DeliverableStatus, GiftApplication, Instalment, Pledge
+from .arithmetic import (
+    AwardBelowPaid,
+    ScheduledInstalment,
+    SplitRow,
+    regenerate_schedule,
+    schedule_from_split,
+)
+
+ZERO = Decimal("0.00")
+
+
+class ApplicationRefused(DomainError):
+    """A gift cannot be applied as asked (other currency, more than the gift or than the instalment needs)."""
+
+
+def create_pledge(opportunity, user, agreed_on: date, awarded_amount: Decimal | None = None) -> Pledge:
+    """The grant agreement of a won ask: its award, and a schedule made from the ask's fiscal-year split."""
+    award = awarded_amount if awarded_amount is not None else opportunity.amount
+    pledge = Pledge(
+        opportunity=opportunity,
+        organisation_id=opportunity.organisation_id,
+        awarded_amount=award,
+        currency=opportunity.currency,
+        agreed_on=agreed_on,
+    )
+    split = [SplitRow(split.fiscal_year, split.amount) for split in opportunity.splits]
+    planned = schedule_from_split(split, agreed_on)
+    if award != opportunity.amount:
+        planned = regenerate_schedule([], award, planned, opportunity.currency)
+    for instalment in planned:
+        pledge.instalments.append(_instalment(instalment))
+    db.session.add(pledge)
+    db.session.flush()
+    return pledge
+
+
+def _instalment(planned: ScheduledInstalment) -> Instalment:
+    return Instalment(
+        amount=planned.amount,
+        expected_on=planned.expected_on,
+        fiscal_year=fiscal_year_of(planned.expected_on),
+    )
+
+
+def reschedule(
+    pledge: Pledge,
+    awarded_amount: Decimal,
+    wanted: Sequence[tuple[Decimal, date]],
+    agreed_on: date | None = None,
+) -> Pledge:
+    """Change the award or the dates: instalments that received money never change, the unpaid ones are made
+    again from `wanted` so that the schedule adds up to the award."""
+    errors: dict[str, list[str]] = {}
+    if (
+        awarded_amount is None
+        or awarded_amount <= 0
+        or quantize(awarded_amount, pledge.currency) != awarded_amount
+    ):
+        errors["awarded_amount"] = [
+            f"Give an award above zero, in {pledge.currency} with at most its decimals."
+        ]
+    if any(amount is None or amount <= 0 for amount, _on in wanted):
+        errors["instalments"] = ["Each unpaid instalment needs an amount above zero."]
+    if any(on is None for _amount, on in wanted):
+        errors["instalments"] = ["Each unpaid instalment needs an expected date."]
+    if errors:
+        raise ValidationFailed("The schedule was not changed.", errors)
+    current = [
+        ScheduledInstalment(i.amount, i.expected_on, i.received_amount, i.id) for i in pledge.instalments
+    ]
+    try:
+        schedule = regenerate_schedule(
+            current, awarded_amount, [ScheduledInstalment(a, on) for a, on in wanted], pledge.currency
+        )
+    except AwardBelowPaid as problem:
+        raise ValidationFailed(str(problem), {"awarded_amount": [str(problem)]}) from problem
+    by_id = {instalment.id: instalment for instalment in pledge.instalments}
+    keep_ids = {planned.id for planned in schedule if planned.id is not None}
+    for instalment in list(pledge.instalments):
+        if instalment.id not in keep_ids:
+            pledge.instalments.remove(instalment)
+    for planned in schedule:
+        if planned.id is not None and planned.id in by_id:
+            instalment = by_id[planned.id]
+            if instalment.received_amount == 0:
+                instalment.amount = planned.amount
+                instalment.expected_on = planned.expected_on
+                instalment.fiscal_year = fiscal_year_of(planned.expected_on)
+        else:
+            pledge.instalments.append(_instalment(planned))
+    pledge.awarded_amount = awarded_amount
+    if agreed_on is not None:
+        pledge.agreed_on = agreed_on
+    db.session.flush()
+    return pledge
+
+
+def applied_amounts(gift_ids) -> dict[int, Decimal]:
+    """Gift id -> what is already applied to instalments."""
+    return {
+        gift_id: amount
+        for gift_id, amount in db.session.execute(
+            sa.select(GiftApplication.gift_id, sa.func.sum(GiftApplication.amount))
+            .where(GiftApplication.gift_id.in_(list(gift_ids)))
+            .group_by(GiftApplication.gift_id)
+        )
+    }
+
+
+def apply_gift(gift: Gift, amounts: Mapping[int, Decimal], user) -> list[GiftApplication]:
+    """Apply parts of a gift to instalments of its donor's pledges (it may pay several, or part of one)."""
+    amounts = {instalment_id: amount for instalment_id, amount in amounts.items() if amount}
+    if not amounts:
+        raise ApplicationRefused("Give an amount for at least one instalment.")
+    instalments = db.session.scalars(
+        sa.select(Instalment).where(Instalment.id.in_(list(amounts))).with_for_update()
+    ).all()
+    if len(instalments) != len(amounts):
+        raise ApplicationRefused("One of the instalments no longer exists.")
+    already = applied_amounts([gift.id]).get(gift.id, ZERO)
+    total = sum(amounts.values(), ZERO)
+    if already + total > gift.amount:
+        raise ApplicationRefused(
+            f"The gift is {gift.amount} {gift.currency}; {already} is already applied, so at most "
+            f"{gift.amount - already} more can be."
+        )
+    applications = []
+    for instalment in instalments:
+        amount = amounts[instalment.id]
+        pledge = instalment.pledge
+        if pledge.organisation_id != gift.organisation_id:
+            raise ApplicationRefused("A gift pays only its own donor's pledges.")
+        if pledge.currency != gift.currency:
+            raise ApplicationRefused(
+                f"The gift is in {gift.currency} and the pledge in {pledge.currency}: record the gift in the "
+                "pledge's currency."
+            )
+        if amount < 0 or quantize(amount, gift.currency) != amount:
+            raise ApplicationRefused("Give amounts above zero with at most the currency's decimals.")
+        if amount > instalment.outstanding:
+            raise ApplicationRefused(
+                f"The instalment due {instalment.expected_on.isoformat()} needs only "
+                f"{instalment.outstanding}."
+            )
+        existing = next((a for a in instalment.applications if a.gift_id == gift.id), None)
+        if existing is None:
+            existing = GiftApplication(
+                gift_id=gift.id, instalment=instalment, amount=amount, applied_by_id=user.id
+            )
+            db.session.add(existing)
+        else:
+            existing.amount += amount
+        instalment.received_amount += amount
+        applications.append(existing)
+    db.session.flush()
+    return applications
+
+
+def remove_application(application: GiftApplication) -> None:
+    """Take a gift's part back off an instalment (a mistake corrected)."""
+    instalment = db.session.scalars(
+        sa.select(Instalment).where(Instalment.id == application.instalment_id).with_for_update()
+    ).one()
+    instalment.received_amount -= application.amount
+    db.session.delete(application)
+    db.session.flush()
+
+
+def unapplied_gifts(pledge: Pledge) -> list[tuple[Gift, Decimal]]:
+    """The donor's gifts in the pledge's currency with money not yet applied, and how much."""
+    gifts = db.session.scalars(
+        sa.select(Gift)
+        .where(Gift.organisation_id == pledge.organisation_id, Gift.currency == pledge.currency)
+        .order_by(Gift.received_on.desc())
+    ).all()
+    applied = applied_amounts([gift.id for gift in gifts])
+    return [
+        (gift, gift.amount - applied.get(gift.id, ZERO))
+        for gift in gifts
+        if gift.amount > applied.get(gift.id, ZERO)
+    ]
+
+
+def save_deliverable(
+    pledge: Pledge,
+    kind: DeliverableKind,
+    due_on: date | None,
+    title: str = "",
+    requirements: str = "",
+    status: DeliverableStatus = DeliverableStatus.TO_DO,
+    submitted_on: date | None = None,
+    deliverable: Deliverable | None = None,
+) -> Deliverable:
+    """Add or change a reporting deadline; a submitted or accepted one carries its submission date."""
+    errors: dict[str, list[str]] = {}
+    if due_on is None:
+        errors["due_on"] = ["Give the due date."]
+    if status.is_done and submitted_on is None:
+        errors["submitted_on"] = ["Give the date it was submitted."]
+    if not status.is_done and submitted_on is not None:
+        errors["status"] = ["A deliverable with a submission date is submitted or accepted."]
+    if errors:
+        raise ValidationFailed("The deliverable was not saved.", errors)
+    if deliverable is None:
+        deliverable = Deliverable(pledge=pledge)
+        db.session.add(deliverable)
+    deliverable.kind = kind
+    deliverable.title = (title or "").strip()
+    deliverable.due_on = due_on
+    deliverable.requirements = requirements or ""
+    deliverable.status = status
+    deliverable.submitted_on = submitted_on
+    db.session.flush()
+    return deliverable
