@@ -1,7 +1,7 @@
 """Acknowledgement letters e-mailed through the common mail log: which message carried which letter.
 
 Revision ID: d3a1lettermsg
-Revises: m1a4c7e2b901
+Revises: p1b0pipe0002
 Create Date: 2026-12-01 12:03:45.865288
 
 """
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "d3a1lettermsg"
-down_revision = "m1a4c7e2b901"
+down_revision = "p1b0pipe0002"
 branch_labels = None
 depends_on = None
 
