@@ -1,6 +1,7 @@
-from wtforms import DateField, SelectField, StringField
+from wtforms import SelectField, StringField
 from wtforms.validators import Optional
 
+from ..common.fields import DateField
 from ..common.forms import FilterForm, choices
 
 

@@ -1,20 +1,24 @@
-"""Form fields every area shares: the one field type for typed money and rates.
+"""Form fields every area shares: the one field type for typed money and rates, and a bounded date field.
 
     amount = AmountField("Amount received", validators=[InputRequired()], currency_field="currency")
     amount = AmountField("Amount to bill instead", bounds=AMOUNT_OR_ZERO, validators=[Optional()])
     rate = RateField("Exchange rate", validators=[Optional()])
+    received_on = DateField("Date received", validators=[InputRequired()])
 
 The field parses strictly (ASCII digits and a point; no grouping commas, exponent, NaN or Infinity)
 and refuses, with a message beside it, any value outside its bounds (`app.common.decimals`) or with more
 decimals than the column, or than the currency, allows. It never rounds. Leave the bounds to the field: no
 NumberRange. The currency that narrows the places comes from a sibling field (`currency_field`) or is set on
-the field by the form or view (`form.amount.currency = invoice.currency`).
+the field by the form or view (`form.amount.currency = invoice.currency`). DateField refuses days outside
+FIRST_DAY..LAST_DAY, so that no date arithmetic downstream overflows.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
+import wtforms
 from wtforms import DecimalField
 from wtforms.validators import ValidationError
 
@@ -76,3 +80,18 @@ class RateField(AmountField):
 
     def __init__(self, label=None, validators=None, *, bounds: DecimalBounds = RATE, **kwargs):
         super().__init__(label, validators, bounds=bounds, **kwargs)
+
+
+#: The days anyone may type: far enough either way for any record here, and safely inside what date
+#: arithmetic reaches (a due date 30 days on, an ageing bucket 90 days back: 9999-12-31 has no next day).
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(2199, 12, 31)
+
+
+class DateField(wtforms.DateField):
+    """WTForms' DateField, refusing a day before FIRST_DAY or after LAST_DAY with a message beside it."""
+
+    def process_formdata(self, valuelist):
+        super().process_formdata(valuelist)
+        if self.data is not None and not FIRST_DAY <= self.data <= LAST_DAY:
+            self.data = None
+            raise ValueError(f"Enter a date between {FIRST_DAY.year} and {LAST_DAY.year}.")

@@ -37,7 +37,8 @@ def apply_field_errors(form: FlaskForm, field_errors: dict[str, list[str]]) -> N
             field.errors = list(field.errors) + list(messages)
 
 
-def _strip(value):
+def strip_text(value):
+    """A field filter: text without surrounding whitespace (other data as it is)."""
     return value.strip() if isinstance(value, str) else value
 
 
@@ -54,7 +55,7 @@ class FilterForm(FlaskForm):
         csrf = False  # a GET form: it changes nothing
 
         def bind_field(self, form, unbound_field, options):
-            filters = (*unbound_field.kwargs.get("filters", ()), _strip)
+            filters = (*unbound_field.kwargs.get("filters", ()), strip_text)
             return unbound_field.bind(form=form, **{**options, "filters": filters})
 
     _validated: bool | None = None

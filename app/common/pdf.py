@@ -15,7 +15,9 @@ thread-safe), which keeps a worker's memory flat and each render cheaper:
 
 from __future__ import annotations
 
+import atexit
 import base64
+import gc
 import hashlib
 import logging
 import re
@@ -92,6 +94,11 @@ class _SharedImages:
         self._lock = threading.Lock()
         self._images: OrderedDict[str, object] = OrderedDict()
         self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def clear(self) -> None:
+        with self._lock:
+            self._images.clear()
+            self._seen.clear()
 
     def get(self, digest: str):
         with self._lock:
@@ -199,6 +206,16 @@ class _RenderImageCache(dict):
 
 _per_thread = threading.local()
 _shared_images = _SharedImages(IMAGE_CACHE_SIZE)
+
+
+@atexit.register
+def _release_native_resources() -> None:
+    # Pango and fontconfig objects freed during interpreter teardown, after their libraries' state is gone,
+    # crash the process (exit 139); free the main thread's font configuration and stylesheets while all is
+    # still in place. Other threads' resources go with their thread.
+    _per_thread.__dict__.pop("resources", None)
+    _shared_images.clear()
+    gc.collect()
 
 
 def _thread_resources() -> _ThreadResources:

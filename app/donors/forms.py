@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
     DateField,
-    DecimalField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
-from ..common.forms import choices
+from ..common.decimals import AMOUNT_OR_ZERO
+from ..common.fields import AmountField
+from ..common.forms import choices, strip_text
 from ..common.money import is_currency
 from ..common.time import today
 from .models import (
@@ -85,6 +84,11 @@ class OrganisationForm(DonorForm):
 class OrganisationFilterForm(DonorForm):
     class Meta:
         csrf = False  # a GET filter: it changes nothing
+
+        def bind_field(self, form, unbound_field, options):
+            # As every list filter (common.forms.FilterForm): a blank value (`kind= `) means "any".
+            filters = [*unbound_field.kwargs.get("filters", ()), _without_control_characters, strip_text]
+            return unbound_field.bind(form=form, **{**options, "filters": filters})
 
     q = StringField(
         "Search",
@@ -238,14 +242,7 @@ class InteractionForm(DonorForm):
 
 class GiftForm(DonorForm):
     received_on = DateField("Received on", validators=[InputRequired(), _not_in_future], default=today)
-    amount = DecimalField(
-        "Amount",
-        places=2,
-        validators=[
-            InputRequired(),
-            NumberRange(min=Decimal("0.01"), message="The amount must be more than zero."),
-        ],
-    )
+    amount = AmountField("Amount", validators=[InputRequired()], currency_field="currency")
     currency = SelectField("Currency", validators=[DataRequired()])
     hub_id = SelectField("Received by", validators=[DataRequired(message="Choose the receiving hub.")])
     method = SelectField("Method", validators=[DataRequired()])
@@ -258,8 +255,8 @@ class GiftForm(DonorForm):
         validators=[Optional(), Length(max=500)],
         description="Leave blank when nothing was given (the US letter says so).",
     )
-    goods_or_services_value = DecimalField(
-        "Their good-faith value", places=2, validators=[Optional(), NumberRange(min=Decimal("0"))]
+    goods_or_services_value = AmountField(
+        "Their good-faith value", bounds=AMOUNT_OR_ZERO, validators=[Optional()], currency_field="currency"
     )
     do_not_acknowledge = BooleanField("Do not acknowledge", description="E.g. an anonymous gift.")
     notes = TextAreaField("Notes", validators=[Optional(), Length(max=5000)])

@@ -11,9 +11,10 @@ from functools import cache
 import pycountry
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
-from wtforms import BooleanField, DateField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
+from ..common.fields import DateField
 from ..common.forms import FilterForm, OptionalChoice, choices
 from ..common.money import is_currency
 from . import validation

@@ -1,5 +1,6 @@
 """The one way a typed amount or rate is read: strict, bounded by its column, refused rather than rounded."""
 
+from datetime import date
 from decimal import Decimal
 
 import pytest
@@ -21,7 +22,7 @@ from app.common.decimals import (
     decimal_problem,
     parse_decimal,
 )
-from app.common.fields import AmountField, RateField
+from app.common.fields import FIRST_DAY, LAST_DAY, AmountField, DateField, RateField
 
 
 def refusal(text, bounds=AMOUNT, currency=None) -> str:
@@ -192,3 +193,28 @@ def test_a_stored_amount_is_shown_with_its_places(app):
         form = PaymentLikeForm(formdata=None, data={"amount": Decimal("12.5"), "rate": Decimal("0.92000000")})
         assert form.amount._value() == "12.50"
         assert form.rate._value() == "0.92000000"
+
+
+class DayForm(FlaskForm):
+    class Meta:
+        csrf = False
+
+    day = DateField("Day", validators=[Optional()])
+
+
+@pytest.mark.parametrize(
+    ("typed", "expected"), [("2027-01-15", date(2027, 1, 15)), ("1900-01-01", FIRST_DAY)]
+)
+def test_a_plain_date_is_read(app, typed, expected):
+    with app.test_request_context(method="POST"):
+        form = DayForm(MultiDict({"day": typed}))
+        assert form.validate() and form.day.data == expected
+
+
+@pytest.mark.parametrize("typed", ["0001-01-01", "1899-12-31", "2200-01-01", "9999-12-31"])
+def test_a_day_no_date_arithmetic_could_reach_is_refused_beside_the_field(app, typed):
+    with app.test_request_context(method="POST"):
+        form = DayForm(MultiDict({"day": typed}))
+        assert not form.validate()
+        assert form.errors == {"day": [f"Enter a date between {FIRST_DAY.year} and {LAST_DAY.year}."]}
+        assert LAST_DAY.year == 2199

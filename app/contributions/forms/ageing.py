@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from wtforms import DateField, SelectField
+from wtforms import SelectField
 from wtforms.validators import Optional
 
+from ...common.fields import DateField
 from ...common.forms import FilterForm, choices
 
 

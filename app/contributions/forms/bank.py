@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
-    DecimalField,
     FieldList,
     Form,
     FormField,
@@ -20,6 +17,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
+from ...common.fields import AmountField, RateField
 from ...common.forms import choices
 
 #: The largest bank file accepted (a year of daily statements is far smaller).
@@ -35,11 +33,10 @@ class StatementUploadForm(FlaskForm):
     )
 
 
-def _rate_field() -> DecimalField:
-    return DecimalField(
+def _rate_field() -> RateField:
+    return RateField(
         "Exchange rate",
-        places=6,
-        validators=[Optional(), NumberRange(min=Decimal("0.000001"), message="A rate is more than zero.")],
+        validators=[Optional()],
         description="Only when the invoice is in another currency: the invoice's currency for 1 unit of the "
         "entry's.",
     )
@@ -61,11 +58,7 @@ class SplitRow(Form):
     """One invoice of a split (no CSRF of its own: it is part of the split form)."""
 
     invoice_number = StringField("Invoice number", validators=[Optional(), Length(max=30)])
-    amount = DecimalField(
-        "Amount",
-        places=2,
-        validators=[Optional(), NumberRange(min=Decimal("0.01"), message="More than zero.")],
-    )
+    amount = AmountField("Amount", validators=[Optional()])
 
 
 class SplitEntryForm(FlaskForm):

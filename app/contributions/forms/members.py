@@ -3,7 +3,6 @@
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
-    DateField,
     IntegerField,
     SelectField,
     StringField,
@@ -12,7 +11,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
 from ...common.decimals import AMOUNT_OR_ZERO
-from ...common.fields import AmountField
+from ...common.fields import AmountField, DateField
 from ...common.forms import FilterForm, choices
 from ...common.languages import Language
 from ..models import AdjustmentKind, IncomeGroup, MemberKind, MemberStatus

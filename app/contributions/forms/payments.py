@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import (
-    DateField,
     FieldList,
     Form,
     FormField,
@@ -16,7 +15,7 @@ from wtforms import (
 from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
 
 from ...common.decimals import AMOUNT_OR_ZERO
-from ...common.fields import AmountField, RateField
+from ...common.fields import AmountField, DateField, RateField
 from ...common.forms import FilterForm, choices
 from ...common.money import is_currency
 from ...common.time import today

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_babel import force_locale, gettext
 
 from ...common.errors import DomainError
+from ...common.locks import lock_and_refresh
 from ...common.mail import Attachment, MailMessage, MailStatus, build_message
 from ...common.time import as_utc, today
 from ...extensions import db
@@ -155,14 +156,6 @@ def due_reminders(on: date | None = None) -> list[DueReminder]:
     return [item for item in states if item.state.allowed]
 
 
-def _lock_invoice(invoice: Invoice) -> None:
-    """Lock the invoice's row (FOR UPDATE on PostgreSQL) until the commit; reload what the rule reads."""
-    db.session.flush()
-    db.session.execute(sa.select(Invoice.id).where(Invoice.id == invoice.id).with_for_update())
-    db.session.refresh(invoice)
-    db.session.refresh(invoice, attribute_names=["allocations", "credit_notes", "write_offs"])
-
-
 def queue_reminder(invoice: Invoice, actor, on: date | None = None) -> MailMessage:
     """Log the next reminder (with the stored invoice PDF) if the rules allow it now; it leaves after commit.
 
@@ -170,7 +163,7 @@ def queue_reminder(invoice: Invoice, actor, on: date | None = None) -> MailMessa
     attempts at once queue one reminder and the other is refused with ReminderNotAllowed.
     """
     on = on or today()
-    _lock_invoice(invoice)
+    lock_and_refresh(invoice, also=("allocations", "credit_notes", "write_offs"))
     state = reminder_state(invoice, on)
     if not state.allowed:
         raise ReminderNotAllowed(f"No reminder for {invoice.number}: {state.reason}")

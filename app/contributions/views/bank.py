@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, url_for
 from flask_login import current_user
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload
@@ -12,6 +12,8 @@ from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
+from ...common.pagination import paginate
+from ...common.urls import int_arg
 from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
@@ -54,7 +56,7 @@ def inject_bank_helpers():
 
 
 def _statements_page(form: StatementUploadForm, problem: str | None = None, status: int = 200):
-    hub_id = request.args.get("hub", type=int)
+    hub_id = int_arg("hub")
     query = (
         sa.select(BankStatement)
         .options(joinedload(BankStatement.imported_by))
@@ -62,7 +64,7 @@ def _statements_page(form: StatementUploadForm, problem: str | None = None, stat
     )
     if hub_id:
         query = query.where(BankStatement.hub_id == hub_id)
-    page = db.paginate(query, per_page=_per_page(), error_out=False)
+    page = paginate(query, per_page=_per_page())
     hubs = db.session.scalars(sa.select(Hub).order_by(Hub.name)).all()
     return (
         render_template(
@@ -130,7 +132,7 @@ def show_bank_statement(statement_id: int):
         .options(joinedload(BankEntry.payment), joinedload(BankEntry.resolved_by))
         .order_by(BankEntry.booked_on, BankEntry.id)
     )
-    page = db.paginate(query, per_page=_per_page(), error_out=False)
+    page = paginate(query, per_page=_per_page())
     counts = dict(
         db.session.execute(
             sa.select(BankEntry.status, sa.func.count())
@@ -154,8 +156,8 @@ def show_bank_statement(statement_id: int):
 @bp.route("/bank/queue")
 @requires(Permission.CONTRIBUTIONS_VIEW)
 def bank_review_queue():
-    hub_id = request.args.get("hub", type=int)
-    page = db.paginate(bank_matching.review_queue_query(hub_id), per_page=_per_page(), error_out=False)
+    hub_id = int_arg("hub")
+    page = paginate(bank_matching.review_queue_query(hub_id), per_page=_per_page())
     open_invoices = bank_matching.OpenInvoices()
     proposals = {entry.id: bank_matching.proposals_for(entry, open_invoices, limit=3) for entry in page.items}
     hubs = db.session.scalars(sa.select(Hub).order_by(Hub.name)).all()

@@ -8,12 +8,13 @@ Every sending view does the same four steps: call the service (which logs the me
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
+from ...common.exports import download_response
 from ...common.mail import (
     MailMessage,
     MailStatus,
@@ -177,8 +178,4 @@ def download_message(message_id: int):
     """The exact message that was sent (or tried), to open in a mail program."""
     link = db.session.get(ContributionMessage, message_id) or abort(404)
     mime = link.message.mime or abort(404)
-    return Response(
-        mime,
-        mimetype="message/rfc822",
-        headers={"Content-Disposition": f'attachment; filename="message-{link.message_id}.eml"'},
-    )
+    return download_response(mime, f"message-{link.message_id}.eml", "message/rfc822")

@@ -11,6 +11,7 @@ from ...auth.models import User
 from ...auth.permissions import Permission, requires
 from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
+from ...common.urls import int_arg
 from ...extensions import db
 from .. import bp, queries
 from .. import services as service
@@ -113,7 +114,7 @@ def request_introduction(organisation_id: int):
         return redirect(url_for("donors.show_organisation", organisation_id=organisation.id))
     form = IntroductionForm(connections, staff_users())
     if request.method == "GET":
-        chosen = request.args.get("connection", type=int)
+        chosen = int_arg("connection")
         connection = next((c for c in connections if c.id == chosen), None)
         if connection is not None:
             form.connector_id.data = str(connection.connector_id)

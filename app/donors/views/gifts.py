@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate
 from ...common.time import today
 from ...extensions import db
 from ...hubs.models import Hub, HubStatus
@@ -105,7 +106,7 @@ def list_gifts():
         statement = statement.where(Gift.acknowledgement_status == status)
     else:
         status = ""
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False)
+    page = paginate(statement)
     return render_template(
         "donors/gifts/list.html",
         page=page,

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import joinedload, selectinload
 
@@ -11,6 +11,7 @@ from ...auth.models import User
 from ...auth.permissions import Permission, Role, requires
 from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate
 from ...common.time import today
 from ...extensions import db
 from .. import bp, exports, queries
@@ -72,7 +73,7 @@ def list_organisations():
     export_format = request.args.get("format")
     if export_format in ("csv", "xlsx"):
         return exports.organisations_download(statement, export_format)
-    page = db.paginate(statement, per_page=current_app.config["ITEMS_PER_PAGE"], error_out=False, count=True)
+    page = paginate(statement)
     return render_template(
         "donors/organisations/list.html",
         form=form,

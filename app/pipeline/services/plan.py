@@ -8,9 +8,10 @@ from decimal import Decimal
 import sqlalchemy as sa
 from flask import current_app
 
+from ...common.decimals import AMOUNT_OR_ZERO, RATE, decimal_problem
 from ...common.errors import ValidationFailed
 from ...common.fiscal import current_fiscal_year
-from ...common.money import is_currency, quantize
+from ...common.money import is_currency
 from ...extensions import db
 from ..models import PlanExchangeRate, PlanTarget
 from ..sources import Source
@@ -40,10 +41,8 @@ def set_targets(fiscal_year: int, amounts: dict[Source, Decimal | None], notes: 
     currency = reporting_currency()
     errors = {}
     for source, amount in amounts.items():
-        if amount is not None and (amount < 0 or quantize(amount, currency) != amount):
-            errors[source.value] = [
-                f"Give an amount of zero or more, in {currency} with at most its decimals."
-            ]
+        if amount is not None and (problem := decimal_problem(amount, AMOUNT_OR_ZERO, currency)) is not None:
+            errors[source.value] = [problem]
     if not 2000 <= fiscal_year <= 2100:
         errors["fiscal_year"] = ["Give a fiscal year between 2000 and 2100."]
     if errors:
@@ -96,10 +95,10 @@ def set_rate(fiscal_year: int, currency: str, rate: Decimal | None, user) -> Pla
         errors["currency"] = ["Give an ISO 4217 currency code such as EUR."]
     elif currency == reporting_currency():
         errors["currency"] = [f"{currency} is the reporting currency: it needs no rate."]
-    if rate is None or rate <= 0:
+    if rate is None:
         errors["rate"] = ["Give a rate above zero, such as 0.9200."]
-    elif rate.as_tuple().exponent < -8 or rate >= Decimal("10000000000"):
-        errors["rate"] = ["Give a rate with at most 8 decimals and 10 digits before the point."]
+    elif (problem := decimal_problem(rate, RATE)) is not None:
+        errors["rate"] = [problem]
     if not 2000 <= (fiscal_year or 0) <= 2100:
         errors["fiscal_year"] = ["Give a fiscal year between 2000 and 2100."]
     if errors:

@@ -10,6 +10,7 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
 from ...common.time import today
+from ...common.urls import page_arg
 from ...extensions import db
 from .. import bp
 from ..forms.opportunities import OpportunityFilterForm, OpportunityForm, StageForm
@@ -39,8 +40,7 @@ def list_opportunities():
     form = OpportunityFilterForm(request.args)
     pipeline_lists.fill_filter_choices(form)
     filters = pipeline_lists.Filters.from_form(form) if form.validate() else pipeline_lists.Filters()
-    page = request.args.get("page", 1, type=int)
-    listing = pipeline_lists.opportunity_list(filters, page=max(page, 1))
+    listing = pipeline_lists.opportunity_list(filters, page=page_arg())
     return render_template(
         "pipeline/opportunities/list.html",
         form=form,
