@@ -315,7 +315,11 @@ class YearlySummaryForm(DonorForm):
 
     def __init__(self, years, hubs, contacts, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        years = list(years)
         self.year.choices = choices(((year, str(year)) for year in years), blank="Choose")
+        if years and not self.is_submitted():
+            # The summary usually asked for is of the latest year the donor gave in.
+            self.year.data = str(years[0])
         self.hub_id.choices = choices((hub.id, hub.name) for hub in hubs)
         self.contact_id.choices = choices(((c.id, c.name) for c in contacts), blank="The organisation")
         self.language.choices = enum_choices(Language, blank="The contact's language")

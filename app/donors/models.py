@@ -619,3 +619,17 @@ def _refuse_changes_to_stored_letters(session, flush_context, instances):
             changed = [name for name in _FROZEN_LETTER_COLUMNS if state.attrs[name].history.has_changes()]
             if changed:
                 raise LetterIsFrozen(f"A stored letter cannot change ({', '.join(changed)}).")
+
+
+class LetterMessage(db.Model):
+    """Links a message in the common mail log to the acknowledgement letter it carried."""
+
+    __tablename__ = "acknowledgement_letter_messages"
+
+    message_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("mail_messages.id", ondelete="CASCADE"), primary_key=True
+    )
+    letter_id: Mapped[int] = mapped_column(sa.ForeignKey("acknowledgement_letters.id"), index=True)
+
+    letter: Mapped[AcknowledgementLetter] = relationship()
+    message = relationship("MailMessage", lazy="joined", innerjoin=True)

@@ -1,5 +1,5 @@
 """A fundraiser, in a real browser: find a foundation, see who can introduce them, request the introduction,
-log the meeting with its next step, complete it, record the gift."""
+log the meeting with its next step, complete it, record the gift, make its thank-you letter and e-mail it."""
 
 from __future__ import annotations
 
@@ -12,8 +12,8 @@ from app.donors.models import ConnectorRole
 from app.extensions import db
 
 
-def test_from_search_to_recorded_gift(
-    sign_in_page, make_organisation, make_contact, make_connector, make_hub
+def test_from_search_to_recorded_and_thanked_gift(
+    sign_in_page, smtp_server, make_organisation, make_contact, make_connector, make_hub
 ):
     make_hub(name="Washington DC headquarters", base_currency="USD", country_code="US")
     foundation = make_organisation(name="Fundação São Paulo", country_code="BR")
@@ -70,3 +70,19 @@ def test_from_search_to_recorded_gift(
     expect(page.locator(".flash-success")).to_contain_text("The gift was recorded")
     expect(page.get_by_role("heading", name="$25,000.00 from Fundação São Paulo")).to_be_visible()
     expect(page.get_by_text("Margaret Okonjo")).to_be_visible()
+
+    letter = page.locator("#acknowledgement")
+    letter.get_by_label("Language of the letter").select_option(label="English")
+    letter.get_by_role("button", name="Make the thank-you letter").click()
+    expect(page.locator(".flash-success")).to_contain_text("The thank-you letter is ready")
+    link = letter.get_by_role("link", name="Thank-you letter (English, PDF)")
+    download = page.request.get(link.get_attribute("href"))
+    assert download.headers["content-type"] == "application/pdf"
+
+    letter.get_by_role("button", name="E-mail it to ana@fsp.example").click()
+    expect(page.locator(".flash-success")).to_contain_text("The letter was e-mailed to ana@fsp.example.")
+    expect(page.locator("#acknowledgement")).to_contain_text("E-mail to ana@fsp.example: Sent")
+    expect(page.locator("#acknowledgement")).to_contain_text("Acknowledged on")
+    (received,) = smtp_server.messages()
+    assert received["To"] == "ana@fsp.example"
+    assert [part.get_content() for part in received.iter_attachments()] == [download.body()]

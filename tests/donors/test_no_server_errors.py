@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 
 from app.common.time import today
+from app.donors.letters import create_gift_letter
 from app.donors.models import ConnectorRole, Interaction, Introduction
 from app.extensions import db
 from tests.test_no_server_errors import NONSENSE, is_server_error, status_of
@@ -36,6 +37,7 @@ def donor_world(make_organisation, make_contact, make_connector, make_gift, make
     interaction.contacts.append(contact)
     db.session.add_all([introduction, interaction])
     gift = make_gift(organisation=organisation, contact=contact, received_on=today() - timedelta(days=10))
+    letter = create_gift_letter(gift, user)
     db.session.flush()
     return {
         "organisation_id": organisation.id,
@@ -45,6 +47,7 @@ def donor_world(make_organisation, make_contact, make_connector, make_gift, make
         "interaction_id": interaction.id,
         "gift_id": gift.id,
         "affiliation_id": contact.affiliations[0].id,
+        "letter_id": letter.id,
         # The merge pages compare two records.
         "other_organisation_id": make_organisation(name="Fondation Emile").id,
         "other_contact_id": make_contact(name=contact.name).id,

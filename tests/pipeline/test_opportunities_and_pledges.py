@@ -126,3 +126,54 @@ def test_rescheduling_keeps_paid_instalments_and_adds_up_to_the_new_award(make_p
     ]
     with pytest.raises(ValidationFailed, match="cannot be less than 30000.00"):
         pledges.reschedule(pledge, D("20000.00"), wanted)
+
+
+@pytest.mark.real_commits
+def test_two_people_applying_one_gift_at_once_never_apply_more_than_the_gift(
+    app, make_pledge, make_gift, fundraiser
+):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("concurrent transactions need PostgreSQL; in-memory SQLite has one connection per thread")
+    import threading
+
+    from app.auth.models import User
+    from app.donors.models import Gift
+
+    pledge = make_pledge(amount="100000.00", split={2027: "60000.00", 2028: "40000.00"})
+    first, second = pledge.instalments
+    gift = make_gift(organisation=pledge.organisation, amount=D("50000.00"), currency="USD")
+    wanted = [(first.id, D("40000.00")), (second.id, D("40000.00"))]
+    gift_id, user_id = gift.id, fundraiser.id
+    db.session.commit()
+    db.session.remove()
+
+    barrier = threading.Barrier(len(wanted))
+    outcomes: list[str] = []
+
+    def apply(instalment_id: int, amount: Decimal) -> None:
+        with app.app_context():
+            try:
+                user = db.session.get(User, user_id)
+                the_gift = db.session.get(Gift, gift_id)
+                barrier.wait()
+                pledges.apply_gift(the_gift, {instalment_id: amount}, user)
+                db.session.commit()
+                outcomes.append("applied")
+            except ApplicationRefused:
+                db.session.rollback()
+                outcomes.append("refused")
+            except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                db.session.rollback()
+                outcomes.append(f"error: {error!r}")
+            finally:
+                db.session.remove()
+
+    workers = [threading.Thread(target=apply, args=pair) for pair in wanted]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert sorted(outcomes) == ["applied", "refused"]
+    applied = db.session.scalar(sa.select(sa.func.sum(GiftApplication.amount)))
+    assert applied == D("40000.00")

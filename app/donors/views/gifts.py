@@ -16,7 +16,7 @@ from ...extensions import db
 from ...hubs.models import Hub, HubStatus
 from .. import bp, queries
 from .. import services as service
-from ..forms import AcknowledgeForm, AcknowledgementStatusForm, GiftForm
+from ..forms import AcknowledgeForm, AcknowledgementStatusForm, GiftForm, LetterForm
 from ..models import (
     AcknowledgementLetter,
     AcknowledgementStatus,
@@ -24,6 +24,7 @@ from ..models import (
     Introduction,
     IntroductionStatus,
 )
+from ..sending import letter_messages, why_not_sendable
 from .organisations import organisation_or_404
 
 
@@ -145,20 +146,10 @@ def _gift_page(gift: Gift, acknowledge_form=None, status: int = 200):
         letter=letter,
         acknowledge_form=acknowledge_form or AcknowledgeForm(),
         status_form=status_form,
-        letter_recipient_problem=letter_recipient_problem(gift),
+        letter_form=LetterForm(),
+        letter_problem=why_not_sendable(gift.contact),
+        letter_messages=letter_messages(letter) if letter else [],
     ), status
-
-
-def letter_recipient_problem(gift: Gift) -> str | None:
-    """Why the thank-you letter cannot be e-mailed, in words for the page; None when it can."""
-    contact = gift.contact
-    if contact is None:
-        return "Choose the person the thank-you is addressed to (edit the gift) to send it by e-mail."
-    if contact.do_not_contact:
-        return f"{contact.name} is marked do not contact: the letter is not e-mailed. Download it instead."
-    if not contact.email:
-        return f"{contact.name} has no e-mail address."
-    return None
 
 
 @bp.route("/gifts/<int:gift_id>")

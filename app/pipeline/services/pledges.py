@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ...common.errors import DomainError, ValidationFailed
 from ...common.fiscal import fiscal_year_of
+from ...common.locks import lock_and_refresh
 from ...common.money import quantize
 from ...donors.models import Gift
 from ...extensions import db
@@ -82,6 +83,9 @@ def reschedule(
         errors["instalments"] = ["Each unpaid instalment needs an expected date."]
     if errors:
         raise ValidationFailed("The schedule was not changed.", errors)
+    # Under the same locks as applying a gift, so that no gift lands on an instalment while it is remade.
+    _locked_instalments([pledge.id])
+    db.session.refresh(pledge, attribute_names=["instalments"])
     current = [
         ScheduledInstalment(i.amount, i.expected_on, i.received_amount, i.id) for i in pledge.instalments
     ]
@@ -112,6 +116,23 @@ def reschedule(
     return pledge
 
 
+def _locked_instalments(pledge_ids) -> list[Instalment]:
+    """Lock the pledges (in id order) and then all their instalments, and read the instalments afresh."""
+    db.session.flush()
+    db.session.execute(
+        sa.select(Pledge.id).where(Pledge.id.in_(pledge_ids)).order_by(Pledge.id).with_for_update()
+    )
+    return list(
+        db.session.scalars(
+            sa.select(Instalment)
+            .where(Instalment.pledge_id.in_(pledge_ids))
+            .order_by(Instalment.id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+
+
 def applied_amounts(gift_ids) -> dict[int, Decimal]:
     """Gift id -> what is already applied to instalments."""
     return {
@@ -129,9 +150,11 @@ def apply_gift(gift: Gift, amounts: Mapping[int, Decimal], user) -> list[GiftApp
     amounts = {instalment_id: amount for instalment_id, amount in amounts.items() if amount}
     if not amounts:
         raise ApplicationRefused("Give an amount for at least one instalment.")
-    instalments = db.session.scalars(
-        sa.select(Instalment).where(Instalment.id.in_(list(amounts))).with_for_update()
-    ).all()
+    # One lock order everywhere (gift, then pledges, then instalments), so that two people applying the same
+    # gift, or applying while the schedule changes, decide one after the other on what the first committed.
+    lock_and_refresh(gift)
+    instalments = _locked_instalments(sa.select(Instalment.pledge_id).where(Instalment.id.in_(list(amounts))))
+    instalments = [instalment for instalment in instalments if instalment.id in amounts]
     if len(instalments) != len(amounts):
         raise ApplicationRefused("One of the instalments no longer exists.")
     already = applied_amounts([gift.id]).get(gift.id, ZERO)
@@ -175,9 +198,8 @@ def apply_gift(gift: Gift, amounts: Mapping[int, Decimal], user) -> list[GiftApp
 
 def remove_application(application: GiftApplication) -> None:
     """Take a gift's part back off an instalment (a mistake corrected)."""
-    instalment = db.session.scalars(
-        sa.select(Instalment).where(Instalment.id == application.instalment_id).with_for_update()
-    ).one()
+    pledge_id = sa.select(Instalment.pledge_id).where(Instalment.id == application.instalment_id)
+    instalment = next(i for i in _locked_instalments(pledge_id) if i.id == application.instalment_id)
     instalment.received_amount -= application.amount
     db.session.delete(application)
     db.session.flush()
