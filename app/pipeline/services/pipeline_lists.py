@@ -13,6 +13,7 @@ from ...auth.models import User
 from ...common.forms import choices
 from ...common.money import quantize
 from ...common.time import utcnow
+from ...common.urls import bounded_int
 from ...donors.models import Contact, Introduction, Organisation, OrganisationKind
 from ...extensions import db
 from ..models import Opportunity, OpportunitySplit
@@ -68,16 +69,10 @@ class Filters:
 
     @classmethod
     def from_form(cls, form) -> Filters:
-        def as_int(value):
-            try:
-                return int(value) if value else None
-            except (TypeError, ValueError):
-                return None
-
         stage = form.stage.data if form.stage.data in {s.value for s in Stage} else None
         kind = form.kind.data if form.kind.data in {k.value for k in OrganisationKind} else None
         return cls(
-            owner_id=as_int(form.owner.data),
+            owner_id=bounded_int(form.owner.data),
             stage=Stage(stage) if stage else None,
             fiscal_year=form.fiscal_year.data,
             kind=OrganisationKind(kind) if kind else None,

@@ -10,7 +10,7 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
 from ...common.time import today
-from ...common.urls import page_arg
+from ...common.urls import bounded_int, page_arg
 from ...extensions import db
 from .. import bp
 from ..forms.opportunities import OpportunityFilterForm, OpportunityForm, StageForm
@@ -51,10 +51,8 @@ def list_opportunities():
 
 def _details(form: OpportunityForm) -> service.OpportunityDetails:
     def as_int(value):
-        try:
-            return int(value) if value not in (None, "") else None
-        except (TypeError, ValueError):
-            return None
+        # Ids beyond the column's range read as none, so the service says "choose ..." instead of a 500.
+        return bounded_int(None if value is None else str(value))
 
     split = [
         SplitRow(row.fiscal_year.data, row.amount.data)
