@@ -9,7 +9,14 @@ from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
-from ...common.exports import PDF_MIMETYPE, csv_response, download_response
+from ...common.exports import (
+    PDF_MIMETYPE,
+    as_stored,
+    csv_response,
+    download_response,
+    money_text,
+    streamed_rows,
+)
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
 from ...common.languages import Language
@@ -31,9 +38,6 @@ from ..models import (
 )
 from ..services import invoicing, payment_blockers
 from ..services.invoicing import NothingToBill, planned_contribution
-
-#: Rows read from the database at a time by the CSV export.
-EXPORT_BATCH_SIZE = 1000
 
 
 def _invoice_or_404(invoice_id: int) -> Invoice:
@@ -147,41 +151,27 @@ INVOICE_CSV_HEADER = [
 
 
 def _invoice_csv_rows(query: sa.Select):
-    """The filtered invoices as CSV cells, read as plain columns in batches (no invoice objects in memory)."""
+    """The filtered invoices as CSV cells, from one streamed query of plain columns: statuses, dates and
+    amounts read as the text the file holds (no invoice objects, no Decimal built per cell)."""
     yield INVOICE_CSV_HEADER
-    columns = query.with_only_columns(
-        Invoice.number,
-        Invoice.status,
-        Invoice.kind,
-        Member.name.label("member"),
-        Hub.name.label("hub"),
-        Invoice.fiscal_year,
-        Invoice.issued_on,
-        Invoice.due_on,
-        Invoice.currency,
-        Invoice.total,
-        Invoice.amount_paid,
-        Invoice.amount_credited,
-        Invoice.amount_written_off,
-        Invoice.balance_due,
-    ).join(Hub, Hub.id == Invoice.hub_id)
-    for row in db.session.execute(columns.execution_options(yield_per=EXPORT_BATCH_SIZE)):
-        yield [
-            row.number or "",
-            row.status.value,
-            row.kind.value,
-            row.member,
-            row.hub,
-            row.fiscal_year,
-            row.issued_on.isoformat() if row.issued_on else "",
-            row.due_on.isoformat() if row.due_on else "",
-            row.currency,
-            f"{row.total:.2f}",
-            f"{row.amount_paid:.2f}",
-            f"{row.amount_credited:.2f}",
-            f"{row.amount_written_off:.2f}",
-            f"{row.balance_due:.2f}",
-        ]
+    yield from streamed_rows(
+        query.with_only_columns(
+            Invoice.number,
+            as_stored(Invoice.status),
+            as_stored(Invoice.kind),
+            Member.name.label("member"),
+            Hub.name.label("hub"),
+            Invoice.fiscal_year,
+            as_stored(Invoice.issued_on),
+            as_stored(Invoice.due_on),
+            Invoice.currency,
+            money_text(Invoice.total),
+            money_text(Invoice.amount_paid),
+            money_text(Invoice.amount_credited),
+            money_text(Invoice.amount_written_off),
+            money_text(Invoice.balance_due),
+        ).join(Hub, Hub.id == Invoice.hub_id)
+    )
 
 
 # --- Drafts ------------------------------------------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from operator import itemgetter
+
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -12,7 +15,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...auth.models import User
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
-from ...common.exports import csv_response
+from ...common.exports import as_stored, csv_response, streamed_rows
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
 from ...common.pagination import paginate
@@ -126,8 +129,6 @@ PAYMENTS_CSV_HEADER = [
     "Credit on account",
     "Invoices",
 ]
-#: Payments read from the database at a time by the CSV export.
-EXPORT_BATCH_SIZE = 1000
 
 
 def _payments_csv(query) -> Response:
@@ -136,47 +137,49 @@ def _payments_csv(query) -> Response:
 
 
 def _payment_csv_rows(query):
-    """The filtered payments as CSV cells, streamed: plain columns in batches, and per batch one query for
-    the allocations (amount taken from the payment, invoice number)."""
+    """The filtered payments as CSV cells, from one streamed query: each payment joined to its allocations
+    (amount taken from the payment, invoice number), one row per allocation, folded into one line per
+    payment here."""
     yield PAYMENTS_CSV_HEADER
-    columns = query.with_only_columns(
-        Payment.id,
-        Payment.received_on,
-        Member.name.label("member"),
-        Payment.method,
-        Payment.reference,
-        Payment.amount,
-        Payment.currency,
-        Payment.refunded_amount,
+    rows = streamed_rows(
+        query.with_only_columns(
+            Payment.id,
+            as_stored(Payment.received_on),
+            Member.name.label("member"),
+            Payment.method,
+            Payment.reference,
+            Payment.amount,
+            Payment.currency,
+            Payment.refunded_amount,
+            PaymentAllocation.payment_amount,
+            Invoice.number,
+        )
+        .outerjoin(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+        .outerjoin(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+        .order_by(PaymentAllocation.id)
     )
-    result = db.session.execute(columns.execution_options(yield_per=EXPORT_BATCH_SIZE))
-    for batch in result.partitions():
-        allocated: dict[int, Decimal] = {}
-        numbers: dict[int, list[str]] = {}
-        for payment_id, payment_amount, number in db.session.execute(
-            sa.select(PaymentAllocation.payment_id, PaymentAllocation.payment_amount, Invoice.number)
-            .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
-            .where(PaymentAllocation.payment_id.in_([row.id for row in batch]))
-            .order_by(PaymentAllocation.id)
-        ):
-            allocated[payment_id] = allocated.get(payment_id, ZERO) + payment_amount
-            numbers.setdefault(payment_id, []).append(number)
-        for row in batch:
-            allocated_amount = allocated.get(row.id, ZERO)
-            yield [
-                row.id,
-                row.received_on.isoformat(),
-                row.member,
-                row.method.label,
-                row.reference,
-                row.amount,
-                row.currency,
-                allocated_amount,
-                row.refunded_amount,
-                # As Payment.unallocated_amount.
-                row.amount - row.refunded_amount - allocated_amount,
-                " ".join(numbers.get(row.id, [])),
-            ]
+    for _payment_id, allocations in itertools.groupby(rows, key=itemgetter(0)):
+        first = next(allocations)
+        payment_id, received_on, member, method, reference, amount, currency, refunded = first[:8]
+        allocated, numbers = ZERO, []
+        for row in itertools.chain((first,), allocations):
+            if row.payment_amount is not None:
+                allocated += row.payment_amount
+                numbers.append(row.number)
+        yield [
+            payment_id,
+            received_on,
+            member,
+            method.label,
+            reference,
+            amount,
+            currency,
+            allocated,
+            refunded,
+            # As Payment.unallocated_amount.
+            amount - refunded - allocated,
+            " ".join(numbers),
+        ]
 
 
 # --- Recording a payment -----------------------------------------------------------------------------------
