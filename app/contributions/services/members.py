@@ -11,9 +11,9 @@ import itertools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from operator import itemgetter
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 import pycountry
 import sqlalchemy as sa
@@ -303,9 +303,7 @@ def outstanding_by_member(member_ids: Iterable[int]) -> dict[int, dict[str, Deci
     if not ids:
         return {}
     rows = db.session.execute(
-        open_balances()
-        .where(Invoice.member_id.in_(ids))
-        .order_by(Invoice.member_id, Invoice.currency)
+        open_balances().where(Invoice.member_id.in_(ids)).order_by(Invoice.member_id, Invoice.currency)
     )
     balances: dict[int, dict[str, Decimal]] = {}
     for member_id, currency, amount in rows:

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import itertools
-from operator import itemgetter
-
 from decimal import Decimal
+from operator import itemgetter
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
