@@ -39,6 +39,7 @@ from ..models import (
     MemberKind,
     MemberStatus,
     Payment,
+    PaymentAllocation,
 )
 
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
@@ -399,27 +400,33 @@ def member_csv_rows(query: sa.Select, fiscal_year: int) -> Iterator[list]:
 # --- The member page ---------------------------------------------------------------------------------------
 
 
+#: Payments the member page lists (the latest); the payments list has them all.
+MEMBER_PAGE_PAYMENTS = 20
+
+
+def member_invoices_query(member: Member) -> sa.Select:
+    """The member's invoices, newest fiscal year first (the member page shows a page of them)."""
+    return (
+        sa.select(Invoice)
+        .where(Invoice.member_id == member.id)
+        .order_by(Invoice.fiscal_year.desc(), Invoice.issued_on.desc(), Invoice.id.desc())
+    )
+
+
 def member_invoices(member: Member) -> list[Invoice]:
     """The member's invoices, newest fiscal year first."""
-    return list(
-        db.session.scalars(
-            sa.select(Invoice)
-            .where(Invoice.member_id == member.id)
-            .order_by(Invoice.fiscal_year.desc(), Invoice.issued_on.desc(), Invoice.id.desc())
-        )
-    )
+    return list(db.session.scalars(member_invoices_query(member)))
 
 
-def member_payments(member: Member) -> list[Payment]:
-    """The member's payments, newest first, with their allocations loaded."""
-    return list(
-        db.session.scalars(
-            sa.select(Payment)
-            .where(Payment.member_id == member.id)
-            .options(selectinload(Payment.allocations))
-            .order_by(Payment.received_on.desc(), Payment.id.desc())
-        )
+def member_payments(member: Member, limit: int | None = None) -> list[Payment]:
+    """The member's payments, newest first (the latest `limit` when given), with their allocations loaded."""
+    query = (
+        sa.select(Payment)
+        .where(Payment.member_id == member.id)
+        .options(selectinload(Payment.allocations))
+        .order_by(Payment.received_on.desc(), Payment.id.desc())
     )
+    return list(db.session.scalars(query.limit(limit) if limit else query))
 
 
 def credit_on_account(payments: Iterable[Payment]) -> dict[str, Decimal]:
@@ -430,6 +437,30 @@ def credit_on_account(payments: Iterable[Payment]) -> dict[str, Decimal]:
         if amount > 0:
             totals[payment.currency] = totals.get(payment.currency, Decimal("0.00")) + amount
     return dict(sorted(totals.items()))
+
+
+def member_credit_on_account(member: Member) -> dict[str, Decimal]:
+    """The member's unallocated payment money per currency, from one aggregate query over all its payments
+    (what `credit_on_account` adds up from payment objects: each `unallocated_amount` above zero)."""
+    allocated = (
+        sa.select(
+            PaymentAllocation.payment_id, sa.func.sum(PaymentAllocation.payment_amount).label("allocated")
+        )
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(Payment.member_id == member.id)
+        .group_by(PaymentAllocation.payment_id)
+        .subquery()
+    )
+    # As Payment.unallocated_amount.
+    unallocated = Payment.amount - Payment.refunded_amount - sa.func.coalesce(allocated.c.allocated, 0)
+    rows = db.session.execute(
+        sa.select(Payment.currency, sa.type_coerce(sa.func.sum(unallocated), Payment.amount.type))
+        .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+        .where(Payment.member_id == member.id, unallocated > 0)
+        .group_by(Payment.currency)
+        .order_by(Payment.currency)
+    )
+    return {currency: Decimal(amount).quantize(CENT) for currency, amount in rows if amount}
 
 
 # --- Contacts ----------------------------------------------------------------------------------------------
