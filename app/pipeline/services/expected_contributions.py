@@ -20,7 +20,7 @@ from ...common.money import quantize
 from ...contributions.models import Invoice, InvoiceStatus, Member, MemberKind, MemberStatus
 from ...contributions.services.assessments import assess_members_years
 from ...extensions import db
-from .conversion import MissingRate, RateTable, to_reporting
+from .conversion import MissingPlanRate, RateTable, to_reporting
 
 ZERO = Decimal("0.00")
 ONE = Decimal(1)
@@ -113,7 +113,7 @@ class ContributionForecast:
     groups: list[GroupForecast]
     total: GroupForecast
     rates_used: dict[tuple[int, str], Decimal]
-    missing_rates: list[MissingRate]
+    missing_rates: list[MissingPlanRate]
 
     @property
     def problems(self) -> list[MemberForecast]:
@@ -245,7 +245,7 @@ def _forecast(
         group.paid.add_all(forecast.paid)
     total = GroupForecast("total")
     rates_used: dict[tuple[int, str], Decimal] = {}
-    missing: set[MissingRate] = set()
+    missing: set[MissingPlanRate] = set()
     for group in [*groups.values(), total]:
         if group is total:
             for other in groups.values():
@@ -257,7 +257,7 @@ def _forecast(
             converted = ZERO
             for currency, amount in sums.by_currency.items():
                 conversion = to_reporting(amount, currency, fiscal_year, rates, reporting_currency)
-                if isinstance(conversion, MissingRate):
+                if isinstance(conversion, MissingPlanRate):
                     missing.add(conversion)
                     converted = None
                     continue

@@ -19,7 +19,7 @@ from ...extensions import db
 from ..models import Opportunity, OpportunitySplit
 from ..stages import CLOSED_STAGES, OPEN_STAGES, Stage
 from . import plan as plan_service
-from .conversion import MissingRate, to_reporting
+from .conversion import MissingPlanRate, to_reporting
 
 ZERO = Decimal("0.00")
 #: Won, lost and declined asks stay on the board this long after they closed.
@@ -109,7 +109,7 @@ class OpportunityList:
     totals: dict[str, Decimal]
     converted: Decimal | None
     rates_used: dict[tuple[int, str], Decimal]
-    missing_rates: list[MissingRate]
+    missing_rates: list[MissingPlanRate]
     reporting_currency: str
     filters: Filters = field(default_factory=Filters)
 
@@ -140,10 +140,10 @@ def opportunity_list(filters: Filters, page: int = 1) -> OpportunityList:
     rates = plan_service.rate_table({year for year, _c, _a in by_year})
     converted: Decimal | None = ZERO
     used: dict[tuple[int, str], Decimal] = {}
-    missing: set[MissingRate] = set()
+    missing: set[MissingPlanRate] = set()
     for year, currency, amount in by_year:
         conversion = to_reporting(quantize(Decimal(amount), currency), currency, year, rates, reporting)
-        if isinstance(conversion, MissingRate):
+        if isinstance(conversion, MissingPlanRate):
             missing.add(conversion)
             converted = None
         else:
