@@ -96,6 +96,29 @@ def streamed_rows(statement: sa.Select, batch_size: int | None = None):
     return connection.execute(statement.execution_options(**options))
 
 
+def merge_related(parents: Iterable[Sequence], *related: Iterable[Sequence]) -> Iterator[tuple]:
+    """Each parent row with, for each related stream, the list of its rows, as (parent, rows, rows, ...).
+
+    Every stream is keyed by its first column (the parent's id) and comes in the parents' order: the
+    related statements are the parents' own statement (same filters, same ORDER BY, ending with the id) with
+    the related table joined and its order appended. One pass over each stream then pairs them (a merge
+    join): a fixed number of streamed queries, whatever the number of rows, and one parent's rows in memory
+    at a time."""
+    streams = [iter(stream) for stream in related]
+    pending = [next(stream, None) for stream in streams]
+    for parent in parents:
+        key = parent[0]
+        groups = []
+        for index, stream in enumerate(streams):
+            rows, row = [], pending[index]
+            while row is not None and row[0] == key:
+                rows.append(row)
+                row = next(stream, None)
+            pending[index] = row
+            groups.append(rows)
+        yield (parent, *groups)
+
+
 def as_stored(column):
     """`column` read as the database stores it, without Python conversion: an enum as its value, a date as
     `YYYY-MM-DD` (PostgreSQL's driver gives a date, which a CSV writes the same way). For CSV cells only."""
