@@ -293,6 +293,8 @@ def _write_sheet(workbook, styles: _XlsxStyles, sheet: XlsxSheet) -> None:
             if value is None:
                 continue
             if kind is str:
+                if not value:
+                    continue  # an empty cell, as None
                 if value[:1] == "#" or (
                     value[:1] in _TRIGGER_CHARACTERS and not _PLAIN_NUMBER.fullmatch(value)
                 ):

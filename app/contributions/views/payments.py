@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import itertools
 from decimal import Decimal
-from operator import itemgetter
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
@@ -137,8 +135,8 @@ def _payments_csv(query) -> Response:
 
 def _payment_csv_rows(query):
     """The filtered payments as CSV cells, from one streamed query: each payment joined to its allocations
-    (amount taken from the payment, invoice number), one row per allocation, folded into one line per
-    payment here."""
+    (amount taken from the payment, invoice number), one row per allocation (in the payments' order, so a
+    payment's rows come together), folded into one line per payment here."""
     yield PAYMENTS_CSV_HEADER
     rows = streamed_rows(
         query.with_only_columns(
@@ -157,28 +155,37 @@ def _payment_csv_rows(query):
         .outerjoin(Invoice, Invoice.id == PaymentAllocation.invoice_id)
         .order_by(PaymentAllocation.id)
     )
-    for _payment_id, allocations in itertools.groupby(rows, key=itemgetter(0)):
-        first = next(allocations)
-        payment_id, received_on, member, method, reference, amount, currency, refunded = first[:8]
-        allocated, numbers = ZERO, []
-        for row in itertools.chain((first,), allocations):
-            if row.payment_amount is not None:
-                allocated += row.payment_amount
-                numbers.append(row.number)
-        yield [
-            payment_id,
-            received_on,
-            member,
-            method.label,
-            reference,
-            amount,
-            currency,
-            allocated,
-            refunded,
-            # As Payment.unallocated_amount.
-            amount - refunded - allocated,
-            " ".join(numbers),
-        ]
+    labels = {method: method.label for method in PaymentMethod}
+    payment, allocated, numbers = None, ZERO, []
+    for row in rows:
+        if payment is not None and row[0] == payment[0]:  # another allocation of the same payment
+            allocated += row.payment_amount
+            numbers.append(row.number)
+            continue
+        if payment is not None:
+            yield _payment_line(payment, labels, allocated, numbers)
+        payment = row
+        allocated, numbers = (ZERO, []) if row.payment_amount is None else (row.payment_amount, [row.number])
+    if payment is not None:
+        yield _payment_line(payment, labels, allocated, numbers)
+
+
+def _payment_line(row, labels, allocated: Decimal, numbers: list[str]) -> list:
+    payment_id, received_on, member, method, reference, amount, currency, refunded = row[:8]
+    return [
+        payment_id,
+        received_on,
+        member,
+        labels[method],
+        reference,
+        amount,
+        currency,
+        allocated,
+        refunded,
+        # As Payment.unallocated_amount.
+        amount - refunded - allocated,
+        " ".join(numbers),
+    ]
 
 
 # --- Recording a payment -----------------------------------------------------------------------------------
