@@ -3,7 +3,8 @@ invoiced, paid and outstanding), flagging consecutive unpaid years.
 
 Computed with SQL aggregates in a constant number of queries, whatever the number of members: a page reads
 only the rows it shows (totals and flags come from aggregates over every member the filters select), and
-exports read members in batches, so that memory stays flat.
+exports read members in batches, so that memory stays flat. Invoice figures come from the totals kept per
+member, fiscal year and currency (`invoice_year_totals`, app/contributions/totals.py), not the invoices.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..models import (
 # `assess_from` holds the rules of an assessment; the arrears apply them to income groups and adjustments
 # read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
 # one year.
+from ..totals import InvoiceYearTotal, from_cents
 from .assessments import Assessment, assess_from, billing_amount
 
 #: A member is flagged for the Steering Committee once this many consecutive fiscal years are unpaid.
@@ -184,11 +186,10 @@ def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = Non
 
     A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
     outstanding: the SQL twin of `YearCell.unpaid`; enough such years in a row is `ArrearsRow.flagged`."""
+    kept = InvoiceYearTotal
     unpaid = (
-        sa.select(Invoice.member_id, Invoice.fiscal_year)
-        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
-        .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
-        .having(sa.func.sum(Invoice.balance_due) > 0)
+        sa.select(kept.member_id, kept.fiscal_year)
+        .where(kept.fiscal_year.between(first_year, last_year), kept.outstanding_cents > 0)
         .distinct()
         .cte("unpaid_years")
     )
@@ -274,34 +275,33 @@ def arrears_rows(members, first_year: int, last_year: int, policies=None) -> lis
         return []
     policies = _policies(first_year, last_year) if policies is None else policies
     member_ids = [member.id for member in members]
+    kept = InvoiceYearTotal
     invoice_rows = db.session.execute(
         sa.select(
-            Invoice.member_id,
-            Invoice.fiscal_year,
-            Invoice.currency,
-            sa.func.sum(Invoice.total),
-            sa.func.sum(Invoice.amount_paid),
-            sa.func.sum(Invoice.amount_credited),
-            sa.func.sum(Invoice.amount_written_off),
-            sa.func.sum(Invoice.balance_due),
+            kept.member_id,
+            kept.fiscal_year,
+            kept.currency,
+            kept.invoiced_cents,
+            kept.paid_cents,
+            kept.credited_cents,
+            kept.written_off_cents,
+            kept.outstanding_cents,
+        ).where(
+            kept.invoice_count > 0,
+            kept.fiscal_year.between(first_year, last_year),
+            kept.member_id.in_(member_ids),
         )
-        .where(
-            Invoice.status != InvoiceStatus.DRAFT,
-            Invoice.fiscal_year.between(first_year, last_year),
-            Invoice.member_id.in_(member_ids),
-        )
-        .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
     ).all()
     cells: dict[tuple[int, int], YearCell] = {
         (member.id, year): YearCell(year) for member in members for year in range(first_year, last_year + 1)
     }
     for member_id, year, currency, total, paid, credited, written_off, outstanding in invoice_rows:
         cell = cells[(member_id, year)]
-        cell.invoiced[currency] = _money(total)
-        cell.paid[currency] = _money(paid)
-        cell.credited[currency] = _money(credited)
-        cell.written_off[currency] = _money(written_off)
-        cell.outstanding[currency] = _money(outstanding)
+        cell.invoiced[currency] = from_cents(total)
+        cell.paid[currency] = from_cents(paid)
+        cell.credited[currency] = from_cents(credited)
+        cell.written_off[currency] = from_cents(written_off)
+        cell.outstanding[currency] = from_cents(outstanding)
     conversions = _invoiced_conversions(member_ids, first_year, last_year)
     for key, assessment in _assessments(members, first_year, last_year, policies).items():
         cell = cells[key]
@@ -344,18 +344,15 @@ def arrears_totals(
     member_ids = arrears_members_query(hub_id, member_ids).with_only_columns(Member.id).order_by(None)
     years = list(range(first_year, last_year + 1))
     outstanding: dict[int, dict[str, Decimal]] = {year: {} for year in years}
+    kept = InvoiceYearTotal
     for year, currency, amount in db.session.execute(
-        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(Invoice.balance_due))
-        .where(
-            Invoice.status != InvoiceStatus.DRAFT,
-            Invoice.fiscal_year.between(first_year, last_year),
-            Invoice.member_id.in_(member_ids),
-        )
-        .group_by(Invoice.fiscal_year, Invoice.currency)
-        .order_by(Invoice.fiscal_year, Invoice.currency)
+        sa.select(kept.fiscal_year, kept.currency, sa.func.sum(kept.outstanding_cents))
+        .where(kept.fiscal_year.between(first_year, last_year), kept.member_id.in_(member_ids))
+        .group_by(kept.fiscal_year, kept.currency)
+        .order_by(kept.fiscal_year, kept.currency)
     ):
-        if _money(amount):
-            outstanding[year][currency] = _money(amount)
+        if from_cents(amount):
+            outstanding[year][currency] = from_cents(amount)
     return ArrearsTotals(_assessed_totals(member_ids, first_year, last_year), outstanding)
 
 
