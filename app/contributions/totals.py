@@ -292,7 +292,7 @@ OPEN_STATUS_VALUES = tuple(status.value for status in InvoiceStatus if status.is
 OPEN_INVOICE = sa.text("invoices.status IN (" + ", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES) + ")")
 
 #: The open invoices in due-date order, for the ageing's list of invoices (a page reads only its rows).
-sa.Index(
+OPEN_BY_DUE_ON = sa.Index(
     "ix_invoices_open_by_due_on",
     Invoice.due_on,
     Invoice.number,
