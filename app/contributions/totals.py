@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..extensions import db
-from .models import CreditNote, Invoice, InvoiceStatus, PaymentAllocation, WriteOff
+from .models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentAllocation, WriteOff
 
 CENTS = 100
 _CENT = Decimal("0.01")
@@ -302,3 +302,6 @@ OPEN_BY_DUE_ON = sa.Index(
 #: The latest day a settlement was recorded for: `latest_record_day` reads them as index lookups.
 sa.Index("ix_credit_notes_issued_on", CreditNote.issued_on)
 sa.Index("ix_write_offs_written_off_on", WriteOff.written_off_on)
+#: A member's invoices and payments by date, read backwards by the statement to find where its period starts.
+sa.Index("ix_invoices_member_issued_on", Invoice.member_id, Invoice.issued_on)
+sa.Index("ix_payments_member_received_on", Payment.member_id, Payment.received_on)

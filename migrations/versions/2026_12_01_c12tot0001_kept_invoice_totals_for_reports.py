@@ -1,6 +1,6 @@
 """Invoice totals kept for reports: per member, fiscal year and currency, and open invoices per hub, currency
 and due date (in cents), backfilled from the invoices; indexes for the open invoices by due date and for the
-latest settlement dates.
+latest settlement dates, and a member's invoices and payments by date (the statement's period).
 
 Revision ID: c12tot0001
 Revises: d3a1lettermsg
@@ -64,6 +64,8 @@ def upgrade():
     )
     op.create_index("ix_credit_notes_issued_on", "credit_notes", ["issued_on"])
     op.create_index("ix_write_offs_written_off_on", "write_offs", ["written_off_on"])
+    op.create_index("ix_invoices_member_issued_on", "invoices", ["member_id", "issued_on"])
+    op.create_index("ix_payments_member_received_on", "payments", ["member_id", "received_on"])
 
     # Backfill from the invoices' settled amounts (kept by Invoice.refresh_balance from the records); drafts
     # count nowhere.
@@ -92,6 +94,8 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_index("ix_payments_member_received_on", table_name="payments")
+    op.drop_index("ix_invoices_member_issued_on", table_name="invoices")
     op.drop_index("ix_write_offs_written_off_on", table_name="write_offs")
     op.drop_index("ix_credit_notes_issued_on", table_name="credit_notes")
     op.drop_index("ix_invoices_open_by_due_on", table_name="invoices")

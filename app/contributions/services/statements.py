@@ -17,7 +17,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy.orm import contains_eager, lazyload, load_only, selectinload
 
 from ...common.documents import render_document
 from ...common.money import format_money, format_rate
@@ -102,25 +102,56 @@ class Statement:
 STATEMENT_RECORDS = 100
 
 
-def _record_days(member_id: int, as_of: date) -> sa.Select:
-    """The day of every record of the member's account up to `as_of`, one row each."""
-    invoices = sa.and_(
-        Invoice.member_id == member_id, Invoice.status != InvoiceStatus.DRAFT, Invoice.issued_on <= as_of
-    )
+#: What a statement reads of an invoice: its figures, not its hub, member, bill-to or PDF.
+_INVOICE_FIGURES = (
+    load_only(
+        Invoice.id,
+        Invoice.number,
+        Invoice.status,
+        Invoice.member_id,
+        Invoice.fiscal_year,
+        Invoice.currency,
+        Invoice.issued_on,
+        Invoice.due_on,
+        Invoice.total,
+        Invoice.amount_paid,
+        Invoice.amount_credited,
+        Invoice.amount_written_off,
+    ),
+    lazyload(Invoice.hub),
+    lazyload(Invoice.member),
+)
+
+
+def _latest_record_days(member_id: int, as_of: date, count: int) -> sa.Select:
+    """The days of the member's latest `count` records of each kind up to `as_of` (read backwards through the
+    member's date indexes), one row each: the latest `count` of all records are among them. (A draft has
+    no issue date, so the index alone tells issued invoices.)"""
+    invoices = sa.and_(Invoice.member_id == member_id, Invoice.issued_on <= as_of)
     payments = sa.and_(Payment.member_id == member_id, Payment.received_on <= as_of)
-    return sa.union_all(
-        sa.select(Invoice.issued_on.label("day")).where(invoices),
-        sa.select(CreditNote.issued_on).join(Invoice).where(invoices, CreditNote.issued_on <= as_of),
-        sa.select(WriteOff.written_off_on).join(Invoice).where(invoices, WriteOff.written_off_on <= as_of),
-        sa.select(Payment.received_on).where(payments),
-        sa.select(Refund.refunded_on).join(Payment).where(payments, Refund.refunded_on <= as_of),
-    )
+    latest = [
+        sa.select(Invoice.issued_on.label("day")).where(invoices).order_by(Invoice.issued_on.desc()),
+        sa.select(CreditNote.issued_on)
+        .join(Invoice)
+        .where(invoices, CreditNote.issued_on <= as_of)
+        .order_by(CreditNote.issued_on.desc()),
+        sa.select(WriteOff.written_off_on)
+        .join(Invoice)
+        .where(invoices, WriteOff.written_off_on <= as_of)
+        .order_by(WriteOff.written_off_on.desc()),
+        sa.select(Payment.received_on).where(payments).order_by(Payment.received_on.desc()),
+        sa.select(Refund.refunded_on)
+        .join(Payment)
+        .where(payments, Refund.refunded_on <= as_of)
+        .order_by(Refund.refunded_on.desc()),
+    ]
+    return sa.union_all(*(sa.select(query.limit(count).subquery()) for query in latest))
 
 
 def _brought_forward_until(member_id: int, as_of: date, records: int) -> date | None:
     """The last day whose records are carried forward rather than listed (the day of the record just before
     the latest `records`), or None when every record fits. One query."""
-    days = _record_days(member_id, as_of).subquery()
+    days = _latest_record_days(member_id, as_of, records + 1).subquery()
     return db.session.scalar(sa.select(days.c.day).order_by(days.c.day.desc()).limit(1).offset(records))
 
 
@@ -167,33 +198,39 @@ def build_statement(
     invoices = db.session.scalars(
         sa.select(Invoice)
         .where(member_invoice, listed(Invoice.issued_on))
+        .options(*_INVOICE_FIGURES)
         .order_by(Invoice.issued_on, Invoice.id)
     ).all()
     credit_notes = db.session.scalars(
         sa.select(CreditNote)
         .join(Invoice)
         .where(member_invoice, Invoice.issued_on <= as_of, listed(CreditNote.issued_on))
-        .options(contains_eager(CreditNote.invoice))
+        .options(contains_eager(CreditNote.invoice).options(*_INVOICE_FIGURES))
         .order_by(CreditNote.id)
     ).all()
     write_offs = db.session.scalars(
         sa.select(WriteOff)
         .join(Invoice)
         .where(member_invoice, Invoice.issued_on <= as_of, listed(WriteOff.written_off_on))
-        .options(contains_eager(WriteOff.invoice))
+        .options(contains_eager(WriteOff.invoice).options(*_INVOICE_FIGURES))
         .order_by(WriteOff.id)
     ).all()
     payments = db.session.scalars(
         sa.select(Payment)
         .where(Payment.member_id == member.id, listed(Payment.received_on))
-        .options(selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice))
+        .options(
+            lazyload(Payment.member),
+            selectinload(Payment.allocations)
+            .joinedload(PaymentAllocation.invoice)
+            .options(*_INVOICE_FIGURES),
+        )
         .order_by(Payment.received_on, Payment.id)
     ).all()
     refunds = db.session.scalars(
         sa.select(Refund)
         .join(Payment)
         .where(Payment.member_id == member.id, Payment.received_on <= as_of, listed(Refund.refunded_on))
-        .options(contains_eager(Refund.payment))
+        .options(contains_eager(Refund.payment).lazyload(Payment.member))
         .order_by(Refund.id)
     ).all()
     # Money applied across currencies is dated by when it was applied (`_applied_on`): read apart, every
@@ -205,7 +242,10 @@ def build_statement(
         .where(
             Payment.member_id == member.id, Payment.received_on <= as_of, Invoice.currency != Payment.currency
         )
-        .options(contains_eager(PaymentAllocation.payment), contains_eager(PaymentAllocation.invoice))
+        .options(
+            contains_eager(PaymentAllocation.payment).lazyload(Payment.member),
+            contains_eager(PaymentAllocation.invoice).options(*_INVOICE_FIGURES),
+        )
         .order_by(PaymentAllocation.id)
     ).all()
 
@@ -354,6 +394,7 @@ def build_statement(
                 Invoice.balance_due > ZERO,
                 Invoice.issued_on <= as_of,
             )
+            .options(*_INVOICE_FIGURES)
             .order_by(Invoice.issued_on, Invoice.id)
         ).all()
         if as_of >= today()
