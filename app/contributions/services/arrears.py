@@ -327,6 +327,52 @@ def arrears_report(
 
 
 @dataclass
+class FlaggedArrears(ArrearsReport):
+    """The flagged members with the longest runs of unpaid years (their outstanding only, no assessments),
+    and how many are flagged in all: what the board's dashboard and pack list."""
+
+    flagged_count: int = 0
+
+
+#: How many flagged members the board lists; the arrears report lists them all.
+BOARD_ARREARS_LISTED = 25
+
+
+def flagged_arrears(first_year: int, last_year: int, listed: int = BOARD_ARREARS_LISTED) -> FlaggedArrears:
+    """The flagged members with the longest runs of consecutive unpaid years (then by name), read from the
+    kept totals: flagged ids, outstanding per year, names, and the members listed (four queries)."""
+    flagged = flagged_member_ids(first_year, last_year)
+    kept = InvoiceYearTotal
+    cells: dict[int, dict[int, YearCell]] = defaultdict(dict)
+    if flagged:
+        for member_id, year, currency, outstanding in db.session.execute(
+            sa.select(kept.member_id, kept.fiscal_year, kept.currency, kept.outstanding_cents).where(
+                kept.member_id.in_(flagged), kept.fiscal_year.between(first_year, last_year)
+            )
+        ):
+            cell = cells[member_id].setdefault(year, YearCell(year))
+            cell.outstanding[currency] = from_cents(outstanding)
+    years = range(first_year, last_year + 1)
+    rows = {
+        member_id: ArrearsRow(None, [cells[member_id].get(year) or YearCell(year) for year in years])
+        for member_id in flagged
+    }
+    names = dict(db.session.execute(sa.select(Member.id, Member.name).where(Member.id.in_(flagged))).all())
+    chosen = sorted(
+        rows, key=lambda member_id: (-rows[member_id].consecutive_unpaid, names[member_id], member_id)
+    )
+    chosen = chosen[:listed]
+    members = {
+        member.id: member for member in db.session.scalars(sa.select(Member).where(Member.id.in_(chosen)))
+    }
+    top = []
+    for member_id in chosen:
+        rows[member_id].member = members[member_id]
+        top.append(rows[member_id])
+    return FlaggedArrears(first_year, last_year, top, flagged_count=len(flagged))
+
+
+@dataclass
 class ArrearsTotals:
     """Per fiscal year and currency, over every member the filters select (not only one page)."""
 
