@@ -60,7 +60,7 @@ from .models import (
     OrganisationKind,
     OrganisationStatus,
 )
-from .services import country_name, normalise_email, normalise_phone, themes_from_text
+from .services import country_name, display_phone, normalise_email, normalise_phone, themes_from_text
 from .text import clean, fold, name_key
 
 ORGANISATIONS, CONTACTS = "organisations", "contacts"
@@ -69,6 +69,8 @@ KINDS = {ORGANISATIONS: "Organisations", CONTACTS: "Contacts"}
 MAX_RECORDS = 10_000
 MAX_UPLOAD_BYTES = 4 * 1024 * 1024
 MAX_ROWS = MAX_RECORDS + 20  # a header row, a title and notes above it, blank rows in between
+#: A viewer country no number is in: display_phone() then writes every number internationally.
+INTERNATIONAL = "ZZ"
 #: How many rows without a duplicate the preview lists (the others are counted).
 LISTED_NEW_ROWS = 200
 
@@ -160,6 +162,7 @@ HINTS = {
     "phone": "With + and the country code, or as dialled in the organisation's country.",
     "organisation": "Matched to an organisation by its name; one that does not exist yet is created.",
     "source": "Where the data came from (GDPR); blank: “Imported from” and the file's name.",
+    "title": "Dr, Ms, Mr… (a job title goes in Role).",
 }
 
 #: Database column lengths the file's values must fit.
@@ -322,7 +325,7 @@ class ContactRow:
             ("E-mail", self.email),
             ("Organisation", self.organisation),
             ("Role", self.role),
-            ("Phone", self.phone),
+            ("Phone", display_phone(self.phone, viewer_country=INTERNATIONAL)),
             ("Language", Language(self.language).label if self.language else ""),
         ]
 
@@ -450,8 +453,10 @@ def read_file(filename: str, content: bytes) -> Table:
     return table
 
 
-def guess_header(kind: str, table: Table) -> Header:
-    """The header row and the columns found by their names."""
+def guess_header(kind: str, table: Table, row: int | None = None) -> Header:
+    """The header row and the columns found by their names: among the opening rows, or on `row`."""
+    if row is not None and table.row(row) is not None:
+        return find_header(Table([table.row(row)], table.kind), COLUMNS[check_kind(kind)])
     return find_header(table, COLUMNS[check_kind(kind)])
 
 

@@ -59,7 +59,9 @@ def mapping_of(page: str) -> dict[str, str]:
 
 
 def preview(client, mapping_page: str, **changes):
-    data = {"file_token": hidden(mapping_page, "file_token"), "header_row": "1", **mapping_of(mapping_page)}
+    shown = re.search(r'name="shown_header_row" value="(\d+)"', mapping_page).group(1)
+    data = {"file_token": hidden(mapping_page, "file_token"), "shown_header_row": shown, "header_row": shown}
+    data.update(mapping_of(mapping_page))
     data.update(changes)
     return client.post(PREVIEW_URL, data=data)
 
@@ -186,7 +188,7 @@ def test_organisations_from_an_xlsx_file_with_a_title_row_kind_country_and_theme
         name="funders.xlsx",
     )  # fmt: skip
     mapping_page = upload(client, file, kind="organisations").text
-    page = preview(client, mapping_page, header_row="2")
+    page = preview(client, mapping_page)
     assert page.status_code == 200, page.text
     confirm(client, page.text)
 
@@ -253,6 +255,17 @@ def test_a_required_column_the_mapping_leaves_out_is_a_problem_on_the_header_row
     page = preview(client, mapping_page, **{"column-name": ""})
     assert page.status_code == 422
     assert problems_listed(page.text) == [("1", "No name column: name one column “Name” (the full name).")]
+
+
+def test_another_header_row_matches_the_columns_again_on_that_row(login_as):
+    client = login_as("fundraising")
+    text = "Attendees\nName,Mail\nAna Ribeiro,ana@fsp.example\n"
+    mapping_page = upload(client, csv_file(text)).text
+    assert mapping_of(mapping_page)["column-name"] == "0"
+    page = preview(client, mapping_page, header_row="1")
+    assert page.status_code == 200
+    assert 'name="shown_header_row" value="1"' in page.text
+    assert mapping_of(page.text)["column-name"] == ""  # "Attendees" names no column
 
 
 def test_one_column_for_two_fields_is_refused(login_as):

@@ -114,6 +114,10 @@ def import_preview():
     guessed = service.guess_header(signed.kind, table)
     if not form.validate():
         return _mapping_page(signed, table, guessed, [], 422)
+    row = table.row(form.header_row.data)
+    if request.form.get("shown_header_row") != str(form.header_row.data) and row and not row.is_blank:
+        # Another header row than the page showed: its cells are matched again.
+        return _mapping_page(signed, table, service.guess_header(signed.kind, table, row.number))
     try:
         header = service.chosen_header(signed.kind, table, form.header_row.data, _chosen_mapping(signed.kind))
     except ImportRejected as rejected:
