@@ -26,7 +26,7 @@ import hashlib
 import zlib
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pycountry
 import sqlalchemy as sa
@@ -547,6 +547,8 @@ class NewOrganisation:
     key: str
     name: str
     first_row: int
+    #: An existing organisation with a close name, which the file may have meant.
+    similar_to: str = ""
 
 
 @dataclass
@@ -619,6 +621,20 @@ def _described(model, matches: dict[int, list[Match]]) -> dict[int, tuple[str, s
     return {row.id: (row.name, " · ".join(part for part in (row.email, row.at) if part)) for row in rows}
 
 
+def _with_similar(new_organisations: list[NewOrganisation]) -> list[NewOrganisation]:
+    """The organisations a contacts file would create, each with the existing one whose name is close, if
+    any (a typo in the file): the same bulk matcher, two queries."""
+    wanted = [Wanted(number, new.key) for number, new in enumerate(new_organisations)]
+    matches = duplicates.organisation_matches(wanted)
+    ids = {found[0].record_id for found in matches.values() if found}
+    statement = sa.select(Organisation.id, Organisation.name).where(Organisation.id.in_(ids))
+    names = dict(db.session.execute(statement).all()) if ids else {}
+    return [
+        replace(new, similar_to=names.get(matches[number][0].record_id, "")) if matches[number] else new
+        for number, new in enumerate(new_organisations)
+    ]
+
+
 def build_preview(kind: str, filename: str, table: Table, header: Header) -> ImportPreview:
     """Every row checked (ImportRejected lists every bad one) and its possible duplicates. A constant number
     of queries, whatever the number of rows."""
@@ -647,6 +663,7 @@ def build_preview(kind: str, filename: str, table: Table, header: Header) -> Imp
                     preview.new_organisations.append(NewOrganisation(key, item.organisation, item.row))
             elif len(existing[key]) > 1:
                 preview.ambiguous_organisations.setdefault(existing[key][0].name, len(existing[key]))
+        preview.new_organisations = _with_similar(preview.new_organisations)
     described = _described(model, matches)
     for item in items:
         line = PreviewLine(item)
@@ -882,8 +899,7 @@ def _apply_organisations(preview: ImportPreview, decided, result: ImportResult) 
             result.created += 1
             continue
         organisation = targets[record_id]
-        # An update takes what the file says and keeps what a blank cell leaves out.
-        organisation.name = item.name
+        # An update keeps the record's name (the file's spelling matched it) and takes every filled cell.
         for attribute, value in (("kind", item.kind), ("status", item.status),
                                  ("country_code", item.country_code), ("website", item.website),
                                  ("notes", item.notes)):  # fmt: skip
@@ -940,7 +956,6 @@ def _apply_contacts(preview: ImportPreview, decided, result: ImportResult) -> No
             result.created += 1
             continue
         contact = targets[record_id]
-        contact.name = item.name
         for attribute, value in (("title", item.title), ("email", item.email), ("phone", item.phone),
                                  ("language", item.language), ("lawful_basis", item.lawful_basis),
                                  ("source", item.source), ("notes", item.notes)):  # fmt: skip

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 
 from app.common.audit import AuditEntry
 from app.common.imports import read_table
+from app.common.time import today
 from app.donors import imports, queries
 from app.donors.models import Affiliation, Contact, Language, Organisation, OrganisationKind
 from app.extensions import db
@@ -157,6 +158,13 @@ def test_contacts_are_created_with_their_organisation_phone_in_e164_and_the_file
     with client.session_transaction() as session:
         assert ("success", "Imported people.csv: 3 contacts created, 0 updated, 0 skipped. "
                 "1 new organisation created for them.") in session["_flashes"]  # fmt: skip
+
+
+def test_an_organisation_the_file_misspells_is_pointed_out_before_it_is_created(login_as, make_organisation):
+    make_organisation(name="Ford Foundation", country_code="US")
+    client = login_as("fundraising")
+    page = preview_of(client, csv_file("Name,Organisation\nAna Ribeiro,Ford Foundaton\n")).text
+    assert "“Ford Foundaton” (row 2) looks like <strong>Ford Foundation</strong>" in html.unescape(page)
 
 
 def test_every_created_record_is_audited_and_found_by_the_search(login_as, app):
@@ -354,11 +362,11 @@ def test_an_organisation_with_the_same_name_is_updated_by_default(login_as, make
     confirm(client, page.text)
     db.session.expire_all()
     assert (ford.name, ford.website, ford.country_code) == (
-        "FORD foundation",
+        "Ford Foundation",
         "https://fordfoundation.org",
         "US",
     )
-    assert organisation_names() == ["FORD foundation"]
+    assert organisation_names() == ["Ford Foundation"]
 
 
 def test_a_choice_that_the_row_does_not_offer_imports_nothing(login_as, make_contact, make_organisation):
@@ -505,3 +513,39 @@ def test_close_names_are_found_in_bulk_as_on_the_contact_page(make_contact):
     on_page = {s.record.id: s.reason for s in duplicates.contact_duplicates(ana)}
     in_bulk = duplicates.contact_matches([duplicates.Wanted(1, ana.name_key)])[1]
     assert {m.record_id: m.reason for m in in_bulk} == {ana.id: "Same name", twin.id: on_page[twin.id]}
+
+
+# --- Hostile values in the steps the sweep cannot reach (they follow an upload) ---------------------------
+
+
+@pytest.mark.hostile
+def test_the_mapping_and_confirmation_forms_take_hostile_values_without_a_server_error(
+    login_as, make_contact
+):
+    from werkzeug.datastructures import MultiDict
+
+    from tests import hostile
+    from tests.test_no_server_errors import _check, _send, undone
+
+    make_contact(name="Ana Ribeiro", email="ana@fsp.example")
+    client = login_as("admin")
+    mapping_page = upload(client, csv_file(PEOPLE.replace(",Portuguese", ",fr"))).text
+    preview_page = preview(client, mapping_page).text
+    assert "Same e-mail" in preview_page
+    forms = [
+        *hostile.read_page(UPLOAD_URL, mapping_page)[0],
+        *hostile.read_page(PREVIEW_URL, preview_page)[0],
+    ]
+    assert {form.action for form in forms} >= {PREVIEW_URL, CONFIRM_URL}
+    findings = hostile.Findings()
+    sane = hostile.sane_value(2027, today().isoformat())
+    for form in forms:
+        baseline = form.baseline(sane)
+        for item in form.fields:
+            for attempt in hostile.attempts_for(item, {}):
+                with undone():
+                    data = MultiDict(hostile.substituted(baseline, attempt))
+                    response = _send(client.post, form.action, data=data)
+                    _check(findings, response, f"POST {form.action} {attempt.field}={attempt.value[:20]!r}")
+    assert not findings, findings.report()
+    assert sorted(contacts()) == ["Ana Ribeiro"]
