@@ -136,14 +136,16 @@ def seed(connection, contacts: int, rng: random.Random) -> tuple[list[tuple[str,
 
 
 def contacts_file(people, organisation_names, rows: int, rng: random.Random) -> bytes:
-    """A CSV of `rows` people: a tenth existing e-mails, a tenth existing names with a typo, the rest new."""
+    """A CSV of `rows` people: a tenth existing e-mails, a tenth existing names with a typo, the rest new
+    (each existing person at most once, as a valid file has one row per person)."""
     lines = ["Name,E-mail,Organisation,Role,Language"]
+    existing = iter(rng.sample(people, min(len(people), rows // 5 + 1)))
     for number in range(rows):
         organisation = rng.choice(organisation_names) if number % 2 else f"New Funder {number % 300}"
         if number % 10 == 0:
-            name, email = rng.choice(people)
+            name, email = next(existing)
         elif number % 10 == 1:
-            name, _ = rng.choice(people)
+            name, _ = next(existing)
             name, email = _typo(name, rng), f"moved.{number}@elsewhere.example"
         else:
             name, email = _person(rng), f"new.{number}@import.example"
