@@ -48,15 +48,36 @@ def similar_reason(score: float) -> str:
     return f"Similar name ({round(score)}% alike)"
 
 
-def close_names(name_key: str, choices: dict[int, str], limit: int = SUGGESTIONS) -> list[tuple[int, float]]:
-    """(id, score) of the choices whose name keys are close to `name_key`, best first: the one rule both a
-    page and an import use."""
-    if not name_key or not choices:
+def sorted_tokens(key: str) -> str:
+    """The key's words in order: ratio() of two such strings is their token_sort_ratio()."""
+    return " ".join(sorted(key.split()))
+
+
+@dataclass(frozen=True)
+class Block:
+    """Candidates to score, ready for rapidfuzz: their ids and their name keys with the words sorted once
+    (scoring thousands of rows against one block then sorts each candidate's words once, not per row)."""
+
+    ids: list[int]
+    keys: list[str]
+
+    @classmethod
+    def of(cls, choices: dict[int, str]) -> Block:
+        return cls(list(choices), [sorted_tokens(key) for key in choices.values()])
+
+
+def close_names(
+    name_key: str, choices: Block | dict[int, str], limit: int = SUGGESTIONS
+) -> list[tuple[int, float]]:
+    """(id, score) of the choices whose name keys are close to `name_key` (token_sort_ratio at least
+    SIMILARITY_CUTOFF), best first: the one rule both a page and an import use."""
+    block = choices if isinstance(choices, Block) else Block.of(choices)
+    if not name_key or not block.ids:
         return []
     matches = process.extract(
-        name_key, choices, scorer=fuzz.token_sort_ratio, score_cutoff=SIMILARITY_CUTOFF, limit=limit
+        sorted_tokens(name_key), block.keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY_CUTOFF, limit=limit
     )
-    return [(record_id, score) for _, score, record_id in matches]
+    return [(block.ids[index], score) for _, score, index in matches]
 
 
 def _close(model, record, block: sa.ColumnElement[bool], exclude: set[int]) -> list[tuple[int, str]]:
@@ -194,9 +215,9 @@ def _prefix_blocks(rows, prefixes: set[str]) -> dict[str, dict[int, str]]:
     return blocks
 
 
-def _add_close(found: dict[int, list[Match]], wanted: Wanted, block: dict[int, str]) -> None:
+def _add_close(found: dict[int, list[Match]], wanted: Wanted, block: Block | None) -> None:
     matches = found.setdefault(wanted.key, [])
-    if len(matches) >= SUGGESTIONS or not block:
+    if len(matches) >= SUGGESTIONS or block is None:
         return
     known = {match.record_id for match in matches}
     for record_id, score in close_names(wanted.name_key, block, SUGGESTIONS + len(known)):
@@ -233,18 +254,19 @@ def organisation_matches(wanted: Sequence[Wanted]) -> dict[int, list[Match]]:
     rows = db.session.execute(
         sa.select(Organisation.id, Organisation.name_key, Organisation.country_code).where(condition)
     ).all()
-    by_country: dict[str, dict[int, str]] = defaultdict(dict)
+    in_country: dict[str, dict[int, str]] = defaultdict(dict)
     for row in rows:
         if row.country_code in countries:
-            by_country[row.country_code][row.id] = row.name_key
-    by_prefix = _prefix_blocks(rows, prefixes)
+            in_country[row.country_code][row.id] = row.name_key
+    by_country = {code: Block.of(choices) for code, choices in in_country.items()}
+    by_prefix = {prefix: Block.of(choices) for prefix, choices in _prefix_blocks(rows, prefixes).items()}
     for item in wanted:
         if not item.name_key:
             continue
         if item.country_code:
-            block = by_country.get(item.country_code, {})
+            block = by_country.get(item.country_code)
         else:
-            block = by_prefix.get(item.name_key[:PREFIX_LENGTH], {})
+            block = by_prefix.get(item.name_key[:PREFIX_LENGTH])
         _add_close(found, item, block)
     return found
 
@@ -286,8 +308,8 @@ def contact_matches(wanted: Sequence[Wanted]) -> dict[int, list[Match]]:
     rows = db.session.execute(
         sa.select(Contact.id, Contact.name_key).where(_prefix_condition(Contact, prefixes), living)
     ).all()
-    blocks = _prefix_blocks(rows, prefixes)
+    blocks = {prefix: Block.of(choices) for prefix, choices in _prefix_blocks(rows, prefixes).items()}
     for item in wanted:
         if item.name_key:
-            _add_close(found, item, blocks.get(item.name_key[:PREFIX_LENGTH], {}))
+            _add_close(found, item, blocks.get(item.name_key[:PREFIX_LENGTH]))
     return found
