@@ -27,6 +27,7 @@ import zlib
 from collections.abc import Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 
 import pycountry
 import sqlalchemy as sa
@@ -278,7 +279,7 @@ class OrganisationRow:
     themes: str = ""
     notes: str = ""
 
-    @property
+    @cached_property
     def name_key(self) -> str:
         return name_key(self.name)
 
@@ -309,11 +310,11 @@ class ContactRow:
     source: str = ""
     notes: str = ""
 
-    @property
+    @cached_property
     def name_key(self) -> str:
         return name_key(self.name)
 
-    @property
+    @cached_property
     def organisation_key(self) -> str:
         return name_key(self.organisation)
 
@@ -951,8 +952,7 @@ def _apply_contacts(preview: ImportPreview, decided, result: ImportResult) -> No
             )
             db.session.add(contact)
             if organisation is not None:
-                db.session.add(Affiliation(contact=contact, organisation=organisation, role=item.role,
-                                           started_on=None))  # fmt: skip
+                db.session.add(_affiliation(contact, organisation, item.role))
             result.created += 1
             continue
         contact = targets[record_id]
@@ -965,5 +965,13 @@ def _apply_contacts(preview: ImportPreview, decided, result: ImportResult) -> No
             affiliation.is_current and affiliation.organisation_id == organisation.id
             for affiliation in contact.affiliations
         ):
-            db.session.add(Affiliation(contact=contact, organisation=organisation, role=item.role))
+            db.session.add(_affiliation(contact, organisation, item.role))
         result.updated += 1
+
+
+def _affiliation(contact: Contact, organisation: Organisation, role: str) -> Affiliation:
+    """A current position, without loading the organisation's other positions (an existing organisation is
+    named by its id, so that its `affiliations` collection is not read for every row)."""
+    if organisation.id is not None:
+        return Affiliation(contact=contact, organisation_id=organisation.id, role=role)
+    return Affiliation(contact=contact, organisation=organisation, role=role)
