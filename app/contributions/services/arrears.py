@@ -623,10 +623,6 @@ def _set_assessed(cell: YearCell, assessment, annual_invoice: tuple | None) -> N
         cell.assessed_problem = billing.problem
 
 
-def _money(value) -> Decimal:
-    return Decimal(value or 0).quantize(Decimal("0.01"))
-
-
 ARREARS_COLUMNS = [
     "Member",
     "Country",
