@@ -19,10 +19,11 @@ def _last_page(total: int | None, per_page: int) -> int:
     return max(1, -(-(total or 0) // per_page))
 
 
-def paginate(query: sa.Select, per_page: int | None = None) -> Pagination:
-    """The requested page of a select statement (db.paginate with a bounded page number)."""
+def paginate(query: sa.Select, per_page: int | None = None, arg: str = "page") -> Pagination:
+    """The requested page of a select statement (db.paginate with a bounded page number). `arg` names the
+    query argument of the page number, for a page that shows more than one paginated list."""
     per_page = _per_page(per_page)
-    page = db.paginate(query, page=page_arg(), per_page=per_page, max_per_page=None, error_out=False)
+    page = db.paginate(query, page=page_arg(arg), per_page=per_page, max_per_page=None, error_out=False)
     if not page.items and page.page > 1 and page.total:
         page = db.paginate(
             query,
@@ -31,6 +32,7 @@ def paginate(query: sa.Select, per_page: int | None = None) -> Pagination:
             max_per_page=None,
             error_out=False,
         )
+    page.arg = arg
     return page
 
 
