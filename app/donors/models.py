@@ -119,6 +119,11 @@ class Organisation(db.Model):
     themes: Mapped[list[Theme]] = relationship(secondary=organisation_themes, order_by="Theme.name")
     affiliations: Mapped[list[Affiliation]] = relationship(back_populates="organisation")
 
+    __table_args__ = (
+        # The list's order (folded name, then id), so that a page of it is read in order, not sorted.
+        sa.Index("ix_organisations_list_order", "search_text", "id"),
+    )
+
     @validates("name")
     def _keep_search_columns(self, key, value: str) -> str:
         self.name_key = name_key(value)
@@ -421,6 +426,8 @@ class Interaction(db.Model):
         sa.Index(
             "ix_interactions_open_next_steps", "next_step_owner_id", "next_step_done_at", "next_step_due_on"
         ),
+        # An organisation's newest interactions, read in order (the organisation page).
+        sa.Index("ix_interactions_organisation_recent", "organisation_id", "occurred_on", "id"),
     )
 
     @property
