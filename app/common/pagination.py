@@ -3,6 +3,8 @@ last page, and nonsense shows the first, so a stale or hand-edited link never en
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
@@ -58,7 +60,11 @@ class _CountedPagination(Pagination):
     """A page of a select statement whose total the caller counted (with other totals, in one query)."""
 
     def _query_items(self) -> list:
-        statement = self._query_args["select"].limit(self.per_page).offset(self._query_offset)
+        query = self._query_args["select"]
+        if callable(query):  # builds the page's statement itself, from (limit, offset)
+            statement = query(self.per_page, self._query_offset)
+        else:
+            statement = query.limit(self.per_page).offset(self._query_offset)
         return list(db.session.execute(statement).unique().scalars())
 
     def _query_count(self) -> int:
@@ -66,9 +72,13 @@ class _CountedPagination(Pagination):
 
 
 def paginate_counted(
-    query: sa.Select, total: int, per_page: int | None = None, arg: str = "page"
+    query: sa.Select | Callable[[int, int], sa.Select],
+    total: int,
+    per_page: int | None = None,
+    arg: str = "page",
 ) -> Pagination:
-    """Like `paginate`, for a total already known: one query (the page's rows) instead of two."""
+    """Like `paginate`, for a total already known: one query (the page's rows) instead of two. `query` may
+    instead be a function of (limit, offset) returning the page's statement (to page an inner query)."""
     per_page = _per_page(per_page)
     page = min(page_arg(arg), _last_page(total, per_page))
     pagination = _CountedPagination(

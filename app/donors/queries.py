@@ -159,23 +159,46 @@ def organisation_counts(organisation_id: int) -> OrganisationCounts:
     return OrganisationCounts(*row)
 
 
-def open_next_steps_statement(owner_id: int) -> sa.Select:
-    """The user's open next steps: overdue first, then by due date, undated last."""
+def _open_steps_of(owner_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+    # The same conditions as the partial index ix_interactions_open_next_steps_due, written as its predicate
+    # is (a literal '', not a bound parameter), so that both databases see that the index serves them.
     return (
-        sa.select(Interaction)
-        .where(
-            Interaction.next_step_owner_id == owner_id,
-            Interaction.next_step_done_at.is_(None),
-            Interaction.next_step != "",
-        )
-        .options(joinedload(Interaction.organisation))
-        .order_by(Interaction.next_step_due_on.is_(None), Interaction.next_step_due_on, Interaction.id)
+        Interaction.next_step_owner_id == owner_id,
+        Interaction.next_step_done_at.is_(None),
+        Interaction.next_step.op("<>")(sa.literal_column("''")),
     )
 
 
-def open_next_steps(owner_id: int, limit: int | None = None) -> list[Interaction]:
-    """The user's open next steps (the first `limit` of them), in the order of open_next_steps_statement."""
-    return list(db.session.scalars(open_next_steps_statement(owner_id).limit(limit)))
+def _next_step_order() -> tuple:
+    """Overdue first, then by due date, undated last."""
+    return (Interaction.next_step_due_on.is_(None), Interaction.next_step_due_on, Interaction.id)
+
+
+def open_next_steps_page(owner_id: int):
+    """A function of (limit, offset) giving a page of the user's open next steps: the page's ids are picked
+    from the index alone, then only those rows are read (with their organisation)."""
+
+    def page(limit: int, offset: int) -> sa.Select:
+        ids = (
+            sa.select(Interaction.id)
+            .where(*_open_steps_of(owner_id))
+            .order_by(*_next_step_order())
+            .limit(limit)
+            .offset(offset)
+        )
+        return (
+            sa.select(Interaction)
+            .where(Interaction.id.in_(ids))
+            .options(joinedload(Interaction.organisation))
+            .order_by(*_next_step_order())
+        )
+
+    return page
+
+
+def open_next_steps(owner_id: int, limit: int) -> list[Interaction]:
+    """The user's first `limit` open next steps (overdue first, then by due date, undated last)."""
+    return list(db.session.scalars(open_next_steps_page(owner_id)(limit, 0)))
 
 
 def next_step_counts(owner_id: int, today: date) -> tuple[int, int]:
@@ -184,11 +207,7 @@ def next_step_counts(owner_id: int, today: date) -> tuple[int, int]:
         sa.select(
             sa.func.count(),
             sa.func.count().filter(Interaction.next_step_due_on < today),
-        ).where(
-            Interaction.next_step_owner_id == owner_id,
-            Interaction.next_step_done_at.is_(None),
-            Interaction.next_step != "",
-        )
+        ).where(*_open_steps_of(owner_id))
     ).one()
     return row[0], row[1]
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
-from ...common.pagination import paginate
+from ...common.pagination import paginate_counted
 from ...common.time import today
 from ...extensions import db
 from .. import bp, queries
@@ -97,8 +97,8 @@ def complete_next_step(interaction_id: int):
 @requires(Permission.DONORS_VIEW)
 def my_next_steps():
     on = today()
-    page = paginate(queries.open_next_steps_statement(current_user.id))
     open_count, overdue_count = queries.next_step_counts(current_user.id, on)
+    page = paginate_counted(queries.open_next_steps_page(current_user.id), open_count)
     return render_template(
         "donors/next_steps.html",
         page=page,
