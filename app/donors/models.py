@@ -120,8 +120,9 @@ class Organisation(db.Model):
     affiliations: Mapped[list[Affiliation]] = relationship(back_populates="organisation")
 
     __table_args__ = (
-        # The list's order (folded name, then id), so that a page of it is read in order, not sorted.
-        sa.Index("ix_organisations_list_order", "search_text", "id"),
+        # The list's order (folded name, then id), so that a page of it is read in order, not sorted. SQLite
+        # only: on PostgreSQL the planner would walk it for a search instead of the trigram index.
+        sa.Index("ix_organisations_list_order", "search_text", "id").ddl_if(dialect="sqlite"),
     )
 
     @validates("name")

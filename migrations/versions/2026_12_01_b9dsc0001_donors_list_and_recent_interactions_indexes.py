@@ -18,8 +18,13 @@ branch_labels = None
 depends_on = None
 
 
+def _sqlite() -> bool:
+    return op.get_bind().dialect.name == "sqlite"
+
+
 def upgrade():
-    op.create_index("ix_organisations_list_order", "organisations", ["search_text", "id"], unique=False)
+    if _sqlite():  # on PostgreSQL a search would walk it instead of the trigram index
+        op.create_index("ix_organisations_list_order", "organisations", ["search_text", "id"], unique=False)
     op.create_index(
         "ix_interactions_organisation_recent",
         "interactions",
@@ -47,4 +52,5 @@ def downgrade():
     )
     op.drop_index("ix_interactions_open_next_steps_due", table_name="interactions")
     op.drop_index("ix_interactions_organisation_recent", table_name="interactions")
-    op.drop_index("ix_organisations_list_order", table_name="organisations")
+    if _sqlite():
+        op.drop_index("ix_organisations_list_order", table_name="organisations")
