@@ -14,7 +14,7 @@ from app.common.languages import Language
 from app.common.pdf import sha256_hex
 from app.common.time import today
 from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, InvoiceStatus
-from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
+from app.contributions.services.invoicing import create_draft_invoice, issue_invoice, store_invoice_pdf
 from app.extensions import db
 from tests.conftest import count
 
@@ -43,7 +43,9 @@ def operations(login_as):
 def issued(make_member, make_user):
     user = make_user("operations")
     invoice = create_draft_invoice(make_member(), 2027, [("Contribution", Decimal("10000.00"))], user)
-    return issue_invoice(invoice, user, issued_on=date(2027, 1, 15))
+    issue_invoice(invoice, user, issued_on=date(2027, 1, 15))
+    store_invoice_pdf(invoice)
+    return invoice
 
 
 # --- Drafts ------------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ from app.contributions.services.invoicing import (
     planned_contribution,
     record_invoice_event,
     render_pro_forma,
+    store_invoice_pdf,
     update_draft_invoice,
 )
 from app.extensions import db
@@ -125,6 +126,9 @@ def test_issuing_numbers_freezes_and_stores_the_pdf(make_member, operator):
     member = make_member(billing_address="Ministry of Finance\nAvenue 1\nDakar")
     invoice = create_draft_invoice(member, 2027, LINES, operator)
     issue_invoice(invoice, operator, issued_on=date(2026, 11, 2))
+    assert invoice.pdf_bytes is None  # rendered after the issuing transaction, which holds the number
+
+    assert store_invoice_pdf(invoice)
 
     assert invoice.number == "BE-2027-0001" and invoice.status == InvoiceStatus.ISSUED
     assert invoice.issued_on == date(2026, 11, 2) and invoice.due_on == date(2026, 12, 2)
@@ -308,6 +312,7 @@ def test_demo_invoices_are_issued_once(hub, make_hub, make_member, make_policy):
     from app.common.fiscal import current_fiscal_year
     from app.contributions.demo.invoices import seed_invoices
     from app.contributions.models import CreditNote, InvoiceKind, PolicyExchangeRate
+    from app.contributions.services.invoice_pdfs import render_missing
 
     year = current_fiscal_year()
     brussels = hub
@@ -323,6 +328,7 @@ def test_demo_invoices_are_issued_once(hub, make_hub, make_member, make_policy):
     ]
 
     added = seed_invoices()
+    render_missing()
     invoices = db.session.query(Invoice).all()
     assert added == len(invoices) + 1  # and one credit note
     assert db.session.query(CreditNote).count() == 1
