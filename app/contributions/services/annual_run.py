@@ -60,7 +60,7 @@ from .annual_run_preview import (
     eligible,
 )
 from .assessments import assess_members, policy_for
-from .invoice_pdfs import PdfQueue, missing_pdf_ids
+from .invoice_pdfs import PdfNotMade, PdfQueue, missing_pdf_ids
 from .invoicing import DuplicateAnnualInvoice, create_draft_invoice, issue_invoice
 
 log = logging.getLogger(__name__)
@@ -409,7 +409,6 @@ def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE, renderer=
     pdfs = PdfQueue(renderer)
     # PDFs a stopped step left behind (their invoices are issued and committed) go first.
     owed = missing_pdf_ids(run_id, limit=batch_size)
-    member_id = None
     try:
         for invoice_id in owed:
             pdfs.add(invoice_id)
@@ -424,17 +423,16 @@ def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE, renderer=
                 result.already_invoiced += 1
             elif outcome == _Outcome.PROBLEM:
                 result.new_problems.append(detail)
-        member_id = None
         pdfs.finish()
     except Exception as error:  # noqa: BLE001 - one member's failure must not leave the run unrecorded
         pdfs.abandon()
         db.session.rollback()
-        if member_id is not None:
-            log.exception("Annual run %s stopped at member %s", run_id, member_id)
-            result.error = f"Stopped at member #{member_id}: {error}"
-        else:
+        if isinstance(error, PdfNotMade):
             log.exception("Annual run %s stopped while storing its PDFs", run_id)
             result.error = f"Stopped while storing the invoices' PDFs: {error}"
+        else:
+            log.exception("Annual run %s stopped at member %s", run_id, member_id)
+            result.error = f"Stopped at member #{member_id}: {error}"
         run, result.remaining = _record_step(run_id, result.new_problems, result.error)
         return result
     run, result.remaining = _record_step(run_id, result.new_problems)

@@ -29,6 +29,10 @@ from .invoicing import invoice_pdf_html, pdf_missing, store_invoice_pdf
 STORE_BATCH = 10
 
 
+class PdfNotMade(Exception):
+    """A render failed (or its worker process died): the invoice stays issued without its PDF."""
+
+
 class PdfQueue:
     """Invoices whose PDF is being rendered, in the order they were added; stored as they finish."""
 
@@ -58,7 +62,11 @@ class PdfQueue:
             return 0
         for start in range(0, len(ready), STORE_BATCH):
             for invoice_id in ready[start : start + STORE_BATCH]:
-                pdf = self._pending.pop(invoice_id).result()  # a render that failed raises here
+                try:
+                    pdf = self._pending.pop(invoice_id).result()
+                except Exception as error:
+                    message = f"The PDF of invoice #{invoice_id} could not be made: {error}"
+                    raise PdfNotMade(message) from error
                 invoice = db.session.get(Invoice, invoice_id)
                 if invoice is not None and store_invoice_pdf(invoice, pdf):
                     self.stored += 1
