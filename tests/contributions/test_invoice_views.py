@@ -185,6 +185,44 @@ def test_a_converted_invoice_shows_what_was_assessed_and_the_rate(
     assert "converted at" not in operations.get(f"/contributions/invoices/{plain.id}").text
 
 
+@pytest.mark.real_commits
+@pytest.mark.postgres_only
+def test_the_number_is_committed_and_its_counter_free_before_the_pdf_renders(
+    operations, make_draft_invoice, monkeypatch
+):
+    from app.common import pdf
+    from app.contributions.models import DocumentSequence
+
+    invoice_id = make_draft_invoice().id
+    db.session.commit()
+    seen = {}
+    real_render = pdf.render_pdf
+
+    def render_and_look_from_another_connection(html):
+        with db.engine.connect() as other:
+            seen["number"] = other.scalar(sa.select(Invoice.number).where(Invoice.id == invoice_id))
+            counter = sa.select(DocumentSequence.id).with_for_update(nowait=True)  # raises if locked
+            seen["counter_free"] = other.execute(counter).first() is not None
+            other.rollback()
+        return real_render(html)
+
+    monkeypatch.setattr(pdf, "render_pdf", render_and_look_from_another_connection)
+    response = operations.post(f"/contributions/invoices/{invoice_id}/issue", follow_redirects=True)
+
+    assert "Invoice BE-2027-0001 issued. Its PDF is stored" in response.text
+    assert seen["number"] == "BE-2027-0001"  # committed: the next person can take a number meanwhile
+    assert seen["counter_free"]
+    db.session.expire_all()
+    assert db.session.get(Invoice, invoice_id).pdf_bytes.startswith(b"%PDF")
+
+
+def test_an_issued_invoice_whose_pdf_is_not_stored_yet_is_not_served(operations, make_draft_invoice):
+    invoice = issue_invoice(make_draft_invoice(), operations.user)  # committed, its PDF still to come
+    response = operations.get(f"/contributions/invoices/{invoice.id}/pdf", follow_redirects=True)
+    assert response.mimetype == "text/html"
+    assert f"The PDF of invoice {invoice.number} is not stored yet" in response.text
+
+
 def test_a_draft_has_no_stored_pdf(operations, make_draft_invoice):
     invoice = make_draft_invoice()
     response = operations.get(f"/contributions/invoices/{invoice.id}/pdf", follow_redirects=True)

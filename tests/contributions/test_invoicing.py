@@ -141,6 +141,20 @@ def test_issuing_numbers_freezes_and_stores_the_pdf(make_member, operator):
     assert [event.kind for event in invoice.events] == [InvoiceEventKind.CREATED, InvoiceEventKind.ISSUED]
 
 
+def test_the_pdf_is_stored_once_and_a_second_render_is_dropped(make_member, operator):
+    invoice = issue_invoice(create_draft_invoice(make_member(), 2027, LINES, operator), operator)
+    assert store_invoice_pdf(invoice)
+    first = invoice.pdf_bytes
+
+    assert not store_invoice_pdf(invoice, b"%PDF-1.7 another render")  # a concurrent step came second
+    assert invoice.pdf_bytes == first and invoice.pdf_sha256 == sha256_hex(first)
+
+
+def test_a_draft_has_no_pdf_to_store(make_member, operator):
+    with pytest.raises(InvoiceNotIssued):
+        store_invoice_pdf(create_draft_invoice(make_member(), 2027, LINES, operator))
+
+
 def test_the_due_date_follows_the_hubs_payment_terms(make_hub, make_member, operator):
     hub = make_hub(invoice_prefix="PT", payment_terms_days=60)
     invoice = create_draft_invoice(make_member(hub=hub), 2027, LINES, operator)

@@ -20,7 +20,7 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.languages import Language
 from ...common.locks import lock_and_refresh
 from ...common.money import format_money, is_currency
-from ...common.pdf import render_pdf, sha256_hex
+from ...common.pdf import sha256_hex
 from ...common.time import today, utcnow
 from ...extensions import db
 from ..models import (
@@ -35,7 +35,13 @@ from ..models import (
     Member,
 )
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount
-from .documents import bill_to_for, invoice_html, render_credit_note_pdf, render_pro_forma_pdf
+from .documents import (
+    bill_to_for,
+    invoice_html,
+    render_credit_note_pdf,
+    render_invoice_pdf,
+    render_pro_forma_pdf,
+)
 from .numbering import next_number
 from .payment_references import derive_reference
 
@@ -382,7 +388,8 @@ def store_invoice_pdf(invoice: Invoice, pdf: bytes | None = None) -> bool:
     if invoice.pdf_sha256 is not None:
         return False
     if pdf is None:
-        pdf = render_pdf(invoice_pdf_html(invoice))
+        with db.session.no_autoflush:
+            pdf = render_invoice_pdf(invoice)
     _lock(invoice)
     if invoice.pdf_sha256 is not None:
         return False
