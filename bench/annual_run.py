@@ -329,9 +329,12 @@ def run_benchmark(
                 workers = default_worker_count() if workers is None else workers
                 children_before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 started, cpu_started = time.perf_counter(), time.process_time()
+                planned = len(preview.to_invoice)
                 with MemorySampler() as memory, pdf_workers(workers) as renderer:
                     run, _ = annual_run.start_run(FISCAL_YEAR, operator, preview)
                     db.session.commit()
+                    # As the CLI does: the preview's members, kept, would be expired again at each commit.
+                    preview = None
                     results = annual_run.run_to_completion(run.id, operator, batch_size, renderer=renderer)
                     run_seconds = time.perf_counter() - started
                     cpu_seconds = time.process_time() - cpu_started
@@ -351,7 +354,6 @@ def run_benchmark(
                     Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION, Invoice.fiscal_year == FISCAL_YEAR
                 )
             ).all()
-            planned = len(preview.to_invoice)
             without_pdf = db.session.scalar(
                 sa.select(sa.func.count(Invoice.id)).where(
                     Invoice.annual_run_id == run.id, Invoice.pdf_sha256.is_(None)

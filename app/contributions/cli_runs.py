@@ -62,6 +62,8 @@ def issue_annual_command(fiscal_year: int, dry_run: bool, user_email: str | None
             raise click.ClickException(str(error)) from error
         db.session.commit()
         run_id = run.id
+        # The preview holds every member it read; kept, they would all be expired again at each commit.
+        summary, preview = preview.summary(), None
         if resumed:
             click.echo(f"Carrying on with run #{run_id}, started {run.started_at:%Y-%m-%d %H:%M} UTC.")
         remaining = annual_run.remaining_count(run)
@@ -81,11 +83,11 @@ def issue_annual_command(fiscal_year: int, dry_run: bool, user_email: str | None
         for entry in result.new_problems:
             click.echo(f"problem: {entry['member']}: {entry['problem']}")
     if results[-1].error:
-        click.echo(f"{preview.summary()}; issued {issued}")
+        click.echo(f"{summary}; issued {issued}")
         raise click.ClickException(
             f"The run stopped: {results[-1].error}. Run the command again to carry on where it stopped."
         )
-    click.echo(f"{preview.summary()}; issued {issued}")
+    click.echo(f"{summary}; issued {issued}")
 
 
 def _describe(preview: annual_run_preview.Preview) -> None:

@@ -28,6 +28,7 @@ def seed_current_run(renderer=IN_PROCESS) -> int:
     operator = db.session.scalar(sa.select(User).where(User.email == DEMO_OPERATOR))
     run, _ = annual_run.start_run(fiscal_year, operator, preview)
     db.session.commit()
+    del preview  # it holds every member it read: each commit of the run would expire them all again
     results = annual_run.run_to_completion(run.id, operator, batch_size=50, renderer=renderer)
     if results[-1].error:
         raise RuntimeError(f"The demo annual run for FY{fiscal_year} stopped: {results[-1].error}")

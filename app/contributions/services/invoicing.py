@@ -380,9 +380,10 @@ def invoice_pdf_html(invoice: Invoice) -> str:
 
 def store_invoice_pdf(invoice: Invoice, pdf: bytes | None = None) -> bool:
     """Store an issued invoice's PDF once: rendered here unless `pdf` is given (rendered elsewhere from
-    `invoice_pdf_html`). Rendering happens before any lock; then, under the invoice's row lock, a PDF already
-    stored (by a concurrent step) is kept and this one dropped. Returns whether this call stored it.
-    Flushes."""
+    `invoice_pdf_html`). Rendering happens before any lock; the PDF is then written by one UPDATE that
+    applies only while none is stored (it takes the row lock, and a second writer waiting on it finds the
+    PDF stored), so a PDF stored by a concurrent step is kept and this one dropped. Returns whether this
+    call stored it."""
     if invoice.is_draft:
         raise InvoiceNotIssued("A draft has no PDF to store; issue it first.")
     if invoice.pdf_sha256 is not None:
@@ -390,13 +391,14 @@ def store_invoice_pdf(invoice: Invoice, pdf: bytes | None = None) -> bool:
     if pdf is None:
         with db.session.no_autoflush:
             pdf = render_invoice_pdf(invoice)
-    _lock(invoice)
-    if invoice.pdf_sha256 is not None:
-        return False
-    invoice.pdf_bytes = pdf
-    invoice.pdf_sha256 = sha256_hex(pdf)
-    db.session.flush()
-    return True
+    stored = db.session.execute(
+        sa.update(Invoice)
+        .where(Invoice.id == invoice.id, pdf_missing())
+        .values(pdf_bytes=pdf, pdf_sha256=sha256_hex(pdf))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(invoice, ["pdf_bytes", "pdf_sha256"])
+    return stored.rowcount == 1
 
 
 # --- Credit notes ------------------------------------------------------------------------------------------
