@@ -8,6 +8,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
+from ...common import pdf as pdf_rendering
 from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import PDF_MIMETYPE, csv_response, download_response
 from ...common.fiscal import current_fiscal_year
@@ -326,7 +327,9 @@ def issue_invoice(invoice_id: int):
     db.session.commit()  # the number is taken: the hub's numbering row is free again for the next person
     number = invoice.number
     try:
-        invoicing.store_invoice_pdf(invoice)
+        html = invoicing.invoice_pdf_html(invoice)
+        db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
+        invoicing.store_invoice_pdf(invoice, pdf_rendering.render_pdf(html))
         db.session.commit()
     except Exception:  # noqa: BLE001 - the invoice is issued; its PDF is made again by `render-invoice-pdfs`
         db.session.rollback()
