@@ -5,7 +5,7 @@ from datetime import date, datetime
 from babel.dates import format_date, format_datetime
 from flask import Flask, request, url_for
 
-from .money import format_money
+from .money import format_money, parsed_locale
 from .time import as_utc
 
 
@@ -21,7 +21,7 @@ def day(value, locale: str = "en", format: str = "medium") -> str:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, format=format, locale=locale)
+    return format_date(value, format=format, locale=parsed_locale(locale))
 
 
 def moment(value, locale: str = "en") -> str:

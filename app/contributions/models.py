@@ -1110,3 +1110,7 @@ class BlockerDocument(db.Model):
 
     def __str__(self) -> str:
         return self.description or self.kind.label
+
+
+# The invoice totals kept for reports listen to every flush of an invoice: loaded whenever invoices are.
+from . import totals as _totals  # noqa: E402, F401
