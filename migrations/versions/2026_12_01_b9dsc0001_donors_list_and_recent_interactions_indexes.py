@@ -2,7 +2,7 @@
 next steps are read from indexes instead of sorted or scanned.
 
 Revision ID: b9dsc0001
-Revises: d3a1lettermsg
+Revises: c12tot0001
 Create Date: 2026-12-01 14:30:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 OPEN_STEPS = "next_step_done_at IS NULL AND next_step <> ''"
 
 revision = "b9dsc0001"
-down_revision = "d3a1lettermsg"
+down_revision = "c12tot0001"
 branch_labels = None
 depends_on = None
 
