@@ -63,7 +63,10 @@ class Block:
 
     @classmethod
     def of(cls, choices: dict[int, str]) -> Block:
-        return cls(list(choices), [sorted_tokens(key) for key in choices.values()])
+        # By id, so that equal scores rank the same way whatever order the database returned the rows in
+        # (a confirmation compares its duplicates with the preview's).
+        ids = sorted(choices)
+        return cls(ids, [sorted_tokens(choices[record_id]) for record_id in ids])
 
 
 def close_names(

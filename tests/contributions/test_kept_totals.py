@@ -135,3 +135,52 @@ def assert_reports_read_from_totals_match_the_records(as_of: date):
     totals = invoice_totals(as_of)
     assert totals.outstanding == {row.currency: row.total for row in fast.totals}
     assert totals.open_count == sum(row.invoice_count for row in fast.totals)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.real_commits
+def test_people_paying_invoices_of_one_hub_and_due_date_at_once_add_up(app, world):
+    """Their shares land on the same kept rows (one hub, currency and due date; some of one member): each
+    transaction adds its difference under the row's lock, so none is lost."""
+    import threading
+
+    members, actor, make_draft_invoice = world
+    invoices = [
+        issue_invoice(make_draft_invoice(member=members[n % 2], amount="1000.00"), actor, issued_on=DAY)
+        for n in range(6)
+    ]
+    ids, actor_id = [invoice.id for invoice in invoices], actor.id
+    db.session.commit()
+    db.session.remove()
+    barrier = threading.Barrier(len(ids))
+    outcomes: list[str] = []
+
+    def pay(invoice_id: int) -> None:
+        with app.app_context():
+            try:
+                from app.auth.models import User
+                from app.contributions.models import Invoice
+
+                invoice, user = db.session.get(Invoice, invoice_id), db.session.get(User, actor_id)
+                barrier.wait()
+                record_payment(invoice.member, D("400.00"), invoice.currency, DAY, PaymentMethod.WIRE, user,
+                               allocations=[(invoice, D("400.00"), None)])  # fmt: skip
+                db.session.commit()
+                outcomes.append("paid")
+            except BaseException as error:  # noqa: BLE001 - reported by the main thread
+                db.session.rollback()
+                outcomes.append(f"error: {error!r}")
+            finally:
+                db.session.remove()
+
+    workers = [threading.Thread(target=pay, args=(invoice_id,)) for invoice_id in ids]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+    assert outcomes == ["paid"] * len(ids)
+    assert_kept_equal_records()
+    _, still_open = kept_totals(db.session.connection())
+    assert sum(count for count, _ in still_open.values()) == len(ids)
+    assert sum(cents for _, cents in still_open.values()) == len(ids) * 60000
