@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
@@ -14,6 +14,7 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors, choices
 from ...common.money import format_money
 from ...common.time import today
+from ...common.urls import page_arg
 from ...donors.models import Gift
 from ...extensions import db
 from .. import bp
@@ -30,12 +31,16 @@ def _get(pledge_id: int) -> Pledge:
 @bp.route("/pledges")
 @requires(Permission.PIPELINE_VIEW)
 def list_pledges():
-    pledges = db.session.scalars(
+    """A page of pledges, newest first (their opportunities and instalments read for the page only)."""
+    page = db.paginate(
         sa.select(Pledge)
         .options(selectinload(Pledge.opportunity))
-        .order_by(Pledge.agreed_on.desc(), Pledge.id.desc())
-    ).all()
-    return render_template("pipeline/pledges/list.html", pledges=pledges, today=today())
+        .order_by(Pledge.agreed_on.desc(), Pledge.id.desc()),
+        page=page_arg(),
+        per_page=current_app.config.get("ITEMS_PER_PAGE", 50),
+        error_out=False,
+    )
+    return render_template("pipeline/pledges/list.html", pledges=page.items, page=page, today=today())
 
 
 def _render_pledge(pledge, schedule_form=None, deliverable_form=None, gift_form=None, status=200):
