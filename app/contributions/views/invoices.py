@@ -316,22 +316,32 @@ def issue_invoice(invoice_id: int):
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
     db.session.commit()  # the number is taken: the hub's numbering row is free again for the next person
     number = invoice.number
-    try:
-        html = invoicing.invoice_pdf_html(invoice)
-        db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
-        invoicing.store_invoice_pdf(invoice, pdf_rendering.render_pdf(html))
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - the invoice is issued; its PDF is made again by `render-invoice-pdfs`
-        db.session.rollback()
-        current_app.logger.exception("The PDF of invoice %s could not be rendered", number)
+    if not _make_stored_pdf(invoice_id):
         flash(
-            f"Invoice {number} issued, but its PDF could not be made yet: it is neither sent nor "
-            "downloadable until it is (the `flask contributions render-invoice-pdfs` command makes it).",
+            f"Invoice {number} issued, but its PDF could not be made yet: it is not sent until it is. "
+            "Downloading the invoice makes it again.",
             "error",
         )
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
     flash(f"Invoice {number} issued. Its PDF is stored and will not change.", "success")
     return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+
+
+def _make_stored_pdf(invoice_id: int) -> bool:
+    """Render an issued invoice's missing PDF with nothing held, then store it once and commit (one stored by
+    someone else meanwhile is kept). Returns False, having logged why, when it could not be made."""
+    invoice = _invoice_or_404(invoice_id)
+    number = invoice.number
+    try:
+        html = invoicing.invoice_pdf_html(invoice)
+        db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
+        invoicing.store_invoice_pdf(invoice, pdf_rendering.render_pdf(html))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the invoice stays issued; its PDF is made on the next try
+        db.session.rollback()
+        current_app.logger.exception("The PDF of invoice %s could not be rendered", number)
+        return False
+    return True
 
 
 def _pdf_response(content: bytes, filename: str, attachment: bool = True) -> Response:
@@ -345,9 +355,11 @@ def download_invoice_pdf(invoice_id: int):
     if invoice.is_draft:
         flash("A draft has no PDF yet: download a pro-forma, or issue the invoice.", "error")
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
-    if not invoice.pdf_bytes:
-        flash(f"The PDF of invoice {invoice.number} is not stored yet: try again in a moment.", "error")
-        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    if not invoice.pdf_bytes:  # issued, its PDF not made yet (a render failed, or a stopped run): make it now
+        if not _make_stored_pdf(invoice_id):
+            flash(f"The PDF of invoice {invoice.number} could not be made; try again in a moment.", "error")
+            return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+        invoice = _invoice_or_404(invoice_id)
     return _pdf_response(invoice.pdf_bytes, f"{invoice.number}.pdf")
 
 

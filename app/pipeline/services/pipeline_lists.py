@@ -58,9 +58,7 @@ def board_columns() -> list[BoardColumn]:
     cards (one ranked query, organisation and owner joined): two queries whatever the pipeline's size."""
     columns = {stage: BoardColumn(stage, [], {}) for stage in Stage}
     for stage, currency, count, amount in db.session.execute(
-        sa.select(
-            Opportunity.stage, Opportunity.currency, sa.func.count(), sa.func.sum(Opportunity.amount)
-        )
+        sa.select(Opportunity.stage, Opportunity.currency, sa.func.count(), sa.func.sum(Opportunity.amount))
         .where(_on_board())
         .group_by(Opportunity.stage, Opportunity.currency)
     ):
