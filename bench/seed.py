@@ -120,7 +120,10 @@ def _advance_sequences(connection: sa.Connection) -> None:
 
 def _insert(connection: sa.Connection, model, rows: list[dict], counts: dict[str, int]) -> None:
     """Insert many rows at once; a key a row leaves out takes the column's default (executemany needs all)."""
+    from app.common.search import add_search_text
+
     table = model.__table__
+    add_search_text(table.name, rows)  # searched tables' folded copy, as the model would set it
     keys = set().union(*rows) if rows else set()
     for key in keys:
         default = table.c[key].default

@@ -5,6 +5,7 @@ from datetime import UTC, date, datetime, time, timedelta
 import sqlalchemy as sa
 
 from ..auth.models import User
+from ..common import search
 from ..common.audit import AuditEntry
 from ..extensions import db
 
@@ -31,11 +32,9 @@ def audit_query(
         query = query.where(
             AuditEntry.at < datetime.combine(date_to + timedelta(days=1), time.min, tzinfo=UTC)
         )
-    if text:
-        pattern = f"%{text.strip()}%"
-        query = query.where(
-            sa.or_(AuditEntry.record_id == text.strip(), AuditEntry.record_label.ilike(pattern))
-        )
+    if text and search.is_searchable(text):
+        # The folded text holds the record's type, id and label: "Invoice 42" finds invoice 42's entries.
+        query = query.where(AuditEntry.id.in_(search.matching_ids(AuditEntry.__table__, text)))
     return query
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from ..common.db_types import MONEY, RATE, enum_column
 from ..common.languages import Language
 from ..common.mail import MailMessage
+from ..common.search import keep_search_text
 from ..common.time import utcnow
 from ..extensions import db
 
@@ -70,12 +71,15 @@ class Member(db.Model):
 
     __tablename__ = "members"
     __audited__ = True
+    __audit_exclude__ = {"search_text"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[MemberKind] = mapped_column(enum_column(MemberKind))
     #: Display name: the country's name for a national member, the city or region for a local one.
     name: Mapped[str] = mapped_column(sa.String(200), index=True)
     country_code: Mapped[str] = mapped_column(sa.String(2), index=True)  # ISO 3166-1 alpha-2
+    #: fold(name), what the searches match (kept by keep_search_text below, indexed: common/search.py).
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     joined_on: Mapped[date | None]
     status: Mapped[MemberStatus] = mapped_column(
         enum_column(MemberStatus), default=MemberStatus.ACTIVE, index=True
@@ -329,11 +333,13 @@ class InvoiceStatus(enum.StrEnum):
 class Invoice(db.Model):
     __tablename__ = "invoices"
     __audited__ = True
-    __audit_exclude__ = {"pdf_bytes"}
+    __audit_exclude__ = {"pdf_bytes", "search_text"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: PREFIX-FY-NNNN, given at issue; None while a draft.
     number: Mapped[str | None] = mapped_column(sa.String(30), unique=True)
+    #: fold(number), what the invoice search matches besides the member's name (common/search.py).
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     kind: Mapped[InvoiceKind] = mapped_column(enum_column(InvoiceKind), default=InvoiceKind.OTHER)
     status: Mapped[InvoiceStatus] = mapped_column(
         enum_column(InvoiceStatus), default=InvoiceStatus.DRAFT, index=True
@@ -575,6 +581,7 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __audited__ = True
+    __audit_exclude__ = {"search_text"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
@@ -584,6 +591,8 @@ class Payment(db.Model):
     received_on: Mapped[date] = mapped_column(index=True)
     method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod))
     reference: Mapped[str] = mapped_column(sa.String(200), default="")  # bank reference, cheque number
+    #: fold(reference), what the payment search matches besides the member's name (common/search.py).
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     #: Stripe's fee and what reached the bank, in `currency`, when the event carried them.
     fee_amount: Mapped[Decimal | None] = mapped_column(MONEY)
@@ -1110,3 +1119,10 @@ class BlockerDocument(db.Model):
 
     def __str__(self) -> str:
         return self.description or self.kind.label
+
+
+# --- Searched tables (common/search.py indexes each `search_text`) -----------------------------------------
+
+keep_search_text(Member, lambda member: (member.name,))
+keep_search_text(Invoice, lambda invoice: (invoice.number,))
+keep_search_text(Payment, lambda payment: (payment.reference,))

@@ -13,6 +13,7 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
+from ...common import search
 from ...common.audit import current_actor
 from ...common.decimals import AMOUNT, DecimalRefused, parse_decimal
 from ...common.errors import DomainError, ValidationFailed
@@ -442,6 +443,14 @@ def render_pro_forma(invoice_or_planned: Invoice | Assessment) -> bytes:
 # --- Lists -------------------------------------------------------------------------------------------------
 
 
+def matching_invoice_ids(text: str) -> sa.Select:
+    """Ids of invoices whose number, or whose member's name, contains `text` (accents and case aside)."""
+    by_member = sa.select(Invoice.id).where(
+        Invoice.member_id.in_(search.matching_ids(Member.__table__, text))
+    )
+    return sa.union(search.matching_ids(Invoice.__table__, text), by_member)
+
+
 def invoices_query(
     *,
     text: str | None = None,
@@ -459,11 +468,8 @@ def invoices_query(
         .options(sa.orm.contains_eager(Invoice.member), sa.orm.joinedload(Invoice.hub))
         .order_by(Invoice.issued_on.desc().nulls_first(), Invoice.id.desc())
     )
-    if text:
-        pattern = f"%{text.strip().lower()}%"
-        query = query.where(
-            sa.or_(sa.func.lower(Member.name).like(pattern), sa.func.lower(Invoice.number).like(pattern))
-        )
+    if text and search.is_searchable(text):
+        query = query.where(Invoice.id.in_(matching_invoice_ids(text)))
     if status is not None:
         query = query.where(Invoice.status == status)
     if hub_id is not None:

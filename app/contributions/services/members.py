@@ -7,7 +7,6 @@ beside the fields, and changes nothing.
 from __future__ import annotations
 
 import calendar
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import selectinload
 
+from ...common import search
 from ...common.errors import ValidationFailed
 from ...common.languages import Language
 from ...common.uniqueness import UniqueField, unique_as_field_errors
@@ -235,13 +235,7 @@ def member_query(
     """Members by name, narrowed by the list's search and filters (income group for `fiscal_year`)."""
     query = sa.select(Member).options(selectinload(Member.contacts)).order_by(Member.name, Member.id)
     if text and text.strip():
-        words = text.strip()
-        query = query.where(
-            sa.or_(
-                Member.name.ilike(f"%{_escape_like(words)}%", escape="\\"),
-                Member.country_code == words.upper(),
-            )
-        )
+        query = query.where(Member.id.in_(matching_member_ids(text)))
     if kind:
         query = query.where(Member.kind == MemberKind(kind))
     if status:
@@ -261,8 +255,10 @@ def member_query(
     return query
 
 
-def _escape_like(text: str) -> str:
-    return re.sub(r"([\\%_])", r"\\\1", text)
+def matching_member_ids(text: str) -> sa.Select:
+    """Ids of members whose name contains `text` (accents and case aside), or whose country code it is."""
+    by_code = sa.select(Member.id).where(Member.country_code == text.strip().upper())
+    return sa.union(search.matching_ids(Member.__table__, text), by_code)
 
 
 def income_groups_for(member_ids: Iterable[int], fiscal_year: int) -> dict[int, IncomeGroup]:

@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ...auth.models import User
 from ...auth.permissions import Permission, requires
+from ...common import search
 from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import csv_response
 from ...common.forms import apply_field_errors
@@ -88,9 +89,8 @@ def _payments_query(form: PaymentFilterForm):
         .order_by(Payment.received_on.desc(), Payment.id.desc())
     )
     # A filter that is not acceptable is ignored (its message shows beside it); the others still apply.
-    if text := form.value("q"):
-        pattern = f"%{text}%"
-        query = query.where(sa.or_(Member.name.ilike(pattern), Payment.reference.ilike(pattern)))
+    if (text := form.value("q")) and search.is_searchable(text):
+        query = query.where(Payment.id.in_(service.matching_payment_ids(text)))
     if method := form.value("method"):
         query = query.where(Payment.method == PaymentMethod(method))
     if date_from := form.value("date_from"):
