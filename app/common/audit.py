@@ -30,7 +30,13 @@ _actor: contextvars.ContextVar[tuple[int | None, str] | None] = contextvars.Cont
 
 class AuditEntry(db.Model):
     __tablename__ = "audit_entries"
-    __table_args__ = (sa.Index("ix_audit_entries_record", "record_type", "record_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_entries_record", "record_type", "record_id"),
+        # The log's order (newest first), alone and after the type and user filters (admin/services.py).
+        sa.Index("ix_audit_entries_list_order", "at", "id"),
+        sa.Index("ix_audit_entries_type_list_order", "record_type", "at", "id"),
+        sa.Index("ix_audit_entries_actor_list_order", "actor_id", "at", "id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[dt.datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)

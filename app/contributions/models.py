@@ -417,6 +417,12 @@ class Invoice(db.Model):
             postgresql_where=sa.text("kind = 'annual_contribution' AND status <> 'credited'"),
         ),
         sa.Index("ix_invoices_member_status", "member_id", "status"),
+        # The list's order (INVOICE_LIST_ORDER), alone and after each filter: its page ids and count come
+        # from an index, however deep the page.
+        sa.Index("ix_invoices_list_order", "issued_on", "id"),
+        sa.Index("ix_invoices_status_list_order", "status", "issued_on", "id"),
+        sa.Index("ix_invoices_hub_list_order", "hub_id", "issued_on", "id"),
+        sa.Index("ix_invoices_fiscal_year_list_order", "fiscal_year", "issued_on", "id"),
     )
 
     @property
@@ -613,6 +619,8 @@ class Payment(db.Model):
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
+        # The list's order (newest first): its page ids come from the index however deep the page.
+        sa.Index("ix_payments_list_order", "received_on", "id"),
     )
 
     @property

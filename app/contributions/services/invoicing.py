@@ -443,6 +443,10 @@ def render_pro_forma(invoice_or_planned: Invoice | Assessment) -> bytes:
 # --- Lists -------------------------------------------------------------------------------------------------
 
 
+#: The invoice list's order: newest first, drafts (no issue date yet) before all.
+INVOICE_LIST_ORDER = (Invoice.issued_on.desc().nulls_first(), Invoice.id.desc())
+
+
 def matching_invoice_ids(text: str) -> sa.Select:
     """Ids of invoices whose number, or whose member's name, contains `text` (accents and case aside)."""
     by_member = sa.select(Invoice.id).where(
@@ -461,12 +465,13 @@ def invoices_query(
     on: date | None = None,
     blocked: bool = False,
 ) -> sa.Select:
-    """Invoices matching the list's filters, newest first, with member and hub loaded in the same query."""
+    """Invoices matching the list's filters, newest first (drafts, undated, before all), with member and hub
+    loaded in the same query. The filters read the invoices table alone, so that the page's ids and the count
+    come from its indexes (each filter has one ending in the list's order, see Invoice)."""
     query = (
         sa.select(Invoice)
-        .join(Invoice.member)
-        .options(sa.orm.contains_eager(Invoice.member), sa.orm.joinedload(Invoice.hub))
-        .order_by(Invoice.issued_on.desc().nulls_first(), Invoice.id.desc())
+        .options(sa.orm.joinedload(Invoice.member), sa.orm.joinedload(Invoice.hub))
+        .order_by(*INVOICE_LIST_ORDER)
     )
     if text and search.is_searchable(text):
         query = query.where(Invoice.id.in_(matching_invoice_ids(text)))

@@ -164,7 +164,8 @@ def _invoice_csv_rows(query: sa.Select):
         Invoice.amount_credited,
         Invoice.amount_written_off,
         Invoice.balance_due,
-    ).join(Hub, Hub.id == Invoice.hub_id)
+    )
+    columns = columns.join(Member, Member.id == Invoice.member_id).join(Hub, Hub.id == Invoice.hub_id)
     for row in db.session.execute(columns.execution_options(yield_per=EXPORT_BATCH_SIZE)):
         yield [
             row.number or "",
