@@ -101,8 +101,8 @@ def pages_for(data) -> list[Page]:
         Page("audit log, page 500", "/admin/audit?page=500", "list", role="admin"),
         Page("audit log, type", "/admin/audit?record_type=Invoice", "list", role="admin"),
         Page("audit log, text", "/admin/audit?q=Payment+123", "search", role="admin"),
-        Page("donors, broad search", "/donors/?q=foundation", "search", role="fundraising"),
-        Page("donors, narrow search", "/donors/?q=sao+paulo", "search", role="fundraising"),
+        Page("donors, broad search", "/donors/organisations/?q=foundation", "search", role="fundraising"),
+        Page("donors, narrow search", "/donors/organisations/?q=sao+paulo", "search", role="fundraising"),
     ]  # fmt: skip
 
 

@@ -100,9 +100,11 @@ def seed(connection: sa.Connection, scale: float, random_seed: int = 20261128) -
 
 
 def analyze(engine: sa.Engine) -> None:
-    """Refresh the planner's statistics after a bulk load."""
+    """Refresh the planner's statistics after a bulk load. On PostgreSQL also VACUUM, as autovacuum would soon
+    after such a load: it sets the visibility map (index-only scans, such as a list's page ids and counts,
+    need it) and moves the rows COPY put in the GIN indexes' pending lists into the indexes proper."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("VACUUM ANALYZE" if connection.dialect.name == "postgresql" else "ANALYZE")
 
 
 def _advance_sequences(connection: sa.Connection) -> None:

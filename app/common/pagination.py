@@ -82,12 +82,20 @@ def _paginate_by_ids(query: sa.Select, key, per_page: int, exact_total: bool) ->
     page = requested if more else min(requested, _last_page(total, per_page))
     ids = list(db.session.scalars(ids_query.limit(per_page).offset((page - 1) * per_page)))
     # Loaded even when there are no ids, so that a page runs as many queries empty as full.
-    rows = db.session.scalars(query.where(key.in_(ids))).unique()
+    rows = db.session.scalars(_rows_by_ids(query, key, ids)).unique()
     loaded = {sa.inspect(item).identity[0]: item for item in rows}
     items = [loaded[id_] for id_ in dict.fromkeys(ids) if id_ in loaded]
     return _LoadedPagination(
         page=page, per_page=per_page, max_per_page=None, error_out=False, items=items, total=total, more=more
     )
+
+
+def _rows_by_ids(query: sa.Select, key, ids: list) -> sa.Select:
+    """The select's rows with these ids, its joins and eager loads kept but not its filters (the ids already
+    passed them; a search would otherwise run twice)."""
+    load = query.where(key.in_(ids))
+    load._where_criteria = (key.in_(ids),)
+    return load
 
 
 class _LoadedPagination(Pagination):
