@@ -423,6 +423,8 @@ class Invoice(db.Model):
         sa.Index("ix_invoices_status_list_order", "status", "issued_on", "id"),
         sa.Index("ix_invoices_hub_list_order", "hub_id", "issued_on", "id"),
         sa.Index("ix_invoices_fiscal_year_list_order", "fiscal_year", "issued_on", "id"),
+        # Overdue invoices (open statuses, due before a day): counted and sorted from the index alone.
+        sa.Index("ix_invoices_status_due_on", "status", "due_on", "issued_on"),
     )
 
     @property

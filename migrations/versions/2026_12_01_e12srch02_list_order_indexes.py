@@ -1,5 +1,6 @@
 """Indexes in the order of the invoice, payment and audit log lists, alone and after each filter, so that a
-page's ids and its count are read from an index however deep the page (common/pagination.py).
+page's ids and its count are read from an index however deep the page (common/pagination.py); and one for
+overdue invoices (open statuses due before a day).
 
 Revision ID: e12srch02
 Revises: e12srch01
@@ -21,6 +22,7 @@ INDEXES = [
     ("ix_invoices_status_list_order", "invoices", ["status", "issued_on", "id"]),
     ("ix_invoices_hub_list_order", "invoices", ["hub_id", "issued_on", "id"]),
     ("ix_invoices_fiscal_year_list_order", "invoices", ["fiscal_year", "issued_on", "id"]),
+    ("ix_invoices_status_due_on", "invoices", ["status", "due_on", "issued_on"]),
     ("ix_payments_list_order", "payments", ["received_on", "id"]),
     ("ix_audit_entries_list_order", "audit_entries", ["at", "id"]),
     ("ix_audit_entries_type_list_order", "audit_entries", ["record_type", "at", "id"]),
