@@ -257,8 +257,11 @@ def member_query(
 
 def matching_member_ids(text: str) -> sa.Select:
     """Ids of members whose name contains `text` (accents and case aside), or whose country code it is."""
-    by_code = sa.select(Member.id).where(Member.country_code == text.strip().upper())
-    return sa.union(search.matching_ids(Member.__table__, text), by_code)
+    by_name = search.matching_ids(Member.__table__, text)
+    code = text.strip().upper()
+    if len(code) != 2:
+        return by_name
+    return sa.union(by_name, sa.select(Member.id).where(Member.country_code == code))
 
 
 def income_groups_for(member_ids: Iterable[int], fiscal_year: int) -> dict[int, IncomeGroup]:

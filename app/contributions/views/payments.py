@@ -82,9 +82,10 @@ def invoice_payment_panel(invoice: Invoice) -> dict:
 
 
 def _payments_query(form: PaymentFilterForm):
+    # The filters read the payments table alone (the member's name through the search's ids), so that the
+    # page's ids come from an index in the list's order.
     query = (
         sa.select(Payment)
-        .join(Member, Member.id == Payment.member_id)
         .options(selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice))
         .order_by(Payment.received_on.desc(), Payment.id.desc())
     )
@@ -148,7 +149,7 @@ def _payment_csv_rows(query):
         Payment.amount,
         Payment.currency,
         Payment.refunded_amount,
-    )
+    ).join(Member, Member.id == Payment.member_id)
     result = db.session.execute(columns.execution_options(yield_per=EXPORT_BATCH_SIZE))
     for batch in result.partitions():
         allocated: dict[int, Decimal] = {}
