@@ -43,6 +43,10 @@ class Config:
 
     #: No upload is larger than a few MB (logos 1 MB, income-group files 2 MB); refuse bigger bodies up front.
     MAX_CONTENT_LENGTH = _int("MAX_CONTENT_LENGTH", 8 * 1024 * 1024)
+    #: A donor import's confirmation carries its file (signed) and one choice per duplicate row: up to the
+    #: body's limit and 10,000 rows (Werkzeug's defaults, 500 KB and 1,000 fields, are for ordinary forms).
+    MAX_FORM_MEMORY_SIZE = MAX_CONTENT_LENGTH
+    MAX_FORM_PARTS = 12_000
 
     WTF_CSRF_ENABLED = True
     WTF_CSRF_TIME_LIMIT = None  # the token lives as long as the session

@@ -171,6 +171,16 @@ def main(argv=None) -> None:
         subprocess.run(command, check=True, cwd=BENCH_DIR.parent)
         figures["annual_run"] = json.loads(run_json.read_text())
         save("annual run")
+        if arguments.smoke:  # the donor import at a tiny size, on a throwaway SQLite file or `<name>_imports`
+            from bench import donors_import
+
+            imports_url = None
+            if runs_url:
+                imports_url = sa.make_url(url).set(database=f"{sa.make_url(url).database}_imports")
+                imports_url = imports_url.render_as_string(hide_password=False)
+                ensure_postgres_database(imports_url)
+            figures["donors_import"] = donors_import.run(imports_url, contacts=2000, rows=200).__dict__
+            save("donors import")
     print(
         f"\nAll benchmarks in {figures['seconds'] / 60:.1f} min; figures in {path}, report in {report_path}"
     )

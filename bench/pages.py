@@ -95,6 +95,7 @@ def pages_for(data) -> list[Page]:
         Page("hub", f"/hubs/{data.brussels_id}", "detail"),
         Page("donors", "/donors/", "list", role="fundraising"),
         Page("pipeline", "/pipeline/", "report", role="board"),
+        Page("board dashboard", "/pipeline/board", "report", role="board"),
         Page("plan", "/pipeline/plan", "report", role="board"),
         Page("plan rates", "/pipeline/plan/rates", "list"),
         Page("audit log", "/admin/audit", "list", role="admin"),

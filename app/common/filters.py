@@ -3,11 +3,10 @@
 from datetime import date, datetime
 from functools import lru_cache
 
-from babel import Locale
 from babel.dates import format_date, format_datetime, get_date_format, parse_pattern
 from flask import Flask, request, url_for
 
-from .money import format_money
+from .money import format_money, parsed_locale
 from .time import as_utc
 
 
@@ -26,16 +25,16 @@ def day(value, locale: str = "en", format: str = "medium") -> str:
         value = value.date()
     parsed = _date_pattern(locale, format)
     if parsed is None:
-        return format_date(value, format=format, locale=locale)
-    parsed_locale, pattern = parsed
-    return pattern.apply(value, parsed_locale)
+        return format_date(value, format=format, locale=parsed_locale(locale))
+    babel_locale, pattern = parsed
+    return pattern.apply(value, babel_locale)
 
 
 @lru_cache(maxsize=64)
 def _date_pattern(locale: str, format: str):
     """(Locale, DateTimePattern) as format_date looks them up; None if babel does not know them."""
     try:
-        parsed = Locale.parse(locale)
+        parsed = parsed_locale(locale)
         named = format in ("full", "long", "medium", "short")
         return parsed, parse_pattern(get_date_format(format, locale=parsed) if named else format)
     except (ValueError, KeyError, TypeError):

@@ -2,10 +2,22 @@
 
 pysqlite's own transaction handling starts transactions late and breaks SAVEPOINT; the SQLAlchemy recipe
 ("Serializable isolation / Savepoints / Transactional DDL") hands control back to SQLAlchemy.
+
+Table hints given for SQLite (`select.with_hint(table, "INDEXED BY ix_name", "sqlite")`) are written after
+the table's name: SQLAlchemy's SQLite compiler drops them otherwise. Without statistics SQLite can prefer an
+equality index and sort every row where a partial index would read a page in order.
 """
 
 from sqlalchemy import event
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.engine import Engine
+
+
+def _from_hint_text(self, table, text):
+    return text
+
+
+SQLiteCompiler.get_from_hint_text = _from_hint_text
 
 
 def configure(engine: Engine) -> None:

@@ -1136,3 +1136,6 @@ class BlockerDocument(db.Model):
 keep_search_text(Member, lambda member: (member.name,))
 keep_search_text(Invoice, lambda invoice: (invoice.number,))
 keep_search_text(Payment, lambda payment: (payment.reference,))
+
+# The invoice totals kept for reports listen to every flush of an invoice: loaded whenever invoices are.
+from . import totals as _totals  # noqa: E402, F401

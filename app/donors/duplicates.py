@@ -1,12 +1,19 @@
-"""Possible duplicates of an organisation or a contact, for the "merge" links on their pages.
+"""Possible duplicates of an organisation or a contact: for the "merge" links on their pages, and in bulk for
+the rows of an import (app/donors/imports.py).
 
 Exact matches come from the indexed keys (the same `email_key`, the same `name_key`). Close matches are scored
 with rapidfuzz, but only within a blocking key, so that a page never scores the whole table: organisations in
 the same country (or, without one, names starting alike), contacts whose names start alike.
+
+In bulk (`organisation_matches`, `contact_matches`) the same rules run for thousands of rows at once: the
+candidates of every block the rows fall in are loaded by a few IN queries (not one per row), and each row is
+scored against its block's candidates only. The number of queries does not depend on the number of rows.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -37,20 +44,52 @@ def _prefix_block(model, key: str) -> sa.ColumnElement[bool]:
     return model.name_key.startswith(prefix, autoescape=True) if prefix else sa.false()
 
 
+def similar_reason(score: float) -> str:
+    return f"Similar name ({round(score)}% alike)"
+
+
+def sorted_tokens(key: str) -> str:
+    """The key's words in order: ratio() of two such strings is their token_sort_ratio()."""
+    return " ".join(sorted(key.split()))
+
+
+@dataclass(frozen=True)
+class Block:
+    """Candidates to score, ready for rapidfuzz: their ids and their name keys with the words sorted once
+    (scoring thousands of rows against one block then sorts each candidate's words once, not per row)."""
+
+    ids: list[int]
+    keys: list[str]
+
+    @classmethod
+    def of(cls, choices: dict[int, str]) -> Block:
+        # By id, so that equal scores rank the same way whatever order the database returned the rows in
+        # (a confirmation compares its duplicates with the preview's).
+        ids = sorted(choices)
+        return cls(ids, [sorted_tokens(choices[record_id]) for record_id in ids])
+
+
+def close_names(
+    name_key: str, choices: Block | dict[int, str], limit: int = SUGGESTIONS
+) -> list[tuple[int, float]]:
+    """(id, score) of the choices whose name keys are close to `name_key` (token_sort_ratio at least
+    SIMILARITY_CUTOFF), best first: the one rule both a page and an import use."""
+    block = choices if isinstance(choices, Block) else Block.of(choices)
+    if not name_key or not block.ids:
+        return []
+    matches = process.extract(
+        sorted_tokens(name_key), block.keys, scorer=fuzz.ratio, score_cutoff=SIMILARITY_CUTOFF, limit=limit
+    )
+    return [(block.ids[index], score) for _, score, index in matches]
+
+
 def _close(model, record, block: sa.ColumnElement[bool], exclude: set[int]) -> list[tuple[int, str]]:
     """(id, reason) of the records in `block` whose names are close to `record`'s, best first."""
     statement = sa.select(model.id, model.name_key).where(block, model.id.not_in(exclude)).limit(BLOCK_LIMIT)
     if model is Contact:
         statement = statement.where(Contact.erased_at.is_(None))
     choices = {row.id: row.name_key for row in db.session.execute(statement)}
-    matches = process.extract(
-        record.name_key,
-        choices,
-        scorer=fuzz.token_sort_ratio,
-        score_cutoff=SIMILARITY_CUTOFF,
-        limit=SUGGESTIONS,
-    )
-    return [(record_id, f"Similar name ({round(score)}% alike)") for _, score, record_id in matches]
+    return [(record_id, similar_reason(score)) for record_id, score in close_names(record.name_key, choices)]
 
 
 def _load(model, found: list[tuple[int, str]]) -> list[Suggestion]:
@@ -107,3 +146,173 @@ def contact_duplicates(contact: Contact) -> list[Suggestion]:
         exclude = {contact.id, *(record_id for record_id, _ in found)}
         found += _close(Contact, contact, _prefix_block(Contact, contact.name_key), exclude)
     return _load(Contact, found[:SUGGESTIONS])
+
+
+# --- In bulk, for an import ------------------------------------------------------------------------------
+
+#: How many keys one IN query carries at most (SQLite accepts 32,766 parameters, psycopg 65,535).
+IN_CHUNK = 10_000
+
+
+class Strength:
+    """How sure a match is: the same e-mail or organisation name is the same record; a close name may be."""
+
+    EXACT = "exact"
+    SAME_NAME = "same_name"
+    CLOSE = "close"
+
+
+@dataclass(frozen=True)
+class Wanted:
+    """A record that is not in the database yet (a row of a file), to be matched: `key` identifies it."""
+
+    key: int
+    name_key: str
+    email_key: str = ""
+    country_code: str | None = None
+
+
+@dataclass(frozen=True)
+class Match:
+    record_id: int
+    reason: str
+    strength: str
+    score: float = 100.0
+
+
+def _chunks(values: Iterable[str]) -> list[list[str]]:
+    ordered = sorted(set(values))
+    return [ordered[i : i + IN_CHUNK] for i in range(0, len(ordered), IN_CHUNK)]
+
+
+def _rows_with(statement_for, values: Iterable[str]) -> list:
+    """Every row of `statement_for(chunk)` over the values, a chunk of IN_CHUNK keys per query."""
+    rows = []
+    for chunk in _chunks(values):
+        rows.extend(db.session.execute(statement_for(chunk)))
+    return rows
+
+
+def _prefix_condition(model, prefixes: set[str]) -> sa.ColumnElement[bool]:
+    """Names starting with any of the prefixes: one IN on the first letters (short prefixes, of names
+    shorter than PREFIX_LENGTH, by LIKE)."""
+    full = sorted(p for p in prefixes if len(p) == PREFIX_LENGTH)
+    short = sorted(p for p in prefixes if p and len(p) < PREFIX_LENGTH)
+    conditions = [model.name_key.startswith(prefix, autoescape=True) for prefix in short]
+    if full:
+        conditions.append(sa.func.substr(model.name_key, 1, PREFIX_LENGTH).in_(full))
+    return sa.or_(*conditions) if conditions else sa.false()
+
+
+def _prefix_blocks(rows, prefixes: set[str]) -> dict[str, dict[int, str]]:
+    """{prefix: {id: name key}} of the loaded rows, for each prefix asked."""
+    blocks: dict[str, dict[int, str]] = defaultdict(dict)
+    short = [p for p in prefixes if len(p) < PREFIX_LENGTH]
+    for row in rows:
+        head = row.name_key[:PREFIX_LENGTH]
+        if head in prefixes:
+            blocks[head][row.id] = row.name_key
+        for prefix in short:
+            if row.name_key.startswith(prefix):
+                blocks[prefix][row.id] = row.name_key
+    return blocks
+
+
+def _add_close(found: dict[int, list[Match]], wanted: Wanted, block: Block | None) -> None:
+    matches = found.setdefault(wanted.key, [])
+    if len(matches) >= SUGGESTIONS or block is None:
+        return
+    known = {match.record_id for match in matches}
+    for record_id, score in close_names(wanted.name_key, block, SUGGESTIONS + len(known)):
+        if record_id not in known and len(matches) < SUGGESTIONS:
+            matches.append(Match(record_id, similar_reason(score), Strength.CLOSE, score))
+
+
+def organisation_matches(wanted: Sequence[Wanted]) -> dict[int, list[Match]]:
+    """For each wanted organisation, the existing ones that may be it: the same name key, then close names
+    in the same country (without one, names starting alike). Two queries whatever the number of rows."""
+    found: dict[int, list[Match]] = {item.key: [] for item in wanted}
+    keys = {item.name_key for item in wanted if item.name_key}
+    same_name: dict[str, list[int]] = defaultdict(list)
+    for row in _rows_with(
+        lambda chunk: (
+            sa.select(Organisation.id, Organisation.name_key)
+            .where(Organisation.name_key.in_(chunk))
+            .order_by(Organisation.id)
+        ),
+        keys,
+    ):
+        same_name[row.name_key].append(row.id)
+    for item in wanted:
+        found[item.key] = [
+            Match(record_id, "Same name", Strength.EXACT) for record_id in same_name.get(item.name_key, [])
+        ][:SUGGESTIONS]
+
+    countries = {item.country_code for item in wanted if item.country_code and item.name_key}
+    prefixes = {item.name_key[:PREFIX_LENGTH] for item in wanted if not item.country_code and item.name_key}
+    condition = sa.or_(
+        Organisation.country_code.in_(sorted(countries)) if countries else sa.false(),
+        _prefix_condition(Organisation, prefixes),
+    )
+    rows = db.session.execute(
+        sa.select(Organisation.id, Organisation.name_key, Organisation.country_code).where(condition)
+    ).all()
+    in_country: dict[str, dict[int, str]] = defaultdict(dict)
+    for row in rows:
+        if row.country_code in countries:
+            in_country[row.country_code][row.id] = row.name_key
+    by_country = {code: Block.of(choices) for code, choices in in_country.items()}
+    by_prefix = {prefix: Block.of(choices) for prefix, choices in _prefix_blocks(rows, prefixes).items()}
+    for item in wanted:
+        if not item.name_key:
+            continue
+        if item.country_code:
+            block = by_country.get(item.country_code)
+        else:
+            block = by_prefix.get(item.name_key[:PREFIX_LENGTH])
+        _add_close(found, item, block)
+    return found
+
+
+def contact_matches(wanted: Sequence[Wanted]) -> dict[int, list[Match]]:
+    """For each wanted person, the existing (not erased) contacts that may be them: the same e-mail, the same
+    name, then close names starting alike. Three queries whatever the number of rows."""
+    found: dict[int, list[Match]] = {item.key: [] for item in wanted}
+    living = Contact.erased_at.is_(None)
+    by_email: dict[str, list[int]] = defaultdict(list)
+    for row in _rows_with(
+        lambda chunk: (
+            sa.select(Contact.id, Contact.email_key)
+            .where(Contact.email_key.in_(chunk), living)
+            .order_by(Contact.id)
+        ),
+        {item.email_key for item in wanted if item.email_key},
+    ):
+        by_email[row.email_key].append(row.id)
+    by_name: dict[str, list[int]] = defaultdict(list)
+    for row in _rows_with(
+        lambda chunk: (
+            sa.select(Contact.id, Contact.name_key)
+            .where(Contact.name_key.in_(chunk), living)
+            .order_by(Contact.id)
+        ),
+        {item.name_key for item in wanted if item.name_key},
+    ):
+        by_name[row.name_key].append(row.id)
+    for item in wanted:
+        matches = [Match(i, "Same e-mail", Strength.EXACT) for i in by_email.get(item.email_key, [])]
+        seen = {match.record_id for match in matches}
+        matches += [
+            Match(i, "Same name", Strength.SAME_NAME) for i in by_name.get(item.name_key, []) if i not in seen
+        ]
+        found[item.key] = matches[:SUGGESTIONS]
+
+    prefixes = {item.name_key[:PREFIX_LENGTH] for item in wanted if item.name_key}
+    rows = db.session.execute(
+        sa.select(Contact.id, Contact.name_key).where(_prefix_condition(Contact, prefixes), living)
+    ).all()
+    blocks = {prefix: Block.of(choices) for prefix, choices in _prefix_blocks(rows, prefixes).items()}
+    for item in wanted:
+        if item.name_key:
+            _add_close(found, item, blocks.get(item.name_key[:PREFIX_LENGTH]))
+    return found

@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     DateField,
+    HiddenField,
+    IntegerField,
+    RadioField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, Optional, ValidationError
+from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..common.decimals import AMOUNT_OR_ZERO
 from ..common.fields import AmountField
@@ -323,3 +327,32 @@ class YearlySummaryForm(DonorForm):
         self.hub_id.choices = choices((hub.id, hub.name) for hub in hubs)
         self.contact_id.choices = choices(((c.id, c.name) for c in contacts), blank="The organisation")
         self.language.choices = enum_choices(Language, blank="The contact's language")
+
+
+class ImportUploadForm(DonorForm):
+    kind = RadioField(
+        "The file holds",
+        choices=choices([("organisations", "Organisations"), ("contacts", "Contacts (people)")]),
+        default="organisations",
+        validators=[InputRequired(message="Choose organisations or contacts.")],
+    )
+    file = FileField(
+        "File",
+        validators=[FileRequired(message="Choose the CSV or XLSX file to import.")],
+        description="CSV (UTF-8) or Excel (.xlsx), at most 4 MB and 10,000 rows, with a header row.",
+    )
+
+
+class ImportMappingForm(DonorForm):
+    """The columns chosen (one `column-<key>` select each, read by the view) and the file, signed."""
+
+    file_token = HiddenField(validators=[DataRequired()])
+    header_row = IntegerField(
+        "Header row", validators=[InputRequired(), NumberRange(min=1, max=30)], default=1
+    )
+
+
+class ImportConfirmForm(DonorForm):
+    """The signed preview; each duplicate's choice comes as `choice-<row>` (read by the service)."""
+
+    payload = HiddenField(validators=[DataRequired()])

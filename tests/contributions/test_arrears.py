@@ -387,3 +387,22 @@ def test_bad_report_filters_fall_back_instead_of_failing(login_as, arrears):
 
     assert arrears_page.status_code == 200 and "Late Republic" in arrears_page.text
     assert ageing_page.status_code == 200 and "Overdue invoices" in ageing_page.text
+
+
+def test_the_board_lists_the_longest_runs_first_with_the_figures_of_the_full_report(
+    make_member, make_issued_invoice
+):
+    for letter in "ABC":
+        late_member(make_member, make_issued_invoice, f"Country {letter}", years=(2025, 2026))
+    late_member(make_member, make_issued_invoice, "Country Z", years=(2025, 2026, 2027))
+    late_member(make_member, make_issued_invoice, "Country Y", years=(2025, 2027))  # never two in a row
+
+    board = arrears_service.flagged_arrears(2025, 2028, listed=3)
+
+    assert board.flagged_count == 4
+    assert [row.member.name for row in board.rows] == ["Country Z", "Country A", "Country B"]
+    full = {row.member.name: row for row in arrears_report(2025, 2028, only_flagged=True).rows}
+    for row in board.rows:
+        assert row.consecutive_unpaid == full[row.member.name].consecutive_unpaid
+        assert row.outstanding == full[row.member.name].outstanding
+        assert [c.unpaid for c in row.cells] == [c.unpaid for c in full[row.member.name].cells]

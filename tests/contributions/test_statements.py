@@ -150,3 +150,59 @@ def test_the_statement_pdf_is_in_the_members_language(login_as, account):
     assert "Relevé de compte" in text
     assert "580,00" in text
     assert member.name in text
+
+
+def _listed(account):
+    return [
+        (line.on, line.kind, line.reference, line.debit, line.credit, line.balance) for line in account.lines
+    ]
+
+
+@pytest.mark.parametrize("records", [1, 2, 3, 4, 5])
+def test_a_long_history_opens_with_the_balance_brought_forward_and_lists_only_the_latest(account, records):
+    member = account[0]
+    whole = build_statement(member, as_of=date(2030, 1, 1))
+
+    latest = build_statement(member, as_of=date(2030, 1, 1), records=records)
+
+    # Six records: two invoices, a payment, a write-off, a credit note, a payment in USD (and its conversion).
+    until = latest.brought_forward_until
+    assert until is not None
+    assert [a.currency for a in latest.accounts] == [a.currency for a in whole.accounts]
+    for short, full in zip(latest.accounts, whole.accounts, strict=True):
+        assert short.balance == full.balance
+        carried = [line for line in full.lines if line.on <= until]
+        listed = short.lines
+        if carried:  # an account with records up to that day opens with the balance they leave
+            opening, *listed = short.lines
+            assert (opening.kind, opening.on, opening.balance) == ("opening", until, carried[-1].balance)
+        assert all(line.kind != "opening" and line.on > until for line in listed)
+        assert _listed(full)[len(full.lines) - len(listed) :] == [
+            (line.on, line.kind, line.reference, line.debit, line.credit, line.balance) for line in listed
+        ]
+
+
+def test_a_short_history_is_listed_whole(account):
+    statement = build_statement(account[0], as_of=date(2030, 1, 1), records=7)
+    assert statement.brought_forward_until is None
+    assert all(line.kind != "opening" for a in statement.accounts for line in a.lines)
+
+
+def test_the_pdf_of_a_long_history_carries_the_balance_forward(login_as, account, monkeypatch):
+    from app.contributions.services import statements
+
+    monkeypatch.setattr(statements, "STATEMENT_RECORDS", 3)
+    member = account[0]
+    client = login_as("operations")
+
+    pdf = client.get(f"/contributions/members/{member.id}/statement.pdf?as_of=2030-01-01").data
+    text = " ".join(pdf_text(pdf).split())
+    page = client.get(f"/contributions/members/{member.id}/statement?as_of=2030-01-01").get_data(as_text=True)
+
+    assert "Balance brought forward" in text and "Balance brought forward" in page
+    assert "earlier ones are in the balance brought forward" in text
+    # The first EUR invoice was settled by its write-off on 2 March 2026: the EUR account opens at nothing
+    # owed, then lists the second invoice, its credit note and the USD payment applied to it.
+    assert "Mar 2, 2026" in text and "Jan 10, 2026" not in text
+    assert account[2].number in text and account[1].number not in text
+    assert "€580.00" in text  # the closing EUR balance, as on the whole statement

@@ -3,7 +3,8 @@ invoiced, paid and outstanding), flagging consecutive unpaid years.
 
 Computed with SQL aggregates in a constant number of queries, whatever the number of members: a page reads
 only the rows it shows (totals and flags come from aggregates over every member the filters select), and
-exports read members in batches, so that memory stays flat.
+exports read members in batches, so that memory stays flat. Invoice figures come from the totals kept per
+member, fiscal year and currency (`invoice_year_totals`, app/contributions/totals.py), not the invoices.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from ..models import (
 # `assess_from` holds the rules of an assessment; the arrears apply them to income groups and adjustments
 # read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
 # one year.
+from ..totals import InvoiceYearTotal, from_cents
 from .assessments import Assessment, assess_from, billing_amount
 
 #: A member is flagged for the Steering Committee once this many consecutive fiscal years are unpaid.
@@ -184,11 +186,10 @@ def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = Non
 
     A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
     outstanding: the SQL twin of `YearCell.unpaid`; enough such years in a row is `ArrearsRow.flagged`."""
+    kept = InvoiceYearTotal
     unpaid = (
-        sa.select(Invoice.member_id, Invoice.fiscal_year)
-        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
-        .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
-        .having(sa.func.sum(Invoice.balance_due) > 0)
+        sa.select(kept.member_id, kept.fiscal_year)
+        .where(kept.fiscal_year.between(first_year, last_year), kept.outstanding_cents > 0)
         .distinct()
         .cte("unpaid_years")
     )
@@ -274,34 +275,33 @@ def arrears_rows(members, first_year: int, last_year: int, policies=None) -> lis
         return []
     policies = _policies(first_year, last_year) if policies is None else policies
     member_ids = [member.id for member in members]
+    kept = InvoiceYearTotal
     invoice_rows = db.session.execute(
         sa.select(
-            Invoice.member_id,
-            Invoice.fiscal_year,
-            Invoice.currency,
-            sa.func.sum(Invoice.total),
-            sa.func.sum(Invoice.amount_paid),
-            sa.func.sum(Invoice.amount_credited),
-            sa.func.sum(Invoice.amount_written_off),
-            sa.func.sum(Invoice.balance_due),
+            kept.member_id,
+            kept.fiscal_year,
+            kept.currency,
+            kept.invoiced_cents,
+            kept.paid_cents,
+            kept.credited_cents,
+            kept.written_off_cents,
+            kept.outstanding_cents,
+        ).where(
+            kept.invoice_count > 0,
+            kept.fiscal_year.between(first_year, last_year),
+            kept.member_id.in_(member_ids),
         )
-        .where(
-            Invoice.status != InvoiceStatus.DRAFT,
-            Invoice.fiscal_year.between(first_year, last_year),
-            Invoice.member_id.in_(member_ids),
-        )
-        .group_by(Invoice.member_id, Invoice.fiscal_year, Invoice.currency)
     ).all()
     cells: dict[tuple[int, int], YearCell] = {
         (member.id, year): YearCell(year) for member in members for year in range(first_year, last_year + 1)
     }
     for member_id, year, currency, total, paid, credited, written_off, outstanding in invoice_rows:
         cell = cells[(member_id, year)]
-        cell.invoiced[currency] = _money(total)
-        cell.paid[currency] = _money(paid)
-        cell.credited[currency] = _money(credited)
-        cell.written_off[currency] = _money(written_off)
-        cell.outstanding[currency] = _money(outstanding)
+        cell.invoiced[currency] = from_cents(total)
+        cell.paid[currency] = from_cents(paid)
+        cell.credited[currency] = from_cents(credited)
+        cell.written_off[currency] = from_cents(written_off)
+        cell.outstanding[currency] = from_cents(outstanding)
     conversions = _invoiced_conversions(member_ids, first_year, last_year)
     for key, assessment in _assessments(members, first_year, last_year, policies).items():
         cell = cells[key]
@@ -327,6 +327,52 @@ def arrears_report(
 
 
 @dataclass
+class FlaggedArrears(ArrearsReport):
+    """The flagged members with the longest runs of unpaid years (their outstanding only, no assessments),
+    and how many are flagged in all: what the board's dashboard and pack list."""
+
+    flagged_count: int = 0
+
+
+#: How many flagged members the board lists; the arrears report lists them all.
+BOARD_ARREARS_LISTED = 25
+
+
+def flagged_arrears(first_year: int, last_year: int, listed: int = BOARD_ARREARS_LISTED) -> FlaggedArrears:
+    """The flagged members with the longest runs of consecutive unpaid years (then by name), read from the
+    kept totals: flagged ids, outstanding per year, names, and the members listed (four queries)."""
+    flagged = flagged_member_ids(first_year, last_year)
+    kept = InvoiceYearTotal
+    cells: dict[int, dict[int, YearCell]] = defaultdict(dict)
+    if flagged:
+        for member_id, year, currency, outstanding in db.session.execute(
+            sa.select(kept.member_id, kept.fiscal_year, kept.currency, kept.outstanding_cents).where(
+                kept.member_id.in_(flagged), kept.fiscal_year.between(first_year, last_year)
+            )
+        ):
+            cell = cells[member_id].setdefault(year, YearCell(year))
+            cell.outstanding[currency] = from_cents(outstanding)
+    years = range(first_year, last_year + 1)
+    rows = {
+        member_id: ArrearsRow(None, [cells[member_id].get(year) or YearCell(year) for year in years])
+        for member_id in flagged
+    }
+    names = dict(db.session.execute(sa.select(Member.id, Member.name).where(Member.id.in_(flagged))).all())
+    chosen = sorted(
+        rows, key=lambda member_id: (-rows[member_id].consecutive_unpaid, names[member_id], member_id)
+    )
+    chosen = chosen[:listed]
+    members = {
+        member.id: member for member in db.session.scalars(sa.select(Member).where(Member.id.in_(chosen)))
+    }
+    top = []
+    for member_id in chosen:
+        rows[member_id].member = members[member_id]
+        top.append(rows[member_id])
+    return FlaggedArrears(first_year, last_year, top, flagged_count=len(flagged))
+
+
+@dataclass
 class ArrearsTotals:
     """Per fiscal year and currency, over every member the filters select (not only one page)."""
 
@@ -344,18 +390,15 @@ def arrears_totals(
     member_ids = arrears_members_query(hub_id, member_ids).with_only_columns(Member.id).order_by(None)
     years = list(range(first_year, last_year + 1))
     outstanding: dict[int, dict[str, Decimal]] = {year: {} for year in years}
+    kept = InvoiceYearTotal
     for year, currency, amount in db.session.execute(
-        sa.select(Invoice.fiscal_year, Invoice.currency, sa.func.sum(Invoice.balance_due))
-        .where(
-            Invoice.status != InvoiceStatus.DRAFT,
-            Invoice.fiscal_year.between(first_year, last_year),
-            Invoice.member_id.in_(member_ids),
-        )
-        .group_by(Invoice.fiscal_year, Invoice.currency)
-        .order_by(Invoice.fiscal_year, Invoice.currency)
+        sa.select(kept.fiscal_year, kept.currency, sa.func.sum(kept.outstanding_cents))
+        .where(kept.fiscal_year.between(first_year, last_year), kept.member_id.in_(member_ids))
+        .group_by(kept.fiscal_year, kept.currency)
+        .order_by(kept.fiscal_year, kept.currency)
     ):
-        if _money(amount):
-            outstanding[year][currency] = _money(amount)
+        if from_cents(amount):
+            outstanding[year][currency] = from_cents(amount)
     return ArrearsTotals(_assessed_totals(member_ids, first_year, last_year), outstanding)
 
 

@@ -37,6 +37,7 @@ from ..models import (
     MemberStatus,
     Payment,
 )
+from ..totals import OpenInvoiceTotal, from_cents
 
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 #: The value of the income-group filter that finds national members without a group for the year.
@@ -666,27 +667,27 @@ def members_to_fix(fiscal_year: int) -> list[MemberToFix]:
 
 
 def invoice_totals(today: date) -> InvoiceTotals:
-    """Open invoices: how many, what they still ask for per currency, and the overdue part. One query."""
-    balance = Invoice.balance_due
-    overdue = sa.and_(Invoice.due_on.is_not(None), Invoice.due_on < today)
+    """Open invoices: how many, what they still ask for per currency, and the overdue part. One query over
+    the kept totals (a few rows per hub and due date, whatever the number of invoices)."""
+    kept = OpenInvoiceTotal
+    overdue = kept.due_on < today
     rows = db.session.execute(
         sa.select(
-            Invoice.currency,
-            sa.func.count(Invoice.id),
-            sa.type_coerce(sa.func.sum(balance), Invoice.total.type),
-            sa.func.sum(sa.case((overdue, 1), else_=0)),
-            sa.type_coerce(sa.func.sum(sa.case((overdue, balance), else_=0)), Invoice.total.type),
+            kept.currency,
+            sa.func.sum(kept.open_count),
+            sa.func.sum(kept.outstanding_cents),
+            sa.func.sum(sa.case((overdue, kept.open_count), else_=0)),
+            sa.func.sum(sa.case((overdue, kept.outstanding_cents), else_=0)),
         )
-        .where(Invoice.status.in_(OPEN_STATUSES))
-        .group_by(Invoice.currency)
-        .order_by(Invoice.currency)
+        .where(kept.open_count > 0)
+        .group_by(kept.currency)
+        .order_by(kept.currency)
     ).all()
-    cent = Decimal("0.01")
     return InvoiceTotals(
-        open_count=sum(row[1] for row in rows),
-        outstanding={row[0]: Decimal(row[2] or 0).quantize(cent) for row in rows},
+        open_count=sum(int(row[1]) for row in rows),
+        outstanding={row[0]: from_cents(row[2]) for row in rows},
         overdue_count=sum(int(row[3] or 0) for row in rows),
-        overdue={row[0]: Decimal(row[4] or 0).quantize(cent) for row in rows if row[3]},
+        overdue={row[0]: from_cents(row[4]) for row in rows if row[3]},
     )
 
 

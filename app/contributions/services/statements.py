@@ -4,27 +4,42 @@ in date order, with the running balance. A statement is a snapshot: its PDF is r
 Lines are in the currency of the account they move. A payment appears in its own currency; when part of it
 pays an invoice in another currency, that part leaves the payment's currency (a debit there) and reaches the
 invoice's currency (a credit there) at the rate stored on the allocation, so both balances stay true.
+
+A long history is not read whole: the latest STATEMENT_RECORDS records are listed, and each account opens
+with the balance brought forward from the earlier ones, summed by one aggregate query.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import contains_eager, lazyload, load_only, selectinload
 
 from ...common.documents import render_document
 from ...common.money import format_money, format_rate
 from ...common.time import today
 from ...extensions import db
-from ..models import ZERO, Invoice, InvoiceStatus, Member, Payment, PaymentAllocation
+from ..models import (
+    ZERO,
+    CreditNote,
+    Invoice,
+    InvoiceStatus,
+    Member,
+    Payment,
+    PaymentAllocation,
+    Refund,
+    WriteOff,
+)
+from ..totals import OPEN_INVOICE
 from .documents import bill_to_for
 
 #: Order of lines on one day: what is owed first, then what settles it.
 _ORDER = {
+    "opening": -1,
     "invoice": 0,
     "payment": 1,
     "conversion_out": 2,
@@ -38,7 +53,7 @@ _ORDER = {
 @dataclass
 class StatementLine:
     on: date
-    kind: str  # invoice, credit_note, payment, conversion_in, conversion_out, write_off, refund
+    kind: str  # opening, invoice, credit_note, payment, conversion_in, conversion_out, write_off, refund
     reference: str
     description: str
     debit: Decimal = ZERO  # increases what the member owes
@@ -73,34 +88,171 @@ class Statement:
     as_of: date
     accounts: list[CurrencyAccount]
     open_invoices: list[Invoice]
+    #: The last day whose records are carried into each account's opening line; None when all are listed.
+    brought_forward_until: date | None = None
 
     @property
     def is_empty(self) -> bool:
         return not self.accounts
 
 
-def build_statement(member: Member, as_of: date | None = None, lang: str = "en") -> Statement:
-    """The member's account up to `as_of` (today by default), per currency; descriptions in `lang`."""
+#: At most this many records (invoices, credit notes, write-offs, payments, refunds) are listed; earlier
+#: ones are carried, per currency, into the balance brought forward, so that a statement costs the same
+#: whatever the length of the member's history.
+STATEMENT_RECORDS = 100
+
+
+#: What a statement reads of an invoice: its figures, not its hub, member, bill-to or PDF.
+_INVOICE_FIGURES = (
+    load_only(
+        Invoice.id,
+        Invoice.number,
+        Invoice.status,
+        Invoice.member_id,
+        Invoice.fiscal_year,
+        Invoice.currency,
+        Invoice.issued_on,
+        Invoice.due_on,
+        Invoice.total,
+        Invoice.amount_paid,
+        Invoice.amount_credited,
+        Invoice.amount_written_off,
+    ),
+    lazyload(Invoice.hub),
+    lazyload(Invoice.member),
+)
+
+
+def _latest_record_days(member_id: int, as_of: date, count: int) -> sa.Select:
+    """The days of the member's latest `count` records of each kind up to `as_of` (read backwards through the
+    member's date indexes), one row each: the latest `count` of all records are among them. (A draft has
+    no issue date, so the index alone tells issued invoices.)"""
+    invoices = sa.and_(Invoice.member_id == member_id, Invoice.issued_on <= as_of)
+    payments = sa.and_(Payment.member_id == member_id, Payment.received_on <= as_of)
+    latest = [
+        sa.select(Invoice.issued_on.label("day")).where(invoices).order_by(Invoice.issued_on.desc()),
+        sa.select(CreditNote.issued_on)
+        .join(Invoice)
+        .where(invoices, CreditNote.issued_on <= as_of)
+        .order_by(CreditNote.issued_on.desc()),
+        sa.select(WriteOff.written_off_on)
+        .join(Invoice)
+        .where(invoices, WriteOff.written_off_on <= as_of)
+        .order_by(WriteOff.written_off_on.desc()),
+        sa.select(Payment.received_on).where(payments).order_by(Payment.received_on.desc()),
+        sa.select(Refund.refunded_on)
+        .join(Payment)
+        .where(payments, Refund.refunded_on <= as_of)
+        .order_by(Refund.refunded_on.desc()),
+    ]
+    return sa.union_all(*(sa.select(query.limit(count).subquery()) for query in latest))
+
+
+def _brought_forward_until(member_id: int, as_of: date, records: int) -> date | None:
+    """The last day whose records are carried forward rather than listed (the day of the record just before
+    the latest `records`), or None when every record fits. One query."""
+    days = _latest_record_days(member_id, as_of, records + 1).subquery()
+    return db.session.scalar(sa.select(days.c.day).order_by(days.c.day.desc()).limit(1).offset(records))
+
+
+def _balances_until(member_id: int, until: date) -> dict[str, Decimal]:
+    """Per currency, what the records dated up to `until` leave owed (conversions across currencies aside):
+    invoices less credit notes and write-offs, less payments, plus refunds. One aggregate query."""
+    invoices = sa.and_(
+        Invoice.member_id == member_id, Invoice.status != InvoiceStatus.DRAFT, Invoice.issued_on <= until
+    )
+    payments = sa.and_(Payment.member_id == member_id, Payment.received_on <= until)
+    movements = sa.union_all(
+        sa.select(Invoice.currency.label("currency"), Invoice.total.label("amount")).where(invoices),
+        sa.select(Invoice.currency, -CreditNote.amount)
+        .join(Invoice)
+        .where(invoices, CreditNote.issued_on <= until),
+        sa.select(Invoice.currency, -WriteOff.amount)
+        .join(Invoice)
+        .where(invoices, WriteOff.written_off_on <= until),
+        sa.select(Payment.currency, -Payment.amount).where(payments),
+        sa.select(Payment.currency, Refund.amount).join(Payment).where(payments, Refund.refunded_on <= until),
+    ).subquery()
+    return {
+        currency: Decimal(amount or 0).quantize(Decimal("0.01"))
+        for currency, amount in db.session.execute(
+            sa.select(movements.c.currency, sa.func.sum(movements.c.amount)).group_by(movements.c.currency)
+        )
+    }
+
+
+def build_statement(
+    member: Member, as_of: date | None = None, lang: str = "en", records: int | None = None
+) -> Statement:
+    """The member's account up to `as_of` (today by default), per currency; descriptions in `lang`.
+
+    The latest `records` records are listed; when there are more, each account opens with the balance the
+    earlier ones leave (from an aggregate), and only the listed period's rows are read."""
     as_of = as_of or today()
+    until = _brought_forward_until(member.id, as_of, records or STATEMENT_RECORDS)
+
+    def listed(day_column):
+        return day_column <= as_of if until is None else day_column.between(until + timedelta(days=1), as_of)
+
+    member_invoice = sa.and_(Invoice.member_id == member.id, Invoice.status != InvoiceStatus.DRAFT)
     invoices = db.session.scalars(
         sa.select(Invoice)
-        .where(
-            Invoice.member_id == member.id, Invoice.status != InvoiceStatus.DRAFT, Invoice.issued_on <= as_of
-        )
-        .options(selectinload(Invoice.credit_notes), selectinload(Invoice.write_offs))
+        .where(member_invoice, listed(Invoice.issued_on))
+        .options(*_INVOICE_FIGURES)
         .order_by(Invoice.issued_on, Invoice.id)
+    ).all()
+    credit_notes = db.session.scalars(
+        sa.select(CreditNote)
+        .join(Invoice)
+        .where(member_invoice, Invoice.issued_on <= as_of, listed(CreditNote.issued_on))
+        .options(contains_eager(CreditNote.invoice).options(*_INVOICE_FIGURES))
+        .order_by(CreditNote.id)
+    ).all()
+    write_offs = db.session.scalars(
+        sa.select(WriteOff)
+        .join(Invoice)
+        .where(member_invoice, Invoice.issued_on <= as_of, listed(WriteOff.written_off_on))
+        .options(contains_eager(WriteOff.invoice).options(*_INVOICE_FIGURES))
+        .order_by(WriteOff.id)
     ).all()
     payments = db.session.scalars(
         sa.select(Payment)
-        .where(Payment.member_id == member.id, Payment.received_on <= as_of)
+        .where(Payment.member_id == member.id, listed(Payment.received_on))
         .options(
-            selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice),
-            selectinload(Payment.refunds),
+            lazyload(Payment.member),
+            selectinload(Payment.allocations)
+            .joinedload(PaymentAllocation.invoice)
+            .options(*_INVOICE_FIGURES),
         )
         .order_by(Payment.received_on, Payment.id)
     ).all()
+    refunds = db.session.scalars(
+        sa.select(Refund)
+        .join(Payment)
+        .where(Payment.member_id == member.id, Payment.received_on <= as_of, listed(Refund.refunded_on))
+        .options(contains_eager(Refund.payment).lazyload(Payment.member))
+        .order_by(Refund.id)
+    ).all()
+    # Money applied across currencies is dated by when it was applied (`_applied_on`): read apart, every
+    # such allocation of the member (they are few), listed or carried forward by that day.
+    conversions = db.session.scalars(
+        sa.select(PaymentAllocation)
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+        .where(
+            Payment.member_id == member.id, Payment.received_on <= as_of, Invoice.currency != Payment.currency
+        )
+        .options(
+            contains_eager(PaymentAllocation.payment).lazyload(Payment.member),
+            contains_eager(PaymentAllocation.invoice).options(*_INVOICE_FIGURES),
+        )
+        .order_by(PaymentAllocation.id)
+    ).all()
 
     lines: dict[str, list[StatementLine]] = {}
+    opening: dict[str, Decimal] = {}
+    if until is not None:
+        opening = _balances_until(member.id, until)
 
     def add(currency: str, line: StatementLine) -> None:
         lines.setdefault(currency, []).append(line)
@@ -118,32 +270,32 @@ def build_statement(member: Member, as_of: date | None = None, lang: str = "en")
                     invoice_id=invoice.id,
                 ),
             )
-            for note in invoice.credit_notes:
-                if note.issued_on <= as_of:
-                    add(
-                        invoice.currency,
-                        StatementLine(
-                            note.issued_on,
-                            "credit_note",
-                            note.number,
-                            gettext("Credit note on invoice %(number)s", number=invoice.number),
-                            credit=note.amount,
-                            invoice_id=invoice.id,
-                        ),
-                    )
-            for entry in invoice.write_offs:
-                if entry.written_off_on <= as_of:
-                    add(
-                        invoice.currency,
-                        StatementLine(
-                            entry.written_off_on,
-                            "write_off",
-                            invoice.number,
-                            gettext("Written off: %(reason)s", reason=entry.reason),
-                            credit=entry.amount,
-                            invoice_id=invoice.id,
-                        ),
-                    )
+        for note in credit_notes:
+            invoice = note.invoice
+            add(
+                invoice.currency,
+                StatementLine(
+                    note.issued_on,
+                    "credit_note",
+                    note.number,
+                    gettext("Credit note on invoice %(number)s", number=invoice.number),
+                    credit=note.amount,
+                    invoice_id=invoice.id,
+                ),
+            )
+        for entry in write_offs:
+            invoice = entry.invoice
+            add(
+                invoice.currency,
+                StatementLine(
+                    entry.written_off_on,
+                    "write_off",
+                    invoice.number,
+                    gettext("Written off: %(reason)s", reason=entry.reason),
+                    credit=entry.amount,
+                    invoice_id=invoice.id,
+                ),
+            )
         for payment in payments:
             same = [a for a in payment.allocations if a.invoice.currency == payment.currency]
             numbers = ", ".join(a.invoice.number for a in same)
@@ -163,76 +315,92 @@ def build_statement(member: Member, as_of: date | None = None, lang: str = "en")
                     payment_id=payment.id,
                 ),
             )
-            for allocation in payment.allocations:
-                invoice = allocation.invoice
-                if invoice.currency == payment.currency:
-                    continue
-                on = _applied_on(payment, allocation)
-                if on > as_of:
-                    continue
-                rate = _rate(allocation.exchange_rate, lang)
-                add(
-                    payment.currency,
-                    StatementLine(
-                        on,
-                        "conversion_out",
-                        gettext("Payment #%(id)s", id=payment.id),
-                        gettext(
-                            "Converted to %(currency)s at %(rate)s for invoice %(number)s",
-                            currency=invoice.currency,
-                            rate=rate,
-                            number=invoice.number,
-                        ),
-                        debit=allocation.payment_amount,
-                        payment_id=payment.id,
+        for allocation in conversions:
+            payment, invoice = allocation.payment, allocation.invoice
+            on = _applied_on(payment, allocation)
+            if on > as_of:
+                continue
+            if until is not None and on <= until:
+                opening[payment.currency] = opening.get(payment.currency, ZERO) + allocation.payment_amount
+                opening[invoice.currency] = opening.get(invoice.currency, ZERO) - allocation.amount
+                continue
+            rate = _rate(allocation.exchange_rate, lang)
+            add(
+                payment.currency,
+                StatementLine(
+                    on,
+                    "conversion_out",
+                    gettext("Payment #%(id)s", id=payment.id),
+                    gettext(
+                        "Converted to %(currency)s at %(rate)s for invoice %(number)s",
+                        currency=invoice.currency,
+                        rate=rate,
+                        number=invoice.number,
                     ),
-                )
-                add(
-                    invoice.currency,
-                    StatementLine(
-                        on,
-                        "conversion_in",
-                        gettext("Payment #%(id)s", id=payment.id),
-                        gettext(
-                            "Payment of %(amount)s at %(rate)s applied to %(number)s",
-                            amount=format_money(allocation.payment_amount, payment.currency, lang),
-                            rate=rate,
-                            number=invoice.number,
-                        ),
-                        credit=allocation.amount,
-                        payment_id=payment.id,
-                        invoice_id=invoice.id,
+                    debit=allocation.payment_amount,
+                    payment_id=payment.id,
+                ),
+            )
+            add(
+                invoice.currency,
+                StatementLine(
+                    on,
+                    "conversion_in",
+                    gettext("Payment #%(id)s", id=payment.id),
+                    gettext(
+                        "Payment of %(amount)s at %(rate)s applied to %(number)s",
+                        amount=format_money(allocation.payment_amount, payment.currency, lang),
+                        rate=rate,
+                        number=invoice.number,
                     ),
-                )
-            for refund in payment.refunds:
-                if refund.refunded_on <= as_of:
-                    add(
-                        payment.currency,
-                        StatementLine(
-                            refund.refunded_on,
-                            "refund",
-                            gettext("Payment #%(id)s", id=payment.id),
-                            gettext("Refund") + (f": {refund.reason}" if refund.reason else ""),
-                            debit=refund.amount,
-                            payment_id=payment.id,
-                        ),
-                    )
+                    credit=allocation.amount,
+                    payment_id=payment.id,
+                    invoice_id=invoice.id,
+                ),
+            )
+        for refund in refunds:
+            payment = refund.payment
+            add(
+                payment.currency,
+                StatementLine(
+                    refund.refunded_on,
+                    "refund",
+                    gettext("Payment #%(id)s", id=payment.id),
+                    gettext("Refund") + (f": {refund.reason}" if refund.reason else ""),
+                    debit=refund.amount,
+                    payment_id=payment.id,
+                ),
+            )
+        for currency, balance in opening.items():
+            lines.setdefault(currency, []).insert(
+                0, StatementLine(until, "opening", "", gettext("Balance brought forward"), balance=balance)
+            )
 
     accounts = []
     for currency in sorted(lines):
         ordered = sorted(lines[currency], key=lambda line: (line.on, _ORDER[line.kind]))
         balance = ZERO
         for line in ordered:
-            balance += line.debit - line.credit
+            balance = line.balance if line.kind == "opening" else balance + line.debit - line.credit
             line.balance = balance
         accounts.append(CurrencyAccount(currency, ordered))
     # Balances are today's: the list of open invoices only belongs on a statement as of today.
     open_invoices = (
-        [invoice for invoice in invoices if invoice.status.is_open and invoice.balance_due > ZERO]
+        db.session.scalars(
+            sa.select(Invoice)
+            .where(
+                Invoice.member_id == member.id,
+                OPEN_INVOICE,
+                Invoice.balance_due > ZERO,
+                Invoice.issued_on <= as_of,
+            )
+            .options(*_INVOICE_FIGURES)
+            .order_by(Invoice.issued_on, Invoice.id)
+        ).all()
         if as_of >= today()
         else []
     )
-    return Statement(member, as_of, accounts, open_invoices)
+    return Statement(member, as_of, accounts, open_invoices, brought_forward_until=until)
 
 
 def _rate(rate: Decimal | None, lang: str) -> str:

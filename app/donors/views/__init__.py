@@ -1,3 +1,3 @@
 """The donor pages, one module per concern."""
 
-from . import connectors, contacts, gifts, interactions, landing, letters, merge, organisations  # noqa: F401
+from . import connectors, contacts, gifts, imports, interactions, landing, letters, merge, organisations  # noqa: F401

@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 
 from ...common.fiscal import fiscal_year_of
 from ...common.time import today
-from ...contributions.services.arrears import ArrearsReport, arrears_report
+from ...contributions.services.arrears import FlaggedArrears, flagged_arrears
 from ...extensions import db
 from ..models import Deliverable, Instalment, Opportunity
 from ..stages import OPEN_STAGES
@@ -65,7 +65,7 @@ class BoardReport:
     by_stage: list[PipelineCell]
     by_year: list[PipelineCell]
     top: list[TopOpportunity]
-    arrears: ArrearsReport
+    arrears: FlaggedArrears
     upcoming_deliverables: list[Deliverable]
     late_instalments: list[Instalment]
     missing_rates: list[MissingRate]
@@ -141,7 +141,7 @@ def board_report(as_of: date | None = None) -> BoardReport:
     upcoming = deadlines.upcoming_deliverables(as_of)
     late = deadlines.late_instalments(as_of)
     current = years[0]
-    arrears = arrears_report(current - 3, current, only_flagged=True)
+    arrears = flagged_arrears(current - 3, current)
     return BoardReport(
         as_of=as_of,
         plan=plan,

@@ -17,8 +17,9 @@ import sqlalchemy as sa
 
 from ...common.fiscal import current_fiscal_year
 from ...common.money import quantize
-from ...contributions.models import Invoice, InvoiceStatus, Member, MemberKind, MemberStatus
+from ...contributions.models import Member, MemberKind, MemberStatus
 from ...contributions.services.assessments import assess_members
+from ...contributions.totals import InvoiceYearTotal, from_cents
 from ...extensions import db
 from .conversion import MissingRate, RateTable, to_reporting
 
@@ -127,33 +128,30 @@ class ContributionForecast:
 
 def _record(first_year: int, last_year: int) -> dict[int, tuple[Decimal, Decimal]]:
     """Member id -> (net invoiced, paid) over the record years, all currencies of one member together."""
+    kept = InvoiceYearTotal
     rows = db.session.execute(
         sa.select(
-            Invoice.member_id,
-            sa.func.sum(Invoice.total - Invoice.amount_credited),
-            sa.func.sum(Invoice.amount_paid),
+            kept.member_id,
+            sa.func.sum(kept.invoiced_cents - kept.credited_cents),
+            sa.func.sum(kept.paid_cents),
         )
-        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year.between(first_year, last_year))
-        .group_by(Invoice.member_id)
+        .where(kept.fiscal_year.between(first_year, last_year))
+        .group_by(kept.member_id)
     )
-    return {member_id: (Decimal(invoiced or 0), Decimal(paid or 0)) for member_id, invoiced, paid in rows}
+    return {member_id: (from_cents(invoiced), from_cents(paid)) for member_id, invoiced, paid in rows}
 
 
 def _year_invoices(fiscal_year: int) -> dict[int, list[tuple[str, Decimal, Decimal]]]:
+    kept = InvoiceYearTotal
     rows = db.session.execute(
         sa.select(
-            Invoice.member_id,
-            Invoice.currency,
-            sa.func.sum(Invoice.total - Invoice.amount_credited),
-            sa.func.sum(Invoice.amount_paid),
-        )
-        .where(Invoice.status != InvoiceStatus.DRAFT, Invoice.fiscal_year == fiscal_year)
-        .group_by(Invoice.member_id, Invoice.currency)
+            kept.member_id, kept.currency, kept.invoiced_cents - kept.credited_cents, kept.paid_cents
+        ).where(kept.fiscal_year == fiscal_year, kept.invoice_count > 0)
     )
     result: dict[int, list[tuple[str, Decimal, Decimal]]] = defaultdict(list)
     for member_id, currency, invoiced, paid in rows:
         result[member_id].append(
-            (currency, quantize(Decimal(invoiced or 0), currency), quantize(Decimal(paid or 0), currency))
+            (currency, quantize(from_cents(invoiced), currency), quantize(from_cents(paid), currency))
         )
     return result
 

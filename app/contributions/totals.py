@@ -1,0 +1,307 @@
+"""Invoice totals kept up to date in the transaction that changes an invoice, for reports and dashboards.
+
+Every report used to add up every invoice (or every allocation, credit note and write-off) on each request.
+Two small summary tables are kept instead, in whole cents so that sums stay exact on SQLite too:
+
+- `invoice_year_totals`, one row per member, fiscal year and currency: what the issued invoices ask for, what
+  was paid, credited and written off, what is still owed. The arrears matrix, its totals and flags, and the
+  board's collection figures read these rows.
+- `open_invoice_totals`, one row per hub, currency and due date: how many issued invoices still owe something
+  and how much. The ageing (bucketed in SQL by today's date over a few rows per due date), the home dashboard
+  and the contributions overview read these.
+
+They are written in one place only: an `after_flush` listener sees every insert, change and delete of an
+invoice (its settled amounts and status move only through `Invoice.refresh_balance()`, issuing through
+`issue_invoice`) and adds the difference between the invoice's share before and after, as atomic increments
+(`UPDATE ... SET x = x + d`, safe when two transactions change invoices of the same row at once). An
+invoice's share follows from the balance rule itself, `Invoice.owed`; `recompute_totals` derives the same rows
+from the records (allocations, credit notes, write-offs) for the test that proves them equal and for
+backfilling (the migration, the bench seed).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..extensions import db
+from .models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentAllocation, WriteOff
+
+CENTS = 100
+_CENT = Decimal("0.01")
+
+
+def cents(amount: Decimal | None) -> int:
+    """A money amount (two decimals, as every MONEY column) in whole cents."""
+    return int(Decimal(amount or 0).quantize(_CENT) * CENTS)
+
+
+def from_cents(value) -> Decimal:
+    return (Decimal(int(value or 0)) / CENTS).quantize(_CENT)
+
+
+class InvoiceYearTotal(db.Model):
+    """A member's issued invoices of one fiscal year in one currency, in cents."""
+
+    __tablename__ = "invoice_year_totals"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(primary_key=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    invoice_count: Mapped[int] = mapped_column(default=0)
+    invoiced_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    paid_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    credited_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    written_off_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    outstanding_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+    __table_args__ = (sa.Index("ix_invoice_year_totals_year", "fiscal_year", "currency"),)
+
+
+class OpenInvoiceTotal(db.Model):
+    """Issued invoices of a hub in one currency due on one day that still owe something, in cents."""
+
+    __tablename__ = "open_invoice_totals"
+
+    hub_id: Mapped[int] = mapped_column(sa.ForeignKey("hubs.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    due_on: Mapped[date] = mapped_column(primary_key=True)
+    open_count: Mapped[int] = mapped_column(default=0)
+    outstanding_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+
+
+YEAR_AMOUNTS = ("invoice_count", "invoiced_cents", "paid_cents", "credited_cents", "written_off_cents",
+                "outstanding_cents")  # fmt: skip
+OPEN_AMOUNTS = ("open_count", "outstanding_cents")
+
+#: The invoice attributes an invoice's share depends on. Their old value is loaded when they are set
+#: (active history), so that the share before a change is always known.
+TRACKED = ("status", "member_id", "hub_id", "fiscal_year", "currency", "due_on", "total", "amount_paid",
+           "amount_credited", "amount_written_off")  # fmt: skip
+
+
+def _shares(values: dict):
+    """An invoice's share of each table: ((year key, year amounts), (open key, open amounts) or None), or
+    None for a draft (drafts count nowhere)."""
+    status = values["status"]
+    if status is None or InvoiceStatus(status) == InvoiceStatus.DRAFT:
+        return None
+    total, paid, credited, written_off = (
+        values[key] or Decimal(0) for key in ("total", "amount_paid", "amount_credited", "amount_written_off")
+    )
+    owed = cents(Invoice.owed(total, paid, credited, written_off))
+    year = (
+        (values["member_id"], values["fiscal_year"], values["currency"]),
+        (1, cents(total), cents(paid), cents(credited), cents(written_off), owed),
+    )
+    still_open = None
+    if owed > 0 and values["due_on"] is not None:
+        still_open = ((values["hub_id"], values["currency"], values["due_on"]), (1, owed))
+    return year, still_open
+
+
+def _values_after(state) -> dict:
+    return {key: state.attrs[key].value for key in TRACKED}
+
+
+def _values_before(state) -> dict:
+    values = {}
+    for key in TRACKED:
+        history = state.attrs[key].history
+        if history.deleted:
+            values[key] = history.deleted[0]
+        elif history.added:
+            values[key] = None  # was None before (active history loads any other old value)
+        else:
+            values[key] = state.attrs[key].value
+    return values
+
+
+def _add(deltas, shares, sign: int) -> None:
+    if shares is None:
+        return
+    year, still_open = shares
+    for table, share in (("year", year), ("open", still_open)):
+        if share is None:
+            continue
+        key, amounts = share
+        row = deltas[table].setdefault(key, [0] * len(amounts))
+        for index, amount in enumerate(amounts):
+            row[index] += sign * amount
+
+
+def _upsert(connection: sa.Connection, model, key_names, amount_names, rows: dict) -> None:
+    """Add each delta to its row (creating it), in key order so that two transactions lock rows alike."""
+    table = model.__table__
+    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    for key in sorted(rows):
+        amounts = rows[key]
+        if not any(amounts):
+            continue
+        statement = insert(table).values(
+            **dict(zip(key_names, key, strict=True)), **dict(zip(amount_names, amounts, strict=True))
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=list(key_names),
+            set_={name: table.c[name] + statement.excluded[name] for name in amount_names},
+        )
+        connection.execute(statement)
+
+
+@event.listens_for(Session, "after_flush")
+def _keep_invoice_totals(session, flush_context) -> None:
+    deltas: dict[str, dict] = {"year": {}, "open": {}}
+    for obj in session.new:
+        if isinstance(obj, Invoice):
+            _add(deltas, _shares(_values_after(sa.inspect(obj))), +1)
+    for obj in session.dirty:
+        if isinstance(obj, Invoice):
+            state = sa.inspect(obj)
+            if any(state.attrs[key].history.has_changes() for key in TRACKED):
+                _add(deltas, _shares(_values_before(state)), -1)
+                _add(deltas, _shares(_values_after(state)), +1)
+    for obj in session.deleted:
+        if isinstance(obj, Invoice):
+            _add(deltas, _shares(_values_before(sa.inspect(obj))), -1)
+    if deltas["year"] or deltas["open"]:
+        connection = session.connection()
+        _upsert(connection, InvoiceYearTotal, ("member_id", "fiscal_year", "currency"), YEAR_AMOUNTS,
+                deltas["year"])  # fmt: skip
+        _upsert(connection, OpenInvoiceTotal, ("hub_id", "currency", "due_on"), OPEN_AMOUNTS, deltas["open"])
+
+
+def _load_old_values_when_set(target, value, oldvalue, initiator) -> None:
+    """Nothing to do: listening with active_history makes SQLAlchemy load the old value before a set."""
+
+
+for _key in TRACKED:
+    event.listen(getattr(Invoice, _key), "set", _load_old_values_when_set, active_history=True)
+
+
+# --- From the records ------------------------------------------------------------------------------------
+
+
+def _settled_subqueries():
+    """Per invoice: what its allocations, credit notes and write-offs add up to (the records themselves)."""
+    paid = (
+        sa.select(PaymentAllocation.invoice_id, sa.func.sum(PaymentAllocation.amount).label("amount"))
+        .group_by(PaymentAllocation.invoice_id)
+        .subquery("paid")
+    )
+    credited = (
+        sa.select(CreditNote.invoice_id, sa.func.sum(CreditNote.amount).label("amount"))
+        .group_by(CreditNote.invoice_id)
+        .subquery("credited")
+    )
+    written_off = (
+        sa.select(WriteOff.invoice_id, sa.func.sum(WriteOff.amount).label("amount"))
+        .group_by(WriteOff.invoice_id)
+        .subquery("written_off")
+    )
+    return paid, credited, written_off
+
+
+def recompute_totals(connection: sa.Connection) -> tuple[dict, dict]:
+    """Both tables' rows as the records make them: {key: amounts} for the year totals and the open totals,
+    from every issued invoice's total and its allocations, credit notes and write-offs (never from the
+    invoice's own settled columns)."""
+    paid, credited, written_off = _settled_subqueries()
+    rows = connection.execute(
+        sa.select(
+            Invoice.status,
+            Invoice.member_id,
+            Invoice.hub_id,
+            Invoice.fiscal_year,
+            Invoice.currency,
+            Invoice.due_on,
+            Invoice.total,
+            sa.func.coalesce(paid.c.amount, 0).label("amount_paid"),
+            sa.func.coalesce(credited.c.amount, 0).label("amount_credited"),
+            sa.func.coalesce(written_off.c.amount, 0).label("amount_written_off"),
+        )
+        .outerjoin(paid, paid.c.invoice_id == Invoice.id)
+        .outerjoin(credited, credited.c.invoice_id == Invoice.id)
+        .outerjoin(written_off, written_off.c.invoice_id == Invoice.id)
+        .where(Invoice.status != InvoiceStatus.DRAFT)
+    )
+    deltas: dict[str, dict] = {"year": {}, "open": {}}
+    for row in rows:
+        values = {key: getattr(row, key) for key in TRACKED}
+        for key in ("total", "amount_paid", "amount_credited", "amount_written_off"):
+            values[key] = Decimal(str(values[key])).quantize(_CENT)
+        _add(deltas, _shares(values), +1)
+    clean = {
+        table: {key: tuple(amounts) for key, amounts in rows.items() if any(amounts)}
+        for table, rows in deltas.items()
+    }
+    return clean["year"], clean["open"]
+
+
+def kept_totals(connection: sa.Connection) -> tuple[dict, dict]:
+    """Both tables' rows as kept, in the shape of `recompute_totals` (rows of nothing left out)."""
+    year = {
+        (row.member_id, row.fiscal_year, row.currency): tuple(getattr(row, name) for name in YEAR_AMOUNTS)
+        for row in connection.execute(sa.select(InvoiceYearTotal))
+    }
+    still_open = {
+        (row.hub_id, row.currency, row.due_on): tuple(getattr(row, name) for name in OPEN_AMOUNTS)
+        for row in connection.execute(sa.select(OpenInvoiceTotal))
+    }
+    return (
+        {key: amounts for key, amounts in year.items() if any(amounts)},
+        {key: amounts for key, amounts in still_open.items() if any(amounts)},
+    )
+
+
+def rebuild_totals(connection: sa.Connection) -> None:
+    """Replace both tables with `recompute_totals` (after bulk inserts that bypass the session: the bench
+    seed; the migration backfills with the same rules in SQL)."""
+    year, still_open = recompute_totals(connection)
+    connection.execute(sa.delete(InvoiceYearTotal))
+    connection.execute(sa.delete(OpenInvoiceTotal))
+    if year:
+        connection.execute(
+            sa.insert(InvoiceYearTotal),
+            [
+                dict(zip(("member_id", "fiscal_year", "currency"), key, strict=True))
+                | dict(zip(YEAR_AMOUNTS, amounts, strict=True))
+                for key, amounts in year.items()
+            ],
+        )
+    if still_open:
+        connection.execute(
+            sa.insert(OpenInvoiceTotal),
+            [
+                dict(zip(("hub_id", "currency", "due_on"), key, strict=True))
+                | dict(zip(OPEN_AMOUNTS, amounts, strict=True))
+                for key, amounts in still_open.items()
+            ],
+        )
+
+
+# --- Reading the open invoices -----------------------------------------------------------------------------
+
+#: Issued invoices that may still owe something: the statuses `InvoiceStatus.is_open` names, as a literal SQL
+#: condition so that both databases match it with the partial index below.
+OPEN_STATUS_VALUES = tuple(status.value for status in InvoiceStatus if status.is_open)
+OPEN_INVOICE = sa.text("invoices.status IN (" + ", ".join(f"'{value}'" for value in OPEN_STATUS_VALUES) + ")")
+
+#: The open invoices in due-date order, for the ageing's list of invoices (a page reads only its rows).
+OPEN_BY_DUE_ON = sa.Index(
+    "ix_invoices_open_by_due_on",
+    Invoice.due_on,
+    Invoice.number,
+    sqlite_where=OPEN_INVOICE,
+    postgresql_where=OPEN_INVOICE,
+)
+#: The latest day a settlement was recorded for: `latest_record_day` reads them as index lookups.
+sa.Index("ix_credit_notes_issued_on", CreditNote.issued_on)
+sa.Index("ix_write_offs_written_off_on", WriteOff.written_off_on)
+#: A member's invoices and payments by date, read backwards by the statement to find where its period starts.
+sa.Index("ix_invoices_member_issued_on", Invoice.member_id, Invoice.issued_on)
+sa.Index("ix_payments_member_received_on", Payment.member_id, Payment.received_on)
