@@ -104,7 +104,7 @@ def format_money(amount: Decimal | None, currency: str | None, locale: str = "en
         return f"{amount:,.2f}"
     style = _currency_style(currency, locale)
     if style is None or not isinstance(amount, Decimal):
-        return _formatted(amount, currency, locale)
+        return _formatted(amount, currency, locale, _is_signed(amount))
     return style.format(amount)
 
 
@@ -180,9 +180,14 @@ def _currency_style(currency: str, locale: str) -> _CurrencyStyle | None:
     )
 
 
+def _is_signed(amount) -> bool:
+    return amount.is_signed() if isinstance(amount, Decimal) else amount < 0
+
+
 @lru_cache(maxsize=4096)
-def _formatted(amount: Decimal, currency: str, locale: str | Locale) -> str:
-    """Formatting an amount costs about 0.07 ms, and reports repeat amounts (zeros, the same contribution)."""
+def _formatted(amount: Decimal, currency: str, locale: str | Locale, signed: bool = False) -> str:
+    """Formatting an amount costs about 0.07 ms, and reports repeat amounts (zeros, the same contribution).
+    `signed` is part of the key: -0.00 equals 0 but is written "-0.00"."""
     return format_currency(amount, currency, locale=parsed_locale(locale), currency_digits=True)
 
 
