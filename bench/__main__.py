@@ -167,6 +167,7 @@ def main(argv=None) -> None:
         # In a process of its own: its peak resident memory must not include the pages' and documents'.
         run_json = Path(directory) / "annual_run.json"
         command = [sys.executable, "-m", "bench.annual_run", "--members", str(settings["members"])]
+        command += ["--concurrent-issues", "16"]
         command += ["--json", str(run_json)] + (["--database-url", runs_url] if runs_url else [])
         subprocess.run(command, check=True, cwd=BENCH_DIR.parent)
         figures["annual_run"] = json.loads(run_json.read_text())

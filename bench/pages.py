@@ -102,8 +102,53 @@ def pages_for(data) -> list[Page]:
         Page("audit log, page 500", "/admin/audit?page=500", "list", role="admin"),
         Page("audit log, type", "/admin/audit?record_type=Invoice", "list", role="admin"),
         Page("audit log, text", "/admin/audit?q=Payment+123", "search", role="admin"),
-        Page("donors, broad search", "/donors/organisations/?q=foundation", "search", role="fundraising"),
-        Page("donors, narrow search", "/donors/organisations/?q=sao+paulo", "search", role="fundraising"),
+        *donors_pages(data),
+    ]  # fmt: skip
+
+
+def donors_pages(data) -> list[Page]:
+    """The donors and pipeline pages (bench.seed's donors and opportunities data)."""
+    organisation = data.big_organisation_id
+    return [
+        Page("donors landing", "/donors/", "report", role="fundraising"),
+        Page("organisations", "/donors/organisations/", "list", role="fundraising"),
+        Page("organisations, page 200", "/donors/organisations/?page=200", "list", role="fundraising"),
+        Page("organisations, filter",
+             "/donors/organisations/?kind=private_foundation&status=active&country=BR",
+             "list", role="fundraising"),
+        Page("organisations, theme", "/donors/organisations/?theme=3", "list", role="fundraising"),
+        Page("organisations, name search", "/donors/organisations/?q=Fundaci%C3%B3n+Ribeiro", "search",
+             role="fundraising"),
+        Page("organisations, contact search", "/donors/organisations/?q=Ingrid+Okafor", "search",
+             role="fundraising"),
+        Page("organisations, e-mail search", "/donors/organisations/?q=maria.nunez.4", "search",
+             role="fundraising"),
+        Page("organisations, sao paulo", "/donors/organisations/?q=sao+paulo", "search", role="fundraising"),
+        Page("organisation (biggest)", f"/donors/organisations/{organisation}", "detail", role="fundraising"),
+        Page("organisation letters", f"/donors/organisations/{organisation}/letters", "detail",
+             role="fundraising"),
+        Page("contact", f"/donors/contacts/{data.contact_id}", "detail", role="fundraising"),
+        Page("contact who moved", f"/donors/contacts/{data.moved_contact_id}", "detail", role="fundraising"),
+        Page("connectors", "/donors/connectors/", "list", role="fundraising"),
+        Page("connector (busiest)", f"/donors/connectors/{data.busy_connector_id}", "detail",
+             role="fundraising"),
+        Page("my next steps", "/donors/next-steps", "list", role="fundraising"),
+        Page("gifts", "/donors/gifts/", "list", role="fundraising"),
+        Page("gifts, to thank for", "/donors/gifts/?status=to_be_acknowledged", "list", role="fundraising"),
+        Page("gift", f"/donors/gifts/{data.gift_id}", "detail", role="fundraising"),
+        Page("organisations CSV", "/donors/organisations/?format=csv&country=BR", "export",
+             role="fundraising"),
+        Page("pipeline board", "/pipeline/", "report", role="fundraising"),
+        Page("opportunities", "/pipeline/opportunities", "list", role="fundraising"),
+        Page("opportunities, page 50", "/pipeline/opportunities?page=50", "list", role="fundraising"),
+        Page("opportunities, stage", "/pipeline/opportunities?stage=proposal", "list", role="fundraising"),
+        Page("opportunities, owner", f"/pipeline/opportunities?owner={data.fundraising_id}", "list",
+             role="fundraising"),
+        Page("opportunity", f"/pipeline/opportunities/{data.opportunity_id}", "detail", role="fundraising"),
+        Page("pledges", "/pipeline/pledges", "list", role="fundraising"),
+        Page("pledge", f"/pipeline/pledges/{data.pledge_id}", "detail", role="fundraising"),
+        Page("deadlines", "/pipeline/deadlines", "list", role="fundraising"),
+        Page("board dashboard", "/pipeline/board", "report", role="board"),
     ]  # fmt: skip
 
 
@@ -326,13 +371,28 @@ def reseed(app, scale: float):
         return data
 
 
-def run_scale(url: str, scale: float, runs: int, only: list[str] | None, outbox: str) -> dict:
+def described(app):
+    """The data set of a database that bench.seed filled earlier (--reuse), read back."""
+    from app.extensions import db
+    from bench.floor import prepare_floor
+    from bench.seed import describe
+
+    with app.app_context():
+        data = describe(db.session.connection())
+        db.session.rollback()
+        prepare_floor(db.engine)
+    return data
+
+
+def run_scale(
+    url: str, scale: float, runs: int, only: list[str] | None, outbox: str, reuse: bool = False
+) -> dict:
     """Seed at one scale and time every page; returns {"data": ..., "floor_ms": ..., "results": [...]}."""
     from app.extensions import db
     from bench.floor import create_floor_app
 
     app = bench_app(url, outbox)
-    data = reseed(app, scale)
+    data = described(app) if reuse else reseed(app, scale)
     print(f"\n{database_label(url)}, {data.summary()}", flush=True)
     floor_app = create_floor_app(url)
     floor_client = floor_app.test_client()
@@ -389,11 +449,13 @@ def database_label(url: str) -> str:
     return "PostgreSQL" if url.startswith("postgresql") else "SQLite"
 
 
-def run(url: str | None, scales: list[float], runs: int, only: list[str] | None = None) -> dict:
+def run(
+    url: str | None, scales: list[float], runs: int, only: list[str] | None = None, reuse: bool = False
+) -> dict:
     """Time the pages at each scale; returns the figures (as JSON-ready dicts) with the growth of each."""
     with tempfile.TemporaryDirectory(prefix="bench-pages-") as directory:
         database = url or f"sqlite:///{Path(directory) / 'bench.sqlite'}"
-        sizes = [run_scale(database, scale, runs, only, directory) for scale in scales]
+        sizes = [run_scale(database, scale, runs, only, directory, reuse) for scale in scales]
     figures = {"database": database_label(database), "sizes": sizes}
     if len(sizes) >= 2:
         small, large = sizes[0], sizes[-1]
@@ -424,8 +486,13 @@ def main(argv=None) -> None:
     )
     parser.add_argument("--page", action="append", help="only pages whose label contains this (repeatable)")
     parser.add_argument("--json", type=Path, help="also write the figures to this file")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="time the database as bench.seed filled it earlier (one scale, nothing dropped)",
+    )
     arguments = parser.parse_args(argv)
-    figures = run(arguments.database_url, arguments.scales, arguments.runs, arguments.page)
+    figures = run(arguments.database_url, arguments.scales, arguments.runs, arguments.page, arguments.reuse)
     if arguments.json:
         arguments.json.write_text(json.dumps(figures, indent=1, default=str))
 

@@ -18,6 +18,7 @@ An area whose models do not exist yet is skipped and named in the summary.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import io
@@ -71,6 +72,20 @@ class DataSet:
     payment_id: int = 0
     brussels_id: int = 0
     fiscal_years: list[int] = field(default_factory=list)
+    # Donors and pipeline.
+    fundraising_id: int = 4
+    big_organisation_id: int = 0
+    big_organisation_contacts: int = 0
+    contact_id: int = 0
+    moved_contact_id: int = 0
+    busy_connector_id: int = 0
+    gift_id: int = 0
+    letter_id: int = 0
+    next_gift_id: int = 1
+    opportunity_id: int = 0
+    pledge_id: int = 0
+    #: Organisation id -> its current contacts' ids (for the pipeline's seeding; not reported).
+    people_at: dict = field(default_factory=dict, repr=False)
 
     def summary(self) -> str:
         rows = ", ".join(f"{name} {count:,}" for name, count in sorted(self.rows.items()) if count >= 1000)
@@ -929,4 +944,896 @@ def describe(connection: sa.Connection) -> DataSet:
     data.busy_member_invoices = connection.scalar(
         sa.select(sa.func.count()).where(Invoice.member_id == data.busy_member_id)
     )
+    _describe_donors(connection, data)
     return data
+
+
+def _describe_donors(connection: sa.Connection, data: DataSet) -> None:
+    """The donors and pipeline ids (the seeding makes them the first rows of their tables)."""
+    from app.donors.models import Affiliation, Contact
+
+    if not connection.scalar(sa.select(sa.func.count()).select_from(Contact.__table__)):
+        return
+    data.big_organisation_id = data.busy_connector_id = data.gift_id = data.opportunity_id = 1
+    data.pledge_id = data.letter_id = 1
+    data.contact_id = connection.scalar(
+        sa.select(sa.func.min(Affiliation.contact_id)).where(Affiliation.organisation_id == 1)
+    )
+    data.big_organisation_contacts = connection.scalar(
+        sa.select(sa.func.count()).where(Affiliation.organisation_id == 1, Affiliation.ended_on.is_(None))
+    )
+    data.moved_contact_id = 8
+
+
+# --- Donors and pipeline -----------------------------------------------------------------------------------
+
+#: Per unit of scale (at 10: 50,000 organisations, 200,000 contacts, 1,000,000 interactions, 20,000 gifts,
+#: 20,000 opportunities).
+ORGANISATIONS_PER_SCALE = 5_000
+CONTACTS_PER_SCALE = 20_000
+INTERACTIONS_PER_SCALE = 100_000
+GIFTS_PER_SCALE = 2_000
+OPPORTUNITIES_PER_SCALE = 2_000
+CONNECTIONS_PER_SCALE = 2_000
+INTRODUCTIONS_PER_SCALE = 200
+#: The big organisation (id 1) and the busy connector (id 1) hold these shares of their kind of row, so
+#: that their pages grow with the data set unless they are paginated.
+BIG_SHARE = 0.0025
+BIG_INTERACTION_SHARE = 0.01
+BUSY_CONNECTOR_SHARE = 0.1
+#: Rows made and inserted at a time for the biggest tables (1,000,000 interactions are never all in memory).
+CHUNK = 100_000
+#: The benchmarked contacts (the big organisation's first, and one who moved) have names nobody else has, so
+#: that their pages' duplicate suggestions do the same work at every scale.
+UNIQUE_CONTACT_NAMES = {1: "Conceição Araújo-Valverde", 8: "Anaïs Lefèvre-Dubois"}
+#: Users of the bench's role cycle who take part in fundraising (admin and fundraising).
+DONOR_STAFF = (2, 4, 7, 9)
+FUNDRAISING_ID = 4
+CITIES = [
+    "São Paulo",
+    "Bogotá",
+    "Montréal",
+    "Genève",
+    "Zürich",
+    "Köln",
+    "Kraków",
+    "Málaga",
+    "Dakar",
+    "Nairobi",
+    "Brasília",
+    "Medellín",
+    "Québec",
+    "Besançon",
+    "Córdoba",
+    "Reykjavík",
+    "Tromsø",
+    "Łódź",
+    "Niš",
+    "Göteborg",
+]
+
+
+def _bulk_rows(connection: sa.Connection, table: sa.Table, keys: tuple[str, ...], rows, counts) -> None:
+    """Insert tuples (values in `keys` order) the fastest way each database has: COPY, or executemany."""
+    dialect = connection.dialect
+    processors = []
+    for index, key in enumerate(keys):
+        processor = table.c[key].type.dialect_impl(dialect).bind_processor(dialect)
+        if processor is not None:
+            processors.append((index, processor))
+    if processors:
+        converted = []
+        for row in rows:
+            values = list(row)
+            for index, processor in processors:
+                if values[index] is not None:
+                    values[index] = processor(values[index])
+            converted.append(values)
+        rows = converted
+    columns = ", ".join(f'"{key}"' for key in keys)
+    if dialect.name == "postgresql":
+        cursor = connection.connection.driver_connection.cursor()
+        with cursor.copy(f'COPY "{table.name}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" for _ in keys)
+        cursor = connection.connection.driver_connection.cursor()
+        cursor.executemany(f'INSERT INTO "{table.name}" ({columns}) VALUES ({marks})', rows)
+    counts[table.name] = counts.get(table.name, 0) + len(rows)
+
+
+class _SearchObjectsOff:
+    """Drop a table's search index (PostgreSQL) or FTS triggers (SQLite) for a bulk load, then put them back
+    and index every row at once: whatever app/donors/search.py created, read back from the catalogue."""
+
+    def __init__(self, connection: sa.Connection, tables: tuple[str, ...]):
+        self.connection, self.tables = connection, tables
+
+    def __enter__(self):
+        run = self.connection.exec_driver_sql
+        if self.connection.dialect.name == "postgresql":
+            self.saved = run(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = ANY(%(tables)s) "
+                "AND indexname LIKE 'search%%'",
+                {"tables": list(self.tables)},
+            ).all()
+            for name, _ in self.saved:
+                run(f'DROP INDEX "{name}"')
+        else:
+            marks = ", ".join("?" for _ in self.tables)
+            self.saved = run(
+                f"SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ({marks})",
+                tuple(self.tables),
+            ).all()
+            for name, _ in self.saved:
+                run(f'DROP TRIGGER "{name}"')
+        return self
+
+    def __exit__(self, *exc):
+        run = self.connection.exec_driver_sql
+        if self.connection.dialect.name == "postgresql":
+            run("SET LOCAL maintenance_work_mem = '256MB'")
+            for _, definition in self.saved:
+                run(definition)
+        else:
+            fts_tables = run(
+                "SELECT name, sql FROM sqlite_master "
+                "WHERE type = 'table' AND sql LIKE 'CREATE VIRTUAL TABLE%'"
+            ).all()
+            for name, sql in fts_tables:
+                if any(f"content='{table}'" in sql.replace('"', "'") for table in self.tables):
+                    run(f'INSERT INTO "{name}"("{name}") VALUES (\'rebuild\')')
+            for _, sql in self.saved:
+                run(sql)
+
+
+def _seed_donors(connection: sa.Connection, scale: float, rng: random.Random, data: DataSet, models) -> None:
+    """Organisations, contacts who move, connectors and introductions, a million interactions, gifts and
+    letters: the donors area at `scale`, in bulk."""
+    from app.common.mail import MailMessage, MailStatus
+    from app.common.time import today
+    from app.donors import seed as demo
+    from app.donors.sending import MAIL_KIND
+    from app.donors.text import fold, name_key
+
+    m = models
+    counts = data.rows
+    day_today = today()
+    now = datetime.now(UTC)
+    if connection.dialect.name == "postgresql":
+        # The rows are consistent by construction: no foreign-key trigger per row during the load.
+        connection.exec_driver_sql("SET LOCAL session_replication_role = replica")
+    cached_fold, cached_key = (
+        functools.lru_cache(maxsize=None)(fold),
+        functools.lru_cache(maxsize=None)(name_key),
+    )
+    organisation_count = max(20, round(ORGANISATIONS_PER_SCALE * scale))
+    contact_count = max(60, round(CONTACTS_PER_SCALE * scale))
+    interaction_count = max(200, round(INTERACTIONS_PER_SCALE * scale))
+    gift_count = max(40, round(GIFTS_PER_SCALE * scale))
+    connection_count = max(40, round(CONNECTIONS_PER_SCALE * scale))
+    introduction_count = max(16, round(INTRODUCTIONS_PER_SCALE * scale))
+
+    _insert(connection, m.Theme, [dict(id=i + 1, name=name) for i, name in enumerate(demo.THEMES)], counts)
+    theme_count = len(demo.THEMES)
+
+    # Organisations: mostly unique names from patterns, surnames, words and cities (accents on purpose).
+    fillers = [*demo.WORDS, *demo.LAST_NAMES]
+    places = [*CITIES, *demo.WORDS]
+    kinds = [(kind, patterns, country) for kind, patterns, country in demo.KINDS]
+    agencies = list(demo.AGENCIES)
+    statuses = (
+        [m.OrganisationStatus.PROSPECT] * 3
+        + [m.OrganisationStatus.ACTIVE] * 2
+        + [m.OrganisationStatus.LAPSED]
+    )
+    organisations, themes, org_country = [], [], {}
+    org_keys = (
+        "id",
+        "name",
+        "name_key",
+        "search_text",
+        "kind",
+        "country_code",
+        "website",
+        "status",
+        "owner_id",
+        "notes",
+        "created_at",
+    )
+    seen = set()
+    candidates = []
+    for _, patterns, _ in kinds:
+        combinations = [(p, f, c) for p in patterns for f in fillers for c in places]
+        rng.shuffle(combinations)
+        candidates.append(combinations)
+    for index in range(organisation_count):
+        organisation_id = index + 1
+        if organisation_id == 1:
+            name, kind, country = (
+                "Fundação São Paulo para a Democracia",
+                m.OrganisationKind.PRIVATE_FOUNDATION,
+                "BR",
+            )
+        elif index <= len(agencies):
+            name, country = agencies[index - 1]
+            kind = m.OrganisationKind.BILATERAL_AGENCY
+        else:
+            entry = index % len(kinds)
+            kind, patterns, country = kinds[entry]
+            name = ""
+            while not name or name_key(name) in seen:
+                if not candidates[entry]:  # every combination used: numbered names from here
+                    name = f"{rng.choice(patterns).format(rng.choice(fillers), rng.choice(places))} {index}"
+                    break
+                pattern, filler, place = candidates[entry].pop()
+                name = pattern.format(filler, place)
+                if "{1}" not in pattern:
+                    name = f"{name} {place}"
+        seen.add(name_key(name))
+        key = name_key(name)
+        organisations.append(
+            (
+                organisation_id,
+                name,
+                key,
+                fold(name),
+                kind,
+                country,
+                f"https://www.{key.replace(' ', '')[:24]}.example",
+                rng.choice(statuses),
+                DONOR_STAFF[index % len(DONOR_STAFF)],
+                "",
+                now,
+            )
+        )
+        org_country[organisation_id] = country
+        for theme_id in rng.sample(range(1, theme_count + 1), 1 + index % 3):
+            themes.append((organisation_id, theme_id))
+    # Contacts: the big organisation has BIG_SHARE of them; one in eight moved from another organisation.
+    contacts, affiliations, home, emails = [], [], {}, {}
+    contact_keys = (
+        "id",
+        "name",
+        "name_key",
+        "title",
+        "email",
+        "email_key",
+        "phone",
+        "language",
+        "do_not_contact",
+        "notes",
+        "search_text",
+        "lawful_basis",
+        "source",
+        "email_consent",
+        "created_at",
+    )
+    languages = {"FR": m.Language.FR, "BE": m.Language.FR, "ES": m.Language.ES}
+    big_contacts = max(3, round(contact_count * BIG_SHARE))
+    domains = {}
+    for row in organisations:
+        domains[row[0]] = row[6].removeprefix("https://www.")
+    for index in range(contact_count):
+        contact_id = index + 1
+        organisation_id = 1 if index < big_contacts else 1 + (index % organisation_count)
+        name = (
+            UNIQUE_CONTACT_NAMES.get(contact_id)
+            or f"{rng.choice(demo.FIRST_NAMES)} {rng.choice(demo.LAST_NAMES)}"
+        )
+        email = f"{cached_key(name).replace(' ', '.')}.{contact_id}@{domains[organisation_id]}"
+        # The folded text of a name and an already folded e-mail (checked against the model's on a few).
+        search_text = f"{cached_fold(name)} {email}"
+        if index < 50:
+            assert search_text == m.Contact.search_text_for(name, email), search_text
+        contacts.append(
+            (
+                contact_id,
+                name,
+                cached_key(name),
+                rng.choice(demo.ROLES),
+                email,
+                email.casefold(),
+                f"+4420{7946_0000 + contact_id % 10_000:08d}" if contact_id % 3 == 0 else "",
+                languages.get(org_country[organisation_id], m.Language.EN),
+                contact_id % 25 == 0,
+                "",
+                search_text,
+                m.LawfulBasis.LEGITIMATE_INTEREST,
+                "Bench data",
+                False,
+                now,
+            )
+        )
+        started = day_today - timedelta(days=400 + contact_id % 2600)
+        if contact_id % 8 == 0:  # someone who moved: a past position, then the current one
+            earlier = 1 + (contact_id * 7919) % organisation_count
+            moved = day_today - timedelta(days=60 + contact_id % 320)
+            affiliations.append((contact_id, earlier, rng.choice(demo.ROLES), started, moved))
+            started = moved
+        affiliations.append((contact_id, organisation_id, rng.choice(demo.ROLES), started, None))
+        home[contact_id] = organisation_id
+        emails[contact_id] = email
+    with _SearchObjectsOff(connection, ("organisations", "contacts")):
+        _bulk_rows(connection, m.Organisation.__table__, org_keys, organisations, counts)
+        _bulk_rows(connection, m.Contact.__table__, contact_keys, contacts, counts)
+    _bulk_rows(connection, m.organisation_themes, ("organisation_id", "theme_id"), themes, counts)
+    _bulk_rows(
+        connection,
+        m.Affiliation.__table__,
+        ("contact_id", "organisation_id", "role", "started_on", "ended_on"),
+        affiliations,
+        counts,
+    )
+    people_at: dict[int, list[int]] = defaultdict(list)
+    for contact_id, organisation_id in home.items():
+        people_at[organisation_id].append(contact_id)
+    del organisations, contacts, affiliations
+
+    # Connectors (the board user among them) and who they know; connector 1 is the busy one.
+    connectors = [
+        dict(
+            id=i + 1, name=name, role=role, user_id=None, contact_id=None, email="", notes="", created_at=now
+        )
+        for i, (name, role) in enumerate(demo.CONNECTORS)
+    ]
+    connectors.append(
+        dict(
+            id=len(connectors) + 1,
+            name="Bench User 05",
+            role=m.ConnectorRole.BOARD,
+            user_id=data.board_id,
+            contact_id=None,
+            email="bench5@example.org",
+            notes="",
+            created_at=now,
+        )
+    )
+    _insert(connection, m.Connector, connectors, counts)
+    connector_ids = [row["id"] for row in connectors]
+    known = set()
+    connections = []
+    # The big organisation's contacts are well connected: "who can introduce us" has many rows there.
+    for contact_id in people_at[1]:
+        for connector_id in connector_ids[:3]:
+            known.add((connector_id, contact_id))
+    while len(known) < connection_count:
+        connector_id = 1 if rng.random() < BUSY_CONNECTOR_SHARE else rng.choice(connector_ids)
+        known.add((connector_id, rng.randrange(1, contact_count + 1)))
+    for number, (connector_id, contact_id) in enumerate(sorted(known)):
+        connections.append((number + 1, connector_id, contact_id, rng.choice(demo.NATURES), now))
+    _bulk_rows(
+        connection,
+        m.Connection.__table__,
+        ("id", "connector_id", "contact_id", "nature", "created_at"),
+        connections,
+        counts,
+    )
+    introductions, made_at = [], {}
+    intro_statuses = list(m.IntroductionStatus)
+    for number in range(introduction_count):
+        _, connector_id, contact_id, _, _ = connections[
+            number if number % 5 else (number * 31) % len(connections)
+        ]
+        if number % 4 == 0:
+            connector_id, contact_id = 1, people_at[1][number % len(people_at[1])]
+        status = intro_statuses[number % len(intro_statuses)]
+        asked = day_today - timedelta(days=5 + number % 700)
+        introductions.append(
+            dict(
+                id=number + 1,
+                connector_id=connector_id,
+                target_contact_id=contact_id,
+                organisation_id=home[contact_id],
+                requested_by_id=DONOR_STAFF[number % len(DONOR_STAFF)],
+                for_user_id=DONOR_STAFF[0],
+                status=status,
+                requested_on=asked,
+                status_changed_on=None if status.is_open else asked + timedelta(days=12),
+                purpose="Meet the programme team about the governance portfolio.",
+                outcome="Lunch with the CEO; invited to apply."
+                if status == m.IntroductionStatus.MADE
+                else "",
+                created_at=now,
+            )
+        )
+        if status == m.IntroductionStatus.MADE:
+            made_at.setdefault(home[contact_id], number + 1)
+    _insert(connection, m.Introduction, introductions, counts)
+
+    # Interactions over three years, with participants and next steps (recent ones open, some overdue).
+    interaction_keys = (
+        "id",
+        "kind",
+        "occurred_on",
+        "organisation_id",
+        "summary",
+        "created_by_id",
+        "created_at",
+        "next_step",
+        "next_step_due_on",
+        "next_step_owner_id",
+        "next_step_done_at",
+    )
+    interaction_kinds = list(m.InteractionKind)
+    big_interactions = round(interaction_count * BIG_INTERACTION_SHARE)
+    for start in range(0, interaction_count, CHUNK):
+        rows, participants, staff = [], [], []
+        for index in range(start, min(start + CHUNK, interaction_count)):
+            interaction_id = index + 1
+            organisation_id = 1 if index < big_interactions else 1 + rng.randrange(organisation_count)
+            occurred = day_today - timedelta(days=rng.randrange(1095))
+            creator = DONOR_STAFF[index % len(DONOR_STAFF)]
+            step = due = owner = done = None
+            if index % 5 == 0:
+                step = demo.NEXT_STEPS[index % len(demo.NEXT_STEPS)]
+                due = occurred + timedelta(days=7 + index % 50)
+                owner = DONOR_STAFF[(index // 5) % len(DONOR_STAFF)]
+                if due < day_today - timedelta(days=30) or (due < day_today and index % 3):
+                    done = _moment(due, rng)
+            rows.append(
+                (
+                    interaction_id,
+                    interaction_kinds[index % len(interaction_kinds)],
+                    occurred,
+                    organisation_id,
+                    demo.SUMMARIES[index % len(demo.SUMMARIES)],
+                    creator,
+                    _moment(occurred, rng),
+                    step or "",
+                    due,
+                    owner,
+                    done,
+                )
+            )
+            people = people_at.get(organisation_id)
+            if people:
+                first = people[index % len(people)]
+                participants.append((interaction_id, first))
+                if index % 3 == 0 and len(people) > 1:
+                    second = people[(index + 1) % len(people)]
+                    if second != first:
+                        participants.append((interaction_id, second))
+            staff.append((interaction_id, creator))
+        _bulk_rows(connection, m.Interaction.__table__, interaction_keys, rows, counts)
+        _bulk_rows(connection, m.interaction_contacts, ("interaction_id", "contact_id"), participants, counts)
+        _bulk_rows(connection, m.interaction_staff, ("interaction_id", "user_id"), staff, counts)
+        del rows, participants, staff
+
+    # Gifts in USD, EUR and GBP; most thanked for, some with a stored letter (and its e-mail in the mail log).
+    # The pipeline's seeding adds the gifts that pay pledge instalments (they count towards gift_count).
+    gift_keys = (
+        "id",
+        "organisation_id",
+        "contact_id",
+        "received_on",
+        "amount",
+        "currency",
+        "hub_id",
+        "method",
+        "is_restricted",
+        "purpose",
+        "introduction_id",
+        "goods_or_services",
+        "goods_or_services_value",
+        "acknowledgement_status",
+        "acknowledged_on",
+        "acknowledged_how",
+        "notes",
+        "created_by_id",
+        "created_at",
+    )
+    gifts, events, letters, messages, letter_links = [], [], [], [], []
+    own_gifts = gift_count - min(gift_count // 3, round(OPPORTUNITIES_PER_SCALE * scale * 0.075))
+    for index in range(own_gifts):
+        gift_id = index + 1
+        organisation_id = 1 if index % 100 == 0 else 1 + rng.randrange(organisation_count)
+        currency = ("USD", "USD", "EUR", "GBP")[index % 4]
+        received = day_today - timedelta(days=1 + rng.randrange(1000))
+        age = (day_today - received).days
+        if age < 30 and index % 3:
+            status = m.AcknowledgementStatus.TO_BE_ACKNOWLEDGED
+        elif index % 17 == 0:
+            status = m.AcknowledgementStatus.DO_NOT_ACKNOWLEDGE
+        else:
+            status = m.AcknowledgementStatus.ACKNOWLEDGED
+        people = people_at.get(organisation_id) or [None]
+        contact_id = people[index % len(people)]
+        restricted = index % 5 == 0
+        gifts.append(
+            (
+                gift_id,
+                organisation_id,
+                contact_id,
+                received,
+                _money(rng.choice([500, 2500, 5000, 10000, 25000, 50000, 150000])),
+                currency,
+                2 if currency == "EUR" else 1,
+                m.GiftMethod.CHEQUE if index % 6 == 0 else m.GiftMethod.WIRE,
+                restricted,
+                "Open contracting in West Africa" if restricted else "",
+                made_at.get(organisation_id),
+                "",
+                None,
+                status,
+                received + timedelta(days=2 + index % 5)
+                if status == m.AcknowledgementStatus.ACKNOWLEDGED
+                else None,
+                "Letter by e-mail" if status == m.AcknowledgementStatus.ACKNOWLEDGED else "",
+                "",
+                DONOR_STAFF[index % len(DONOR_STAFF)],
+                _moment(received, rng),
+            )
+        )
+        events.append((gift_id, _moment(received, rng), m.GiftEventKind.RECORDED, FUNDRAISING_ID, ""))
+        if status == m.AcknowledgementStatus.ACKNOWLEDGED and index % 3 == 0:
+            letter_id = len(letters) + 1
+            made = _moment(received + timedelta(days=2), rng)
+            language = (m.Language.EN, m.Language.FR, m.Language.ES)[index % 3]
+            letters.append(
+                (
+                    letter_id,
+                    m.LetterKind.GIFT,
+                    organisation_id,
+                    gift_id,
+                    None,
+                    contact_id,
+                    2 if currency == "EUR" else 1,
+                    language,
+                    FAKE_PDF,
+                    FAKE_SHA256,
+                    FUNDRAISING_ID,
+                    made,
+                )
+            )
+            events.append((gift_id, made, m.GiftEventKind.LETTER_CREATED, FUNDRAISING_ID, ""))
+            if contact_id is not None:
+                message_id = counts.get("mail_messages", 0) + len(messages) + 1
+                messages.append(
+                    dict(
+                        id=message_id,
+                        kind=MAIL_KIND,
+                        about=f"Thank-you letter {letter_id}",
+                        sender="Tributary <noreply@example.org>",
+                        recipients=emails[contact_id],
+                        subject="Thank you for your gift",
+                        status=MailStatus.SENT,
+                        transport="outbox",
+                        message_id=f"<{message_id}@bench.example>",
+                        outbox_path="",
+                        error="",
+                        requested_by_id=FUNDRAISING_ID,
+                        requested_by_label="bench",
+                        created_at=made,
+                        attempted_at=made,
+                        sent_at=made,
+                    )
+                )
+                letter_links.append((message_id, letter_id))
+                events.append(
+                    (gift_id, made, m.GiftEventKind.LETTER_SENT, FUNDRAISING_ID, f"To contact {contact_id}")
+                )
+    _bulk_rows(connection, m.Gift.__table__, gift_keys, gifts, counts)
+    _bulk_rows(
+        connection, m.GiftEvent.__table__, ("gift_id", "at", "kind", "actor_id", "detail"), events, counts
+    )
+    _bulk_rows(
+        connection,
+        m.AcknowledgementLetter.__table__,
+        (
+            "id",
+            "kind",
+            "organisation_id",
+            "gift_id",
+            "year",
+            "contact_id",
+            "hub_id",
+            "language",
+            "pdf_bytes",
+            "pdf_sha256",
+            "created_by_id",
+            "created_at",
+        ),
+        letters,
+        counts,
+    )
+    _insert(connection, MailMessage, messages, counts)
+    _bulk_rows(connection, m.LetterMessage.__table__, ("message_id", "letter_id"), letter_links, counts)
+
+    # Members linked to their aid agencies (the organisations after the big one).
+    from app.contributions.funders import MemberOrganisation
+
+    _insert(
+        connection,
+        MemberOrganisation,
+        [
+            dict(member_id=data.busy_member_id, organisation_id=2, created_at=now),
+            dict(member_id=data.busy_member_id, organisation_id=3, created_at=now),
+        ],
+        counts,
+    )
+
+    data.big_organisation_id = 1
+    data.big_organisation_contacts = big_contacts
+    data.contact_id = people_at[1][0]
+    data.moved_contact_id = 8
+    data.busy_connector_id = 1
+    data.fundraising_id = FUNDRAISING_ID
+    data.gift_id = 1
+    data.letter_id = 1 if letters else 0
+    data.next_gift_id = own_gifts + 1
+    data.people_at = people_at
+
+
+def _seed_opportunities(
+    connection: sa.Connection, scale: float, rng: random.Random, data: DataSet, models
+) -> None:
+    """Opportunities at every stage with their fiscal-year split and stage history; pledges for the won ones
+    with instalments (the past ones paid by gifts applied to them) and deliverables."""
+    from app.common.fiscal import fiscal_year, fiscal_year_of
+    from app.common.time import today
+    from app.donors import models as donors
+    from app.pipeline.seed import TITLES
+    from app.pipeline.stages import CLOSED_STAGES, OPEN_STAGES, Stage
+
+    m = models
+    counts = data.rows
+    day_today = today()
+    now = datetime.now(UTC)
+    current = data.fiscal_years[-1]
+    count = max(40, round(OPPORTUNITIES_PER_SCALE * scale))
+    organisation_count = data.rows.get("organisations", 0)
+    people_at = getattr(data, "people_at", {})
+    weights = [
+        (Stage.IDENTIFIED, 20),
+        (Stage.QUALIFIED, 16),
+        (Stage.CULTIVATION, 16),
+        (Stage.PROPOSAL, 14),
+        (Stage.VERBAL_COMMITMENT, 8),
+        (Stage.WON, 14),
+        (Stage.LOST, 7),
+        (Stage.DECLINED, 5),
+    ]
+    cycle = [stage for stage, weight in weights for _ in range(weight)]
+    opportunities, splits, changes, contacts = [], [], [], []
+    pledges, instalments, deliverables, gifts, applications = [], [], [], [], []
+    opportunity_keys = (
+        "id",
+        "organisation_id",
+        "title",
+        "owner_id",
+        "primary_contact_id",
+        "stage",
+        "probability",
+        "amount",
+        "currency",
+        "is_restricted",
+        "purpose",
+        "expected_decision_on",
+        "proposal_due_on",
+        "next_step",
+        "next_step_due_on",
+        "introduction_id",
+        "close_reason",
+        "stage_changed_at",
+        "created_at",
+        "updated_at",
+    )
+    gift_id = getattr(data, "next_gift_id", 1)
+    max_gifts = max(0, round(GIFTS_PER_SCALE * scale) - gift_id + 1)
+    for index in range(count):
+        opportunity_id = index + 1
+        stage = Stage.WON if opportunity_id == 1 else cycle[index % len(cycle)]
+        organisation_id = 1 if index % 200 == 0 else 1 + rng.randrange(max(organisation_count, 1))
+        currency = ("USD", "USD", "EUR", "GBP")[index % 4]
+        amount = _money(rng.choice([25, 40, 60, 75, 100, 150, 200, 250, 400, 600]) * 1000)
+        first = current - 1 + index % 3
+        years = list(range(first, first + (3 if opportunity_id == 1 else 1 + index % 3)))
+        share = _money(amount / len(years))
+        parts = [share] * (len(years) - 1) + [amount - share * (len(years) - 1)]
+        created = now - timedelta(days=60 + index % 900)
+        path = (
+            list(OPEN_STAGES[: OPEN_STAGES.index(stage) + 1])
+            if stage.is_open
+            else [*OPEN_STAGES[: 1 + index % len(OPEN_STAGES)], stage]
+        )
+        at = created
+        previous = None
+        for to_stage in path:
+            changes.append(
+                (
+                    opportunity_id,
+                    previous,
+                    to_stage,
+                    at,
+                    DONOR_STAFF[index % 4],
+                    "Priorities changed this year" if to_stage.needs_reason else "",
+                )
+            )
+            previous = to_stage
+            at = min(at + timedelta(days=20 + index % 40), now)
+        stage_changed = changes[-1][3]
+        people = people_at.get(organisation_id) or [None]
+        primary = people[index % len(people)]
+        opportunities.append(
+            (
+                opportunity_id,
+                organisation_id,
+                f"{TITLES[index % len(TITLES)]} {years[0]}",
+                DONOR_STAFF[index % 4],
+                primary,
+                stage,
+                stage.default_probability,
+                amount,
+                currency,
+                index % 7 == 0,
+                "Programme work in the regional hubs" if index % 7 == 0 else "",
+                day_today + timedelta(days=-20 + index % 220),
+                day_today + timedelta(days=5 + index % 85)
+                if stage in (Stage.CULTIVATION, Stage.PROPOSAL)
+                else None,
+                "Call the programme officer" if index % 2 else "",
+                day_today + timedelta(days=-5 + index % 50),
+                None,
+                "Priorities changed this year" if stage in CLOSED_STAGES[1:] else "",
+                stage_changed,
+                created,
+                stage_changed,
+            )
+        )
+        for year, part in zip(years, parts, strict=True):
+            splits.append((opportunity_id, year, part))
+        if primary is not None and index % 3 == 0 and len(people) > 1:
+            other = people[(index + 1) % len(people)]
+            if other != primary:
+                contacts.append((opportunity_id, other, "Signatory"))
+        if stage != Stage.WON:
+            continue
+        pledge_id = len(pledges) + 1
+        agreed = stage_changed.date()
+        pledges.append(
+            (
+                pledge_id,
+                opportunity_id,
+                organisation_id,
+                amount,
+                currency,
+                agreed,
+                f"GR-{opportunity_id:06d}",
+                "",
+                now,
+                now,
+            )
+        )
+        for year, part in zip(years, parts, strict=True):
+            instalment_id = len(instalments) + 1
+            expected = fiscal_year(year).starts_on + timedelta(days=30)
+            received = Decimal("0.00")
+            if expected < day_today and len(gifts) < max_gifts and instalment_id % 4:
+                received = part
+                on = min(expected + timedelta(days=10), day_today)
+                gifts.append(
+                    (
+                        gift_id,
+                        organisation_id,
+                        primary,
+                        on,
+                        part,
+                        currency,
+                        2 if currency == "EUR" else 1,
+                        donors.GiftMethod.WIRE,
+                        False,
+                        "",
+                        None,
+                        "",
+                        None,
+                        donors.AcknowledgementStatus.ACKNOWLEDGED,
+                        on + timedelta(days=3),
+                        "Letter by e-mail",
+                        "",
+                        FUNDRAISING_ID,
+                        _moment(on, rng),
+                    )
+                )
+                applications.append((gift_id, instalment_id, part, _moment(on, rng), FUNDRAISING_ID))
+                gift_id += 1
+            instalments.append((instalment_id, pledge_id, part, expected, fiscal_year_of(expected), received))
+        due = agreed + timedelta(days=180)
+        submitted = due < day_today
+        deliverables.append(
+            (
+                pledge_id,
+                m.DeliverableKind.NARRATIVE_REPORT,
+                "Interim narrative report",
+                due,
+                due - timedelta(days=5) if submitted else None,
+                "Progress against the logframe, 10 pages at most.",
+                m.DeliverableStatus.SUBMITTED if submitted else m.DeliverableStatus.TO_DO,
+                now,
+            )
+        )
+    _bulk_rows(connection, m.Opportunity.__table__, opportunity_keys, opportunities, counts)
+    _bulk_rows(
+        connection, m.OpportunitySplit.__table__, ("opportunity_id", "fiscal_year", "amount"), splits, counts
+    )
+    _bulk_rows(
+        connection,
+        m.StageChange.__table__,
+        ("opportunity_id", "from_stage", "to_stage", "changed_at", "changed_by_id", "reason"),
+        changes,
+        counts,
+    )
+    _bulk_rows(
+        connection, m.OpportunityContact.__table__, ("opportunity_id", "contact_id", "role"), contacts, counts
+    )
+    _bulk_rows(
+        connection,
+        m.Pledge.__table__,
+        (
+            "id",
+            "opportunity_id",
+            "organisation_id",
+            "awarded_amount",
+            "currency",
+            "agreed_on",
+            "reference",
+            "notes",
+            "created_at",
+            "updated_at",
+        ),
+        pledges,
+        counts,
+    )
+    _bulk_rows(
+        connection,
+        m.Instalment.__table__,
+        ("id", "pledge_id", "amount", "expected_on", "fiscal_year", "received_amount"),
+        instalments,
+        counts,
+    )
+    _bulk_rows(
+        connection,
+        m.Deliverable.__table__,
+        ("pledge_id", "kind", "title", "due_on", "submitted_on", "requirements", "status", "updated_at"),
+        deliverables,
+        counts,
+    )
+    if gifts:
+        gift_keys = (
+            "id",
+            "organisation_id",
+            "contact_id",
+            "received_on",
+            "amount",
+            "currency",
+            "hub_id",
+            "method",
+            "is_restricted",
+            "purpose",
+            "introduction_id",
+            "goods_or_services",
+            "goods_or_services_value",
+            "acknowledgement_status",
+            "acknowledged_on",
+            "acknowledged_how",
+            "notes",
+            "created_by_id",
+            "created_at",
+        )
+        _bulk_rows(connection, donors.Gift.__table__, gift_keys, gifts, counts)
+        _bulk_rows(
+            connection,
+            m.GiftApplication.__table__,
+            ("gift_id", "instalment_id", "amount", "applied_at", "applied_by_id"),
+            applications,
+            counts,
+        )
+    data.opportunity_id = 1
+    data.pledge_id = 1
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL session_replication_role = origin")
+
+
+SEEDERS["donors"] = _seed_donors
+SEEDERS["opportunities"] = _seed_opportunities

@@ -50,8 +50,17 @@ def get_metadata():
 
 
 def include_object(object, name, type_, reflected, compare_to):
-    """Objects named search_* (trigram indexes, SQLite FTS5 tables) come from hand-written DDL: skip them."""
-    return not (name or "").startswith("search_")
+    """Objects named search_* (trigram indexes, SQLite FTS5 tables) come from hand-written DDL: skip them.
+    So are indexes the models create on one database only (`ddl_if(dialect=...)`), written in the migration
+    for that database."""
+    if (name or "").startswith("search_"):
+        return False
+    return not (type_ == "index" and _on_one_database_only(object if not reflected else compare_to))
+
+
+def _on_one_database_only(index) -> bool:
+    condition = getattr(index, "_ddl_if", None)
+    return condition is not None and condition.dialect is not None
 
 
 def run_migrations_offline():

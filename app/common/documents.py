@@ -23,11 +23,13 @@ from decimal import Decimal
 
 import segno
 from babel import Locale
+from flask import render_template
 from flask_babel import force_locale, gettext
 from segno import helpers as segno_helpers
 
+from . import pdf
 from .languages import Language
-from .pdf import data_url, render_template_pdf
+from .pdf import data_url
 
 #: Countries that write the postal code after the city ("Washington, DC 20005").
 POSTCODE_AFTER_CITY = {"US", "CA", "GB", "AU", "NZ"}
@@ -187,7 +189,7 @@ def epc_qr(
 # --- Rendering ---------------------------------------------------------------------------------------------
 
 
-def render_document(
+def document_html(
     template: str,
     *,
     issuer,
@@ -195,15 +197,22 @@ def render_document(
     recipient: Recipient | Mapping | None = None,
     qr: DocumentQr | None = None,
     **context,
-) -> bytes:
-    """A document as PDF bytes: `template` (extending pdf/_document.html) on the issuer's letterhead,
-    addressed to `recipient`, with an optional QR code under the body, every word in `lang`."""
+) -> str:
+    """A document's HTML, as `render_document` turns it into a PDF (for rendering elsewhere: a worker
+    process of app.common.pdf.pdf_workers)."""
     code = document_language(lang)
     with force_locale(code):
-        return render_template_pdf(
+        return render_template(
             template,
             recipient=recipient_lines(recipient, code) if recipient is not None else None,
             qr=qr,
             **letterhead(issuer, code),
             **context,
         )
+
+
+def render_document(template: str, **arguments) -> bytes:
+    """A document as PDF bytes: `template` (extending pdf/_document.html) on the issuer's letterhead,
+    addressed to `recipient`, with an optional QR code under the body, every word in `lang` (the arguments
+    of `document_html`)."""
+    return pdf.render_pdf(document_html(template, **arguments))

@@ -210,6 +210,75 @@ def _forget_queued(session: Session, *args) -> None:
     session.info.pop(_QUEUED_KEY, None)
 
 
+# --- Erasure -----------------------------------------------------------------------------------------------
+
+#: What an erased message's recipients read as.
+ERASED_RECIPIENT = "[erased]"
+#: session.info key: outbox files of messages erased in the transaction, removed once it commits.
+_ERASED_FILES_KEY = "mail_erased_outbox_files"
+
+
+def messages_to(address: str) -> sa.Select:
+    """Messages whose recipients include `address` (case does not matter), for erasing a person's copies."""
+    folded = (address or "").strip().casefold()
+    if not folded:
+        return sa.select(MailMessage).where(sa.false())
+    escaped = folded.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return sa.select(MailMessage).where(
+        sa.func.lower(MailMessage.recipients).like(f"%{escaped}%", escape="\\")
+    )
+
+
+def erase_copies(messages: Iterable[MailMessage], address: str = "") -> int:
+    """Forget what these messages said and to whom (the MIME copy, the recipients, the outbox file); keep
+    that they were sent: kind, subject, status, dates, who asked. Their outbox files are removed after the
+    commit. `address`, when given, spares a message that only names it as part of a longer address.
+    Returns how many messages were erased."""
+    folded = (address or "").strip().casefold()
+    erased = 0
+    for message in messages:
+        if folded and folded not in (part.strip().casefold() for part in _addresses(message.recipients)):
+            continue
+        if message.outbox_path:
+            db.session.info.setdefault(_ERASED_FILES_KEY, set()).add(message.outbox_path)
+        message.mime = None
+        message.recipients = ERASED_RECIPIENT
+        message.outbox_path = ""
+        erased += 1
+    db.session.flush()
+    return erased
+
+
+def _addresses(recipients: str) -> list[str]:
+    from email.utils import getaddresses
+
+    return [address for _, address in getaddresses([recipients or ""]) if address]
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _remove_erased_outbox_files(session: Session) -> None:
+    paths = session.info.pop(_ERASED_FILES_KEY, None)
+    if not paths:
+        return
+    from pathlib import Path
+
+    from .mail_transport import outbox_folder
+
+    try:
+        folder = outbox_folder().resolve()
+    except RuntimeError:  # no application context: nothing is removed outside the configured folder
+        return
+    for raw in paths:
+        path = Path(raw).resolve()
+        if path.parent == folder and path.suffix == ".eml":
+            path.unlink(missing_ok=True)
+
+
+@sa.event.listens_for(Session, "after_soft_rollback")
+def _keep_outbox_files(session: Session, previous_transaction) -> None:
+    session.info.pop(_ERASED_FILES_KEY, None)
+
+
 # --- Sending after the commit ------------------------------------------------------------------------------
 
 DeliveryListener = Callable[[MailMessage], None]

@@ -3,6 +3,8 @@ last page, and nonsense shows the first, so a stale or hand-edited link never en
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import sqlalchemy as sa
 from flask import current_app
 from flask_sqlalchemy.pagination import Pagination
@@ -24,8 +26,11 @@ def _last_page(total: int | None, per_page: int) -> int:
 COUNT_CAP = 5_000
 
 
-def paginate(query: sa.Select, per_page: int | None = None, *, exact_total: bool = False) -> Pagination:
-    """The requested page of a select statement (db.paginate with a bounded page number).
+def paginate(
+    query: sa.Select, per_page: int | None = None, arg: str = "page", *, exact_total: bool = False
+) -> Pagination:
+    """The requested page of a select statement (db.paginate with a bounded page number). `arg` names the
+    query argument of the page number, for a page that shows more than one paginated list.
 
     A select of one mapped entity is paged in two steps: the page's ids first (a narrow query that an index
     on the filter and order columns serves, however deep the page), then those rows with their eager loads.
@@ -36,8 +41,10 @@ def paginate(query: sa.Select, per_page: int | None = None, *, exact_total: bool
     per_page = _per_page(per_page)
     key = _entity_key(query)
     if key is not None:
-        return _paginate_by_ids(query, key, per_page, exact_total)
-    page = db.paginate(query, page=page_arg(), per_page=per_page, max_per_page=None, error_out=False)
+        page = _paginate_by_ids(query, key, per_page, exact_total, arg)
+        page.arg = arg
+        return page
+    page = db.paginate(query, page=page_arg(arg), per_page=per_page, max_per_page=None, error_out=False)
     if not page.items and page.page > 1 and page.total:
         page = db.paginate(
             query,
@@ -46,6 +53,7 @@ def paginate(query: sa.Select, per_page: int | None = None, *, exact_total: bool
             max_per_page=None,
             error_out=False,
         )
+    page.arg = arg
     return page
 
 
@@ -67,9 +75,9 @@ def _entity_key(query: sa.Select):
     return primary_key[0] if len(primary_key) == 1 else None
 
 
-def _paginate_by_ids(query: sa.Select, key, per_page: int, exact_total: bool) -> Pagination:
+def _paginate_by_ids(query: sa.Select, key, per_page: int, exact_total: bool, arg: str) -> Pagination:
     ids_query = query.with_only_columns(key)
-    requested = page_arg()
+    requested = page_arg(arg)
     counted = ids_query.order_by(None)
     limit = None
     if not exact_total:
@@ -135,3 +143,35 @@ def paginate_list(items: list, per_page: int | None = None) -> Pagination:
     per_page = _per_page(per_page)
     page = min(page_arg(), _last_page(len(items), per_page))
     return _ListPagination(page=page, per_page=per_page, max_per_page=None, error_out=False, items=items)
+
+
+class _CountedPagination(Pagination):
+    """A page of a select statement whose total the caller counted (with other totals, in one query)."""
+
+    def _query_items(self) -> list:
+        query = self._query_args["select"]
+        if callable(query):  # builds the page's statement itself, from (limit, offset)
+            statement = query(self.per_page, self._query_offset)
+        else:
+            statement = query.limit(self.per_page).offset(self._query_offset)
+        return list(db.session.execute(statement).unique().scalars())
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+
+def paginate_counted(
+    query: sa.Select | Callable[[int, int], sa.Select],
+    total: int,
+    per_page: int | None = None,
+    arg: str = "page",
+) -> Pagination:
+    """Like `paginate`, for a total already known: one query (the page's rows) instead of two. `query` may
+    instead be a function of (limit, offset) returning the page's statement (to page an inner query)."""
+    per_page = _per_page(per_page)
+    page = min(page_arg(arg), _last_page(total, per_page))
+    pagination = _CountedPagination(
+        page=page, per_page=per_page, max_per_page=None, error_out=False, select=query, total=total
+    )
+    pagination.arg = arg
+    return pagination

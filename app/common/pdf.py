@@ -11,6 +11,11 @@ thread-safe), which keeps a worker's memory flat and each render cheaper:
   configuration) and applied as stylesheets, instead of being parsed again from every document;
 - images seen in more than one document (a hub's logo) stay decoded in a small cache keyed by a hash of
   their URL; one-off images (an invoice's own QR code) are never kept.
+
+Many documents at once (the annual run, the demo data) render on every core: `pdf_workers()` gives a pool of
+worker processes, each a pure HTML -> PDF function (`render_pdf`) with its own resources as above; the caller
+builds the HTML and writes the results to the database. `IN_PROCESS` renders in the calling thread with the
+same interface (`submit(html)` returns a future of the PDF bytes), for a web request or a test.
 """
 
 from __future__ import annotations
@@ -20,9 +25,14 @@ import base64
 import gc
 import hashlib
 import logging
+import multiprocessing
+import os
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
 
 import pydyf
 from flask import render_template
@@ -239,6 +249,66 @@ def render_pdf(html: str) -> bytes:
     )
     images.offer_to_shared()
     return pdf
+
+
+# --- Many documents at once -------------------------------------------------------------------------------
+
+
+class InProcessRenderer:
+    """Renders in the calling thread: `submit(html)` returns a future that is already done."""
+
+    processes = 0
+
+    def submit(self, html: str) -> Future:
+        future: Future = Future()
+        try:
+            future.set_result(render_pdf(html))
+        except BaseException as error:  # noqa: BLE001 - handed to whoever reads the future, as a pool would
+            future.set_exception(error)
+        return future
+
+
+IN_PROCESS = InProcessRenderer()
+
+
+class PoolRenderer:
+    """Renders in worker processes: `submit(html)` returns a future of the PDF bytes."""
+
+    def __init__(self, executor: ProcessPoolExecutor, processes: int):
+        self._executor = executor
+        self.processes = processes
+
+    def submit(self, html: str) -> Future:
+        return self._executor.submit(render_pdf, html)
+
+
+def default_worker_count() -> int:
+    """One worker per core this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+@contextmanager
+def pdf_workers(processes: int | None = None) -> Iterator[PoolRenderer | InProcessRenderer]:
+    """A pool of PDF worker processes for the block (one per core by default; 0 renders in this process).
+
+    Workers are forked from a fork server that has already imported WeasyPrint and this module (so each
+    starts in a moment and shares those pages), never from the caller, whose database connections and
+    threads stay its own. They touch no database: they turn HTML into bytes and nothing else.
+    """
+    processes = default_worker_count() if processes is None else processes
+    if processes <= 0:
+        yield IN_PROCESS
+        return
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload([__name__])
+    executor = ProcessPoolExecutor(max_workers=processes, mp_context=context)
+    try:
+        yield PoolRenderer(executor, processes)
+    finally:
+        executor.shutdown(wait=True, cancel_futures=True)
 
 
 def render_template_pdf(template_name: str, **context) -> bytes:

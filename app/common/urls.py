@@ -52,6 +52,7 @@ def fiscal_year_arg(name: str = "fiscal_year") -> int | None:
     return int_arg(name, FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR)
 
 
-def page_arg() -> int:
-    """The page number asked for (`?page=3`): 1 when absent or nonsense, at most INTEGER_MAX."""
-    return bounded_int(request.args.get("page")) or 1
+def page_arg(name: str = "page") -> int:
+    """The page number asked for (`?page=3`, or another argument's name for a page's second list): 1 when
+    absent or nonsense, at most INTEGER_MAX."""
+    return bounded_int(request.args.get(name)) or 1

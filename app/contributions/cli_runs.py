@@ -1,7 +1,11 @@
 """`flask contributions issue-annual --fy YEAR [--dry-run]`: the annual run from the command line.
 
 It uses the same resumable run as the browser: interrupt it (Ctrl-C, a lost connection) and run the command
-again, and it carries on without issuing anything twice or leaving a number unused.
+again, and it carries on without issuing anything twice or leaving a number unused. The PDFs render in one
+worker process per core.
+
+`flask contributions render-invoice-pdfs` stores the PDF of every issued invoice that lacks one (issued by a
+process that stopped before its PDF was stored).
 """
 
 from __future__ import annotations
@@ -14,8 +18,9 @@ from ..auth.models import User
 from ..common.audit import acting_as
 from ..common.errors import DomainError
 from ..common.money import format_money, rate_label
+from ..common.pdf import pdf_workers
 from ..extensions import db
-from .services import annual_run, annual_run_preview
+from .services import annual_run, annual_run_preview, invoice_pdfs
 
 
 @click.command("issue-annual")
@@ -57,23 +62,32 @@ def issue_annual_command(fiscal_year: int, dry_run: bool, user_email: str | None
             raise click.ClickException(str(error)) from error
         db.session.commit()
         run_id = run.id
+        # The preview holds every member it read; kept, they would all be expired again at each commit.
+        summary, preview = preview.summary(), None
         if resumed:
             click.echo(f"Carrying on with run #{run_id}, started {run.started_at:%Y-%m-%d %H:%M} UTC.")
         remaining = annual_run.remaining_count(run)
-        with click.progressbar(length=remaining, label=f"Issuing FY{fiscal_year}", show_pos=True) as bar:
+        with (
+            pdf_workers() as renderer,
+            click.progressbar(length=remaining, label=f"Issuing FY{fiscal_year}", show_pos=True) as bar,
+        ):
             results = annual_run.run_to_completion(
-                run_id, actor, batch_size, on_step=lambda result: bar.update(result.processed)
+                run_id,
+                actor,
+                batch_size,
+                on_step=lambda result: bar.update(result.processed),
+                renderer=renderer,
             )
     issued = sum(len(result.issued) for result in results)
     for result in results:
         for entry in result.new_problems:
             click.echo(f"problem: {entry['member']}: {entry['problem']}")
     if results[-1].error:
-        click.echo(f"{preview.summary()}; issued {issued}")
+        click.echo(f"{summary}; issued {issued}")
         raise click.ClickException(
             f"The run stopped: {results[-1].error}. Run the command again to carry on where it stopped."
         )
-    click.echo(f"{preview.summary()}; issued {issued}")
+    click.echo(f"{summary}; issued {issued}")
 
 
 def _describe(preview: annual_run_preview.Preview) -> None:
@@ -116,3 +130,12 @@ def _conversion(row: annual_run_preview.PreviewRow) -> str:
         f"{format_money(row.amount, row.currency)}, assessed at {assessed}, converted at {rate} "
         f"(FY{row.billing.fiscal_year} budget rate)"
     )
+
+
+@click.command("render-invoice-pdfs")
+@with_appcontext
+def render_invoice_pdfs_command() -> None:
+    """Render and store the PDF of every issued invoice that has none yet."""
+    with pdf_workers() as renderer:
+        stored = invoice_pdfs.render_missing(renderer)
+    click.echo(f"Stored {stored} invoice PDF(s).")

@@ -1,21 +1,25 @@
 """Demo data for country contributions, in dependency order (called by `flask seed-demo` after the hubs)."""
 
+from ..common.pdf import pdf_workers
 from ..extensions import db
 from .demo.bank import seed_bank
 from .demo.invoices import seed_invoices
 from .demo.members import seed_members
 from .demo.payments import seed_payments
 from .demo.runs import seed_current_run
+from .services import invoice_pdfs
 
 
 def seed_demo() -> int:
     """Members and policy, earlier years' invoices, this year's annual run, payments, then the bank statements
-    and blockers; idempotent."""
+    and blockers; idempotent. The invoices' PDFs (a few hundred, real ones) render on every core."""
     created = seed_members()
     db.session.flush()
-    created += seed_invoices()
-    db.session.flush()
-    created += seed_current_run()  # commits member by member, as the real run does
+    with pdf_workers() as renderer:
+        created += seed_invoices()
+        db.session.flush()
+        invoice_pdfs.render_missing(renderer)  # commits, with whatever the seeding before it added
+        created += seed_current_run(renderer)  # commits member by member, as the real run does
     created += seed_payments()
     created += seed_bank()
     return created

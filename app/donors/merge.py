@@ -69,8 +69,15 @@ def differing_fields(survivor, merged) -> list[MergeField]:
 
 
 def _lock_both(first, second) -> None:
-    # In id order, so that two merges of the same pair in opposite directions cannot deadlock.
-    lock_and_refresh(*sorted((first, second), key=lambda record: record.id))
+    # In id order, so that two merges of the same pair in opposite directions cannot deadlock. The one that
+    # waited finds out here whether the other merge took one of its records away (merged into another).
+    try:
+        lock_and_refresh(*sorted((first, second), key=lambda record: record.id))
+    except sa.exc.InvalidRequestError as gone:  # the row is no longer there to refresh
+        raise CannotMerge(
+            "One of the two records was merged into another (or deleted) by someone else meanwhile: "
+            "nothing was changed. Reload the page to see where its data went."
+        ) from gone
 
 
 def _unique_column_sets(table: sa.Table) -> list[set[str]]:

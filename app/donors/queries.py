@@ -22,11 +22,17 @@ from .models import (
     Contact,
     Gift,
     Interaction,
+    Introduction,
     Organisation,
     OrganisationKind,
     OrganisationStatus,
+    interaction_contacts,
+    interaction_staff,
     organisation_themes,
 )
+
+#: Rows per page of a section of a detail page (contacts, introductions, connections).
+SECTION_ROWS = 10
 
 
 @dataclass(frozen=True)
@@ -100,39 +106,110 @@ def current_affiliations(organisation_id: int) -> sa.Select:
     )
 
 
-def who_can_introduce(organisation_id: int) -> list[Connection]:
-    """Every connection that reaches one of the organisation's current contacts."""
-    current_contact_ids = sa.select(Affiliation.contact_id).where(
+def _current_contact_ids(organisation_id: int) -> sa.Select:
+    return sa.select(Affiliation.contact_id).where(
         Affiliation.organisation_id == organisation_id, Affiliation.ended_on.is_(None)
     )
-    return list(
-        db.session.scalars(
-            sa.select(Connection)
-            .join(Connection.connector)
-            .where(Connection.contact_id.in_(current_contact_ids))
-            .options(
-                joinedload(Connection.connector).joinedload(Connector.user),
-                joinedload(Connection.contact),
-            )
-            .order_by(Connector.name, Connection.id)
+
+
+def who_can_introduce_statement(organisation_id: int) -> sa.Select:
+    """Every connection that reaches one of the organisation's current contacts, by connector."""
+    return (
+        sa.select(Connection)
+        .join(Connection.connector)
+        .where(Connection.contact_id.in_(_current_contact_ids(organisation_id)))
+        .options(
+            joinedload(Connection.connector).joinedload(Connector.user),
+            joinedload(Connection.contact),
         )
+        .order_by(Connector.name, Connection.id)
     )
 
 
-def open_next_steps(owner_id: int) -> list[Interaction]:
-    """The user's open next steps: overdue first, then by due date, undated last."""
-    return list(
-        db.session.scalars(
+def who_can_introduce(organisation_id: int) -> list[Connection]:
+    """Every connection that reaches one of the organisation's current contacts."""
+    return list(db.session.scalars(who_can_introduce_statement(organisation_id)))
+
+
+@dataclass(frozen=True)
+class OrganisationCounts:
+    """How many rows each section of the organisation page has, counted in one query."""
+
+    current_contacts: int
+    past_contacts: int
+    introducers: int
+    introductions: int
+    interactions: int
+
+
+def organisation_counts(organisation_id: int) -> OrganisationCounts:
+    def count(model, *conditions) -> sa.ScalarSelect:
+        return sa.select(sa.func.count()).select_from(model).where(*conditions).scalar_subquery()
+
+    at_organisation = Affiliation.organisation_id == organisation_id
+    row = db.session.execute(
+        sa.select(
+            count(Affiliation, at_organisation, Affiliation.ended_on.is_(None)),
+            count(Affiliation, at_organisation, Affiliation.ended_on.is_not(None)),
+            count(Connection, Connection.contact_id.in_(_current_contact_ids(organisation_id))),
+            count(Introduction, Introduction.organisation_id == organisation_id),
+            count(Interaction, Interaction.organisation_id == organisation_id),
+        )
+    ).one()
+    return OrganisationCounts(*row)
+
+
+def _open_steps_of(owner_id: int) -> tuple[sa.ColumnElement[bool], ...]:
+    # The same conditions as the partial index ix_interactions_open_next_steps_due, written as its predicate
+    # is (a literal '', not a bound parameter), so that both databases see that the index serves them.
+    return (
+        Interaction.next_step_owner_id == owner_id,
+        Interaction.next_step_done_at.is_(None),
+        Interaction.next_step.op("<>")(sa.literal_column("''")),
+    )
+
+
+def _next_step_order() -> tuple:
+    """Overdue first, then by due date, undated last."""
+    return (Interaction.next_step_due_on.is_(None), Interaction.next_step_due_on, Interaction.id)
+
+
+def open_next_steps_page(owner_id: int):
+    """A function of (limit, offset) giving a page of the user's open next steps: the page's ids are picked
+    from the index alone, then only those rows are read (with their organisation)."""
+
+    def page(limit: int, offset: int) -> sa.Select:
+        ids = (
+            sa.select(Interaction.id)
+            .where(*_open_steps_of(owner_id))
+            .order_by(*_next_step_order())
+            .limit(limit)
+            .offset(offset)
+        )
+        return (
             sa.select(Interaction)
-            .where(
-                Interaction.next_step_owner_id == owner_id,
-                Interaction.next_step_done_at.is_(None),
-                Interaction.next_step != "",
-            )
+            .where(Interaction.id.in_(ids))
             .options(joinedload(Interaction.organisation))
-            .order_by(Interaction.next_step_due_on.is_(None), Interaction.next_step_due_on, Interaction.id)
+            .order_by(*_next_step_order())
         )
-    )
+
+    return page
+
+
+def open_next_steps(owner_id: int, limit: int) -> list[Interaction]:
+    """The user's first `limit` open next steps (overdue first, then by due date, undated last)."""
+    return list(db.session.scalars(open_next_steps_page(owner_id)(limit, 0)))
+
+
+def next_step_counts(owner_id: int, today: date) -> tuple[int, int]:
+    """(open, overdue) next steps of the user, counted in SQL: overdue means due before `today`."""
+    row = db.session.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count().filter(Interaction.next_step_due_on < today),
+        ).where(*_open_steps_of(owner_id))
+    ).one()
+    return row[0], row[1]
 
 
 def is_overdue(interaction: Interaction, today: date) -> bool:
@@ -152,6 +229,35 @@ def current_contact_names(organisation_ids: list[int]) -> dict[int, list[str]]:
     names: dict[int, list[str]] = {}
     for organisation_id, name in rows:
         names.setdefault(organisation_id, []).append(name)
+    return names
+
+
+def interaction_people(interaction_ids: list[int]) -> dict[int, list[str]]:
+    """For a page of interactions: who took part, contacts then staff, each by name, in one query."""
+    if not interaction_ids:
+        return {}
+    from ..auth.models import User
+
+    contacts = (
+        sa.select(
+            interaction_contacts.c.interaction_id, sa.literal(0).label("side"), Contact.name.label("name")
+        )
+        .join(Contact, Contact.id == interaction_contacts.c.contact_id)
+        .where(interaction_contacts.c.interaction_id.in_(interaction_ids))
+    )
+    staff = (
+        sa.select(
+            interaction_staff.c.interaction_id, sa.literal(1).label("side"), User.full_name.label("name")
+        )
+        .join(User, User.id == interaction_staff.c.user_id)
+        .where(interaction_staff.c.interaction_id.in_(interaction_ids))
+    )
+    people = sa.union_all(contacts, staff).subquery()
+    names: dict[int, list[str]] = {}
+    for interaction_id, _, name in db.session.execute(
+        sa.select(people).order_by(people.c.interaction_id, people.c.side, people.c.name)
+    ):
+        names.setdefault(interaction_id, []).append(name)
     return names
 
 

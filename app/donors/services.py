@@ -6,6 +6,7 @@ Every function takes the acting user, flushes and never commits; the view commit
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -16,12 +17,14 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import joinedload
 
+from ..common import mail
 from ..common.audit import AuditEntry
 from ..common.errors import DomainError, ValidationFailed
 from ..common.money import is_currency, quantize
 from ..common.time import today, utcnow
 from ..extensions import db
 from .models import (
+    AcknowledgementLetter,
     AcknowledgementStatus,
     Affiliation,
     Connection,
@@ -38,6 +41,7 @@ from .models import (
     IntroductionStatus,
     Language,
     LawfulBasis,
+    LetterMessage,
     Organisation,
     OrganisationKind,
     OrganisationStatus,
@@ -628,6 +632,7 @@ def erase_contact(contact: Contact, actor) -> Contact:
     """
     if contact.is_erased:
         raise AlreadyErased("This person's data was erased already.")
+    _erase_sent_copies(contact)
     contact.name = f"{ERASED_NAME} #{contact.id}"
     contact.title = ""
     contact.email = ""
@@ -667,6 +672,38 @@ def erase_contact(contact: Contact, actor) -> Contact:
     db.session.flush()
     _blank_audit_history(contact)
     return contact
+
+
+def _erase_sent_copies(contact: Contact) -> None:
+    """The mail log's copies of what was sent to the person (letters and anything else to their address):
+    the MIME bytes, the address and the outbox file go; that a message was sent, when and of what kind stays.
+    The gifts' history keeps its lines with the address blanked."""
+    letter_ids = sa.select(AcknowledgementLetter.id).where(AcknowledgementLetter.contact_id == contact.id)
+    letter_messages = db.session.scalars(
+        sa.select(mail.MailMessage)
+        .join(LetterMessage, LetterMessage.message_id == mail.MailMessage.id)
+        .where(LetterMessage.letter_id.in_(letter_ids))
+    ).all()
+    mail.erase_copies(letter_messages)
+    if contact.email:
+        mail.erase_copies(db.session.scalars(mail.messages_to(contact.email)).all(), address=contact.email)
+        gift_ids = sa.union(
+            sa.select(Gift.id).where(Gift.contact_id == contact.id),
+            sa.select(AcknowledgementLetter.gift_id).where(
+                AcknowledgementLetter.id.in_(letter_ids), AcknowledgementLetter.gift_id.is_not(None)
+            ),
+        )
+        for event in db.session.scalars(sa.select(GiftEvent).where(GiftEvent.gift_id.in_(gift_ids))):
+            event.detail = _without(event.detail, contact.email)
+        for gift in db.session.scalars(sa.select(Gift).where(Gift.id.in_(gift_ids))):
+            gift.acknowledged_how = _without(gift.acknowledged_how, contact.email)
+
+
+def _without(text: str, address: str) -> str:
+    """`text` with every spelling of `address` (any case) replaced by the erased marker."""
+    if not text or not address:
+        return text
+    return re.sub(re.escape(address), mail.ERASED_RECIPIENT, text, flags=re.IGNORECASE)
 
 
 def _blank_audit_history(contact: Contact) -> None:

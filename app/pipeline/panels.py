@@ -8,6 +8,7 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import url_for
 from flask_login import current_user
+from sqlalchemy.orm import lazyload
 
 from ..auth.permissions import Permission
 from ..common.money import format_money
@@ -63,13 +64,19 @@ def pipeline_panel() -> dict:
     }
 
 
+#: How many asks, and how many pledges, the organisation page's panel lists (the newest).
+PANEL_ROWS = 10
+
+
 @organisation_panel(Permission.PIPELINE_VIEW)
 def organisation_pipeline_panel(organisation) -> dict | None:
-    """The organisation's asks and pledges on its donor page (two queries)."""
+    """The organisation's newest asks and pledges on its donor page (two queries, PANEL_ROWS rows each)."""
     asks = db.session.scalars(
         sa.select(Opportunity)
         .where(Opportunity.organisation_id == organisation.id)
+        .options(lazyload(Opportunity.splits))
         .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
+        .limit(PANEL_ROWS)
     ).all()
     rows = [
         (
@@ -79,15 +86,28 @@ def organisation_pipeline_panel(organisation) -> dict | None:
         )
         for opportunity in asks
     ]
-    pledged = db.session.scalars(sa.select(Pledge).where(Pledge.organisation_id == organisation.id)).all()
+    # What each pledge received is the sum over its instalments, added up in SQL (no instalment loaded).
+    received = (
+        sa.select(sa.func.coalesce(sa.func.sum(Instalment.received_amount), 0))
+        .where(Instalment.pledge_id == Pledge.id)
+        .correlate(Pledge)
+        .scalar_subquery()
+    )
+    pledged = db.session.execute(
+        sa.select(Pledge, received)
+        .where(Pledge.organisation_id == organisation.id)
+        .options(lazyload(Pledge.instalments))
+        .order_by(Pledge.agreed_on.desc(), Pledge.id.desc())
+        .limit(PANEL_ROWS)
+    ).all()
     rows += [
         (
             f"Pledge agreed {pledge.agreed_on.isoformat()}: received",
-            f"{format_money(pledge.received_amount, pledge.currency)} of "
+            f"{format_money(pledge_received, pledge.currency)} of "
             f"{format_money(pledge.awarded_amount, pledge.currency)}",
             url_for("pipeline.show_pledge", pledge_id=pledge.id),
         )
-        for pledge in pledged
+        for pledge, pledge_received in pledged
     ]
     # The registry shows the panel to readers; only those who may add an ask get the link to do so.
     editable = current_user.can(Permission.PIPELINE_EDIT)

@@ -6,7 +6,7 @@ FTS5 trigram table kept by triggers (filled from the existing rows). Objects nam
 autogenerate (migrations/env.py).
 
 Revision ID: e12srch01
-Revises: c12tot0001
+Revises: b9dsc0001
 Create Date: 2026-12-01 13:40:00
 
 """
@@ -18,7 +18,7 @@ from app.common.search import create_search_objects, drop_search_objects, fill_s
 
 # revision identifiers, used by Alembic.
 revision = "e12srch01"
-down_revision = "c12tot0001"
+down_revision = "b9dsc0001"
 branch_labels = None
 depends_on = None
 

@@ -72,3 +72,50 @@ def test_the_seed_command_fills_a_database_given_by_url(app, tmp_path):
         assert connection.scalar(sa.select(sa.func.count()).select_from(Invoice.__table__)) == 100
     engine.dispose()
     assert db.engine.url != engine.url
+
+
+def test_the_generated_donors_have_one_current_position_each_and_are_found_by_the_search(db_session):
+    from app.donors import queries
+    from app.donors.models import Affiliation, Contact, Organisation
+
+    data = seed(db_session.connection(), scale=0.02)
+    current = db_session.execute(
+        sa.select(Affiliation.contact_id, sa.func.count())
+        .where(Affiliation.ended_on.is_(None))
+        .group_by(Affiliation.contact_id)
+    ).all()
+    assert len(current) == data.rows["contacts"]
+    assert {count for _, count in current} == {1}
+    assert db_session.scalar(sa.select(sa.func.count()).where(Affiliation.ended_on.is_not(None))) > 0
+    # The search index covers the bulk-loaded rows: accents and case do not matter.
+    found = set(db_session.scalars(queries.matching_organisation_ids("sao paulo")))
+    assert data.big_organisation_id in found
+    contact = db_session.get(Contact, data.contact_id)
+    assert data.big_organisation_id in set(
+        db_session.scalars(queries.matching_organisation_ids(contact.email))
+    )
+    assert (
+        db_session.get(Organisation, data.big_organisation_id).search_text
+        == "fundacao sao paulo para a democracia"
+    )
+    db_session.rollback()
+
+
+def test_the_generated_pledges_are_paid_by_the_gifts_applied_to_them(db_session):
+    from app.pipeline.models import GiftApplication, Instalment, Pledge
+
+    seed(db_session.connection(), scale=0.05)
+    applied = dict(
+        db_session.execute(
+            sa.select(GiftApplication.instalment_id, sa.func.sum(GiftApplication.amount)).group_by(
+                GiftApplication.instalment_id
+            )
+        ).all()
+    )
+    instalments = db_session.scalars(sa.select(Instalment)).all()
+    assert applied and instalments
+    for instalment in instalments:
+        assert instalment.received_amount == applied.get(instalment.id, 0)
+    for pledge in db_session.scalars(sa.select(Pledge)):
+        assert sum(instalment.amount for instalment in pledge.instalments) == pledge.awarded_amount
+    db_session.rollback()

@@ -8,6 +8,7 @@ transaction, which is still rolled back at the end).
 from __future__ import annotations
 
 import re
+import subprocess
 import threading
 from decimal import Decimal
 
@@ -57,6 +58,10 @@ def numbers_by_prefix(invoices):
 def visible_text(html: str) -> str:
     """What a reader sees: the page without its tags, spaces collapsed."""
     return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", html))
+
+
+def pdf_text(pdf: bytes) -> str:
+    return subprocess.run(["pdftotext", "-", "-"], input=pdf, capture_output=True, check=True).stdout.decode()
 
 
 def gap_free(prefix, count, fiscal_year=2027):
@@ -190,6 +195,81 @@ def test_an_interrupted_run_resumes_and_ends_with_one_invoice_each_and_no_gaps(
     assert numbers_by_prefix(invoices) == {"BE": gap_free("BE", 9), "HQ": gap_free("HQ", 2)}
     run = db.session.get(AnnualRun, run_id)
     assert (run.status, run.issued_count, run.planned_count) == (AnnualRunStatus.FINISHED, 11, 11)
+
+
+def test_a_run_stopped_before_its_pdfs_were_stored_renders_them_on_resume_and_sends_nothing_meanwhile(
+    membership, make_user, monkeypatch
+):
+    from app.common import pdf
+    from app.contributions.services.sending import NothingToSend, queue_invoice
+
+    operator = make_user("operations")
+    run, _ = annual_run.start_run(2027, operator)
+    db.session.commit()
+    run_id = run.id
+
+    # Invoices are issued and committed, then the PDF renderer dies before any PDF is stored.
+    def renderer_dies(html):
+        raise RuntimeError("PDF worker killed")
+
+    monkeypatch.setattr(pdf, "render_pdf", renderer_dies)
+    (stopped,) = annual_run.run_to_completion(run_id, operator, batch_size=10, max_steps=1)
+    assert "Stopped while storing the invoices' PDFs" in stopped.error
+    assert "PDF worker killed" in stopped.error
+    issued = annual_invoices()
+    assert issued and all(invoice.pdf_sha256 is None for invoice in issued)
+    assert db.session.get(AnnualRun, run_id).status == AnnualRunStatus.FAILED
+    with pytest.raises(NothingToSend):
+        queue_invoice(issued[0], operator)  # an invoice without its stored PDF is never sent
+
+    monkeypatch.undo()
+    resumed, was_open = annual_run.start_run(2027, operator)
+    db.session.commit()
+    assert (resumed.id, was_open) == (run_id, True)
+    annual_run.run_to_completion(run_id, operator, batch_size=10)
+
+    invoices = annual_invoices()
+    assert len(invoices) == 5 and len({invoice.member_id for invoice in invoices}) == 5
+    assert numbers_by_prefix(invoices) == {"BE": gap_free("BE", 3), "HQ": gap_free("HQ", 2)}
+    assert all(invoice.pdf_bytes.startswith(b"%PDF") for invoice in invoices)
+    run = db.session.get(AnnualRun, run_id)
+    assert (run.status, run.issued_count) == (AnnualRunStatus.FINISHED, 5)
+
+
+def test_the_run_is_not_finished_while_an_issued_invoice_lacks_its_pdf(membership, make_user, monkeypatch):
+    from app.contributions.services import invoice_pdfs
+
+    operator = make_user("operations")
+    run, _ = annual_run.start_run(2027, operator)
+    db.session.commit()
+    # The renders of this step are lost (a killed worker whose results never came back).
+    monkeypatch.setattr(invoice_pdfs.PdfQueue, "finish", invoice_pdfs.PdfQueue.abandon)
+    monkeypatch.setattr(invoice_pdfs.PdfQueue, "store_finished", lambda self, at_least=1: 0)
+    (step,) = annual_run.run_to_completion(run.id, operator, batch_size=10, max_steps=1)
+    assert step.remaining == 0 and not step.finished
+    assert db.session.get(AnnualRun, run.id).status == AnnualRunStatus.RUNNING
+
+    monkeypatch.undo()
+    results = annual_run.run_to_completion(run.id, operator, batch_size=10)
+    assert results[-1].finished and results[-1].issued == []
+    assert all(invoice.pdf_bytes.startswith(b"%PDF") for invoice in annual_invoices())
+
+
+def test_pdf_worker_processes_render_the_runs_pdfs(membership, make_user):
+    from app.common.pdf import pdf_workers
+
+    operator = make_user("operations")
+    run, _ = annual_run.start_run(2027, operator)
+    db.session.commit()
+    with pdf_workers(2) as renderer:
+        results = annual_run.run_to_completion(run.id, operator, batch_size=2, renderer=renderer)
+
+    assert results[-1].finished
+    invoices = annual_invoices()
+    assert numbers_by_prefix(invoices) == {"BE": gap_free("BE", 3), "HQ": gap_free("HQ", 2)}
+    for invoice in invoices:
+        text = visible_text(pdf_text(invoice.pdf_bytes))
+        assert invoice.number in text and invoice.member.name in text
 
 
 def test_a_member_invoiced_by_a_concurrent_step_is_counted_as_already_invoiced(

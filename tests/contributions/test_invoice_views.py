@@ -14,7 +14,7 @@ from app.common.languages import Language
 from app.common.pdf import sha256_hex
 from app.common.time import today
 from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, InvoiceStatus
-from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
+from app.contributions.services.invoicing import create_draft_invoice, issue_invoice, store_invoice_pdf
 from app.extensions import db
 from tests.conftest import count
 
@@ -43,7 +43,9 @@ def operations(login_as):
 def issued(make_member, make_user):
     user = make_user("operations")
     invoice = create_draft_invoice(make_member(), 2027, [("Contribution", Decimal("10000.00"))], user)
-    return issue_invoice(invoice, user, issued_on=date(2027, 1, 15))
+    issue_invoice(invoice, user, issued_on=date(2027, 1, 15))
+    store_invoice_pdf(invoice)
+    return invoice
 
 
 # --- Drafts ------------------------------------------------------------------------------------------------
@@ -181,6 +183,44 @@ def test_a_converted_invoice_shows_what_was_assessed_and_the_rate(
     assert "€9,200.00" in page
     assert "Assessed at $10,000.00, converted at 1 USD = 0.9200 EUR (FY2027 budget rate)" in page
     assert "converted at" not in operations.get(f"/contributions/invoices/{plain.id}").text
+
+
+@pytest.mark.real_commits
+@pytest.mark.postgres_only
+def test_the_number_is_committed_and_its_counter_free_before_the_pdf_renders(
+    operations, make_draft_invoice, monkeypatch
+):
+    from app.common import pdf
+    from app.contributions.models import DocumentSequence
+
+    invoice_id = make_draft_invoice().id
+    db.session.commit()
+    seen = {}
+    real_render = pdf.render_pdf
+
+    def render_and_look_from_another_connection(html):
+        with db.engine.connect() as other:
+            seen["number"] = other.scalar(sa.select(Invoice.number).where(Invoice.id == invoice_id))
+            counter = sa.select(DocumentSequence.id).with_for_update(nowait=True)  # raises if locked
+            seen["counter_free"] = other.execute(counter).first() is not None
+            other.rollback()
+        return real_render(html)
+
+    monkeypatch.setattr(pdf, "render_pdf", render_and_look_from_another_connection)
+    response = operations.post(f"/contributions/invoices/{invoice_id}/issue", follow_redirects=True)
+
+    assert "Invoice BE-2027-0001 issued. Its PDF is stored" in response.text
+    assert seen["number"] == "BE-2027-0001"  # committed: the next person can take a number meanwhile
+    assert seen["counter_free"]
+    db.session.expire_all()
+    assert db.session.get(Invoice, invoice_id).pdf_bytes.startswith(b"%PDF")
+
+
+def test_an_issued_invoice_whose_pdf_is_not_stored_yet_is_not_served(operations, make_draft_invoice):
+    invoice = issue_invoice(make_draft_invoice(), operations.user)  # committed, its PDF still to come
+    response = operations.get(f"/contributions/invoices/{invoice.id}/pdf", follow_redirects=True)
+    assert response.mimetype == "text/html"
+    assert f"The PDF of invoice {invoice.number} is not stored yet" in response.text
 
 
 def test_a_draft_has_no_stored_pdf(operations, make_draft_invoice):

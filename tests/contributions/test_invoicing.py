@@ -35,6 +35,7 @@ from app.contributions.services.invoicing import (
     planned_contribution,
     record_invoice_event,
     render_pro_forma,
+    store_invoice_pdf,
     update_draft_invoice,
 )
 from app.extensions import db
@@ -125,6 +126,9 @@ def test_issuing_numbers_freezes_and_stores_the_pdf(make_member, operator):
     member = make_member(billing_address="Ministry of Finance\nAvenue 1\nDakar")
     invoice = create_draft_invoice(member, 2027, LINES, operator)
     issue_invoice(invoice, operator, issued_on=date(2026, 11, 2))
+    assert invoice.pdf_bytes is None  # rendered after the issuing transaction, which holds the number
+
+    assert store_invoice_pdf(invoice)
 
     assert invoice.number == "BE-2027-0001" and invoice.status == InvoiceStatus.ISSUED
     assert invoice.issued_on == date(2026, 11, 2) and invoice.due_on == date(2026, 12, 2)
@@ -135,6 +139,20 @@ def test_issuing_numbers_freezes_and_stores_the_pdf(make_member, operator):
     assert invoice.pdf_bytes.startswith(b"%PDF")
     assert invoice.pdf_sha256 == sha256_hex(invoice.pdf_bytes)
     assert [event.kind for event in invoice.events] == [InvoiceEventKind.CREATED, InvoiceEventKind.ISSUED]
+
+
+def test_the_pdf_is_stored_once_and_a_second_render_is_dropped(make_member, operator):
+    invoice = issue_invoice(create_draft_invoice(make_member(), 2027, LINES, operator), operator)
+    assert store_invoice_pdf(invoice)
+    first = invoice.pdf_bytes
+
+    assert not store_invoice_pdf(invoice, b"%PDF-1.7 another render")  # a concurrent step came second
+    assert invoice.pdf_bytes == first and invoice.pdf_sha256 == sha256_hex(first)
+
+
+def test_a_draft_has_no_pdf_to_store(make_member, operator):
+    with pytest.raises(InvoiceNotIssued):
+        store_invoice_pdf(create_draft_invoice(make_member(), 2027, LINES, operator))
 
 
 def test_the_due_date_follows_the_hubs_payment_terms(make_hub, make_member, operator):
@@ -308,6 +326,7 @@ def test_demo_invoices_are_issued_once(hub, make_hub, make_member, make_policy):
     from app.common.fiscal import current_fiscal_year
     from app.contributions.demo.invoices import seed_invoices
     from app.contributions.models import CreditNote, InvoiceKind, PolicyExchangeRate
+    from app.contributions.services.invoice_pdfs import render_missing
 
     year = current_fiscal_year()
     brussels = hub
@@ -323,6 +342,7 @@ def test_demo_invoices_are_issued_once(hub, make_hub, make_member, make_policy):
     ]
 
     added = seed_invoices()
+    render_missing()
     invoices = db.session.query(Invoice).all()
     assert added == len(invoices) + 1  # and one credit note
     assert db.session.query(CreditNote).count() == 1

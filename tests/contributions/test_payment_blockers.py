@@ -11,7 +11,12 @@ import pytest
 from app.common.audit import AuditEntry
 from app.common.errors import ValidationFailed
 from app.contributions.models import BlockerDocumentKind, InvoiceBlocker
-from app.contributions.services.invoicing import create_draft_invoice, issue_invoice, render_pro_forma
+from app.contributions.services.invoicing import (
+    create_draft_invoice,
+    issue_invoice,
+    render_pro_forma,
+    store_invoice_pdf,
+)
 from app.contributions.services.payment_blockers import (
     BlockerError,
     clear_blocker,
@@ -111,6 +116,7 @@ def test_documents_issued_after_the_purchase_order_is_set_print_it(make_member, 
     pro_forma = pdf_text(render_pro_forma(draft))
     assert "YOUR PURCHASE ORDER" in pro_forma and "4500012345" in pro_forma
     invoice = issue_invoice(draft, operator, issued_on=date(2027, 1, 15))
+    store_invoice_pdf(invoice)
 
     issued = pdf_text(invoice.pdf_bytes)
     assert "YOUR PURCHASE ORDER" in issued and "4500012345" in issued
@@ -120,7 +126,9 @@ def test_an_invoice_issued_before_the_purchase_order_keeps_its_pdf(make_member, 
     member = make_member()
     draft = create_draft_invoice(member, 2027, [("Annual contribution", Decimal("5000.00"))], operator)
     invoice = issue_invoice(draft, operator, issued_on=date(2027, 1, 15) - timedelta(days=1))
+    store_invoice_pdf(invoice)
     stored = invoice.pdf_bytes
+    assert stored.startswith(b"%PDF")
 
     save_blocker(invoice, operator, purchase_order_number="4500012345")
     db.session.flush()

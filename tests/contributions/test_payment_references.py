@@ -13,7 +13,7 @@ from stdnum import iso11649
 from stdnum.be import ogm_vcs
 
 from app.common.languages import Language
-from app.contributions.services.invoicing import create_draft_invoice, issue_invoice
+from app.contributions.services.invoicing import create_draft_invoice, issue_invoice, store_invoice_pdf
 from app.contributions.services.payment_references import (
     compact_reference,
     derive_reference,
@@ -35,7 +35,9 @@ def issue(member, operator, amount="10000.00", currency=None):
     invoice = create_draft_invoice(
         member, 2027, [("Annual contribution", Decimal(amount))], operator, currency=currency
     )
-    return issue_invoice(invoice, operator, issued_on=date(2027, 1, 15))
+    issue_invoice(invoice, operator, issued_on=date(2027, 1, 15))
+    store_invoice_pdf(invoice)
+    return invoice
 
 
 def qr_codes_in(pdf: bytes, tmp_path) -> list[str]:

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from ...auth.models import User
 from ...common.fiscal import current_fiscal_year
+from ...common.pdf import IN_PROCESS
 from ...extensions import db
 from ..services import annual_run, annual_run_preview
 
@@ -18,7 +19,7 @@ from ..services import annual_run, annual_run_preview
 DEMO_OPERATOR = "operations@example.org"
 
 
-def seed_current_run() -> int:
+def seed_current_run(renderer=IN_PROCESS) -> int:
     """Issue the current fiscal year's annual run for the demo data; returns how many invoices it issued."""
     fiscal_year = current_fiscal_year()
     preview = annual_run_preview.build_preview(fiscal_year)
@@ -27,7 +28,8 @@ def seed_current_run() -> int:
     operator = db.session.scalar(sa.select(User).where(User.email == DEMO_OPERATOR))
     run, _ = annual_run.start_run(fiscal_year, operator, preview)
     db.session.commit()
-    results = annual_run.run_to_completion(run.id, operator, batch_size=50)
+    del preview  # it holds every member it read: each commit of the run would expire them all again
+    results = annual_run.run_to_completion(run.id, operator, batch_size=50, renderer=renderer)
     if results[-1].error:
         raise RuntimeError(f"The demo annual run for FY{fiscal_year} stopped: {results[-1].error}")
     return sum(len(result.issued) for result in results)

@@ -4,7 +4,11 @@
 The run is an `AnnualRun` row, never state in a process. Issuing goes in small steps (`run_step`), and
 each member's invoice is created, issued and committed in a transaction of its own, with its number
 allocated in that same transaction: a killed process loses at most the one uncommitted invoice and its
-number with it, so numbers stay gap-free, and starting the run again simply carries on. What is left to do
+number with it, so numbers stay gap-free, and starting the run again simply carries on. The PDFs are rendered
+after those short transactions (in worker processes when the caller passes `pdf_workers()`, while this
+process issues the next members) and stored as they come back (`invoice_pdfs.PdfQueue`); an invoice a killed
+step left without its PDF is rendered by the next step, and the run finishes only when every invoice it
+issued has its PDF. What is left to do
 is always read from the database (active members without an annual invoice for the year), so two steps
 running at once, or a second "Issue all", never issue anything twice; the partial unique index
 `uq_invoices_annual_member_year` is the backstop.
@@ -28,6 +32,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import aliased, selectinload
 
 from ...common.errors import DomainError
+from ...common.pdf import IN_PROCESS
 from ...common.time import utcnow
 from ...extensions import db
 from ...hubs.models import Hub
@@ -55,6 +60,7 @@ from .annual_run_preview import (
     eligible,
 )
 from .assessments import assess_members, policy_for
+from .invoice_pdfs import PdfNotMade, PdfQueue, missing_pdf_ids
 from .invoicing import DuplicateAnnualInvoice, create_draft_invoice, issue_invoice
 
 log = logging.getLogger(__name__)
@@ -62,6 +68,8 @@ log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 #: Members issued per browser step: small enough that a step answers within a few seconds.
 DEFAULT_BATCH_SIZE = 10
+#: Rendered PDFs stored together while a step issues (fewer commits; the rest are stored at its end).
+STORE_WHEN_READY = 5
 
 
 # --- Errors ------------------------------------------------------------------------------------------------
@@ -323,7 +331,7 @@ def _issue_for_member(run_id: int, fiscal_year: int, member_id: int, actor):
         )
         invoice.annual_run_id = run_id
         issue_invoice(invoice, actor)
-        number = invoice.number
+        number, invoice_id = invoice.number, invoice.id
         db.session.commit()
     except DuplicateAnnualInvoice:
         db.session.rollback()
@@ -338,7 +346,7 @@ def _issue_for_member(run_id: int, fiscal_year: int, member_id: int, actor):
         entry = {"member_id": member_id, "member": member.name, "problem": f"Could not be issued: {error}"}
         db.session.rollback()
         return _Outcome.PROBLEM, entry
-    return _Outcome.ISSUED, number
+    return _Outcome.ISSUED, (number, invoice_id)
 
 
 def _record_step(run_id: int, new_problems: list[dict], error: str = "") -> tuple[AnnualRun, int]:
@@ -366,15 +374,16 @@ def _record_step(run_id: int, new_problems: list[dict], error: str = "") -> tupl
         remaining = remaining_count(run)
     elif run.status != AnnualRunStatus.FINISHED:
         remaining = remaining_count(run)
-        if remaining == 0:
+        if remaining == 0 and not missing_pdf_ids(run_id, limit=1):
             run.status = AnnualRunStatus.FINISHED
             run.finished_at = run.heartbeat_at
     db.session.commit()
     return run, remaining
 
 
-def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE) -> StepResult:
-    """Issue the next `batch_size` members of a run, each committed on its own, then record the progress.
+def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE, renderer=IN_PROCESS) -> StepResult:
+    """Issue the next `batch_size` members of a run, each committed on its own, store their PDFs (and any this
+    run still lacks) as `renderer` makes them, then record the progress.
 
     Commits (see the module docstring). A business refusal sets that member aside as a problem; an unexpected
     error stops the run as failed, with the message, and leaves everything already committed in place.
@@ -397,21 +406,35 @@ def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE) -> StepRe
             _left_to_do(run, policy_for(fiscal_year)).order_by(Member.name, Member.id).limit(batch_size)
         )
     )
-    for member_id in member_ids:
-        try:
+    pdfs = PdfQueue(renderer)
+    # PDFs a stopped step left behind (their invoices are issued and committed) go first.
+    owed = missing_pdf_ids(run_id, limit=batch_size)
+    try:
+        for invoice_id in owed:
+            pdfs.add(invoice_id)
+        for member_id in member_ids:
             outcome, detail = _issue_for_member(run_id, fiscal_year, member_id, actor)
-        except Exception as error:  # noqa: BLE001 - one member's failure must not leave the run unrecorded
-            db.session.rollback()
+            if outcome == _Outcome.ISSUED:
+                number, invoice_id = detail
+                result.issued.append(number)
+                pdfs.add(invoice_id)
+                pdfs.store_finished(at_least=STORE_WHEN_READY)
+            elif outcome == _Outcome.ALREADY_INVOICED:
+                result.already_invoiced += 1
+            elif outcome == _Outcome.PROBLEM:
+                result.new_problems.append(detail)
+        pdfs.finish()
+    except Exception as error:  # noqa: BLE001 - one member's failure must not leave the run unrecorded
+        pdfs.abandon()
+        db.session.rollback()
+        if isinstance(error, PdfNotMade):
+            log.exception("Annual run %s stopped while storing its PDFs", run_id)
+            result.error = f"Stopped while storing the invoices' PDFs: {error}"
+        else:
             log.exception("Annual run %s stopped at member %s", run_id, member_id)
             result.error = f"Stopped at member #{member_id}: {error}"
-            run, result.remaining = _record_step(run_id, result.new_problems, result.error)
-            return result
-        if outcome == _Outcome.ISSUED:
-            result.issued.append(detail)
-        elif outcome == _Outcome.ALREADY_INVOICED:
-            result.already_invoiced += 1
-        elif outcome == _Outcome.PROBLEM:
-            result.new_problems.append(detail)
+        run, result.remaining = _record_step(run_id, result.new_problems, result.error)
+        return result
     run, result.remaining = _record_step(run_id, result.new_problems)
     result.finished = run.status == AnnualRunStatus.FINISHED
     return result
@@ -423,11 +446,13 @@ def run_to_completion(
     batch_size: int = DEFAULT_BATCH_SIZE,
     on_step: Callable[[StepResult], None] | None = None,
     max_steps: int | None = None,
+    renderer=IN_PROCESS,
 ) -> list[StepResult]:
-    """Loop over steps in this process until the run finishes or fails (CLI, demo data, benchmark)."""
+    """Loop over steps in this process until the run finishes or fails (CLI, demo data, benchmark); PDFs
+    render in `renderer` (`with pdf_workers() as renderer:` puts every core to work)."""
     results = []
     while max_steps is None or len(results) < max_steps:
-        result = run_step(run_id, actor, batch_size)
+        result = run_step(run_id, actor, batch_size, renderer)
         results.append(result)
         if on_step is not None:
             on_step(result)

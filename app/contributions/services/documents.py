@@ -11,7 +11,8 @@ from decimal import Decimal
 
 from babel.numbers import format_currency
 
-from ...common.documents import Recipient, epc_qr, render_document, translate, url_qr
+from ...common import pdf
+from ...common.documents import Recipient, document_html, epc_qr, render_document, translate, url_qr
 from ...common.money import format_rate
 from ...common.time import today
 from .. import paylinks
@@ -132,7 +133,12 @@ def _invoice_document(invoice, kind: str) -> InvoiceDocument:
 
 
 def render_invoice_pdf(invoice) -> bytes:
-    """The issued invoice's PDF, in its language (rendered once, at issue)."""
+    """The issued invoice's PDF, in its language (rendered once, after the issuing transaction)."""
+    return pdf.render_pdf(invoice_html(invoice))
+
+
+def invoice_html(invoice) -> str:
+    """The issued invoice's document as HTML, for `render_invoice_pdf` or a PDF worker process."""
     lang = invoice.language.value
     document = _invoice_document(invoice, "invoice")
     reference = invoice.payment_reference
@@ -143,7 +149,7 @@ def render_invoice_pdf(invoice) -> bytes:
     if paylinks.online_payment_configured():
         document.pay_url = paylinks.pay_url(invoice)
         document.pay_qr = url_qr(document.pay_url)
-    return render_document(
+    return document_html(
         "pdf/invoice.html",
         issuer=invoice.hub,
         lang=lang,

@@ -1,4 +1,5 @@
-"""Invoices: drafts, issuing (number, frozen content, the PDF rendered once), credit notes and pro-formas.
+"""Invoices: drafts, issuing (number and frozen content; the PDF rendered once, stored after the issuing
+transaction), credit notes and pro-formas.
 
 Every function takes the acting user explicitly, flushes and never commits: the caller (a view, the CLI, the
 annual run) owns the transaction, so that a number allocated in a transaction that fails is rolled back with
@@ -35,7 +36,13 @@ from ..models import (
     Member,
 )
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount
-from .documents import bill_to_for, render_credit_note_pdf, render_invoice_pdf, render_pro_forma_pdf
+from .documents import (
+    bill_to_for,
+    invoice_html,
+    render_credit_note_pdf,
+    render_invoice_pdf,
+    render_pro_forma_pdf,
+)
 from .numbering import next_number
 from .payment_references import derive_reference
 
@@ -328,8 +335,13 @@ def delete_draft_invoice(invoice: Invoice, actor) -> None:
 
 
 def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Invoice:
-    """Assign the number, freeze bill_to, set issued_on/due_on (hub payment terms), render the PDF once, store
-    bytes + SHA-256, record who issued it and an InvoiceEvent; flush, never commit."""
+    """Assign the number, freeze bill_to, set issued_on/due_on (hub payment terms), record who issued it and
+    an InvoiceEvent; flush, never commit.
+
+    The PDF is not rendered here: the caller commits first, which releases the hub's numbering row, and then
+    stores it with `store_invoice_pdf` (or renders many at once in worker processes, as the annual run does).
+    Until its PDF is stored, an issued invoice is neither sent nor served (`sending.stored_invoice_pdf`).
+    """
     if invoice.id is not None:
         _lock(invoice)
     _require_draft(invoice)
@@ -347,13 +359,47 @@ def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Inv
     invoice.issued_at = utcnow()
     invoice.issued_by_id = getattr(actor, "id", None)
     invoice.status = InvoiceStatus.ISSUED
-    with db.session.no_autoflush:
-        pdf = render_invoice_pdf(invoice)
-    invoice.pdf_bytes = pdf
-    invoice.pdf_sha256 = sha256_hex(pdf)
     db.session.flush()
     record_invoice_event(invoice, InvoiceEventKind.ISSUED, actor, detail=invoice.number)
     return invoice
+
+
+# --- The issued invoice's PDF ------------------------------------------------------------------------------
+
+
+def pdf_missing() -> sa.ColumnElement[bool]:
+    """SQL for 'an issued invoice whose PDF is not stored yet' (issued in a transaction that committed before
+    its PDF was rendered)."""
+    return sa.and_(Invoice.status != InvoiceStatus.DRAFT, Invoice.pdf_sha256.is_(None))
+
+
+def invoice_pdf_html(invoice: Invoice) -> str:
+    """The HTML of an issued invoice's PDF, to render here or in a worker process."""
+    with db.session.no_autoflush:
+        return invoice_html(invoice)
+
+
+def store_invoice_pdf(invoice: Invoice, pdf: bytes | None = None) -> bool:
+    """Store an issued invoice's PDF once: rendered here unless `pdf` is given (rendered elsewhere from
+    `invoice_pdf_html`). Rendering happens before any lock; the PDF is then written by one UPDATE that
+    applies only while none is stored (it takes the row lock, and a second writer waiting on it finds the
+    PDF stored), so a PDF stored by a concurrent step is kept and this one dropped. Returns whether this
+    call stored it."""
+    if invoice.is_draft:
+        raise InvoiceNotIssued("A draft has no PDF to store; issue it first.")
+    if invoice.pdf_sha256 is not None:
+        return False
+    if pdf is None:
+        with db.session.no_autoflush:
+            pdf = render_invoice_pdf(invoice)
+    stored = db.session.execute(
+        sa.update(Invoice)
+        .where(Invoice.id == invoice.id, pdf_missing())
+        .values(pdf_bytes=pdf, pdf_sha256=sha256_hex(pdf))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(invoice, ["pdf_bytes", "pdf_sha256"])
+    return stored.rowcount == 1
 
 
 # --- Credit notes ------------------------------------------------------------------------------------------

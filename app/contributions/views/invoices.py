@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import Response, abort, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
+from ...common import pdf as pdf_rendering
 from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import PDF_MIMETYPE, csv_response, download_response
 from ...common.fiscal import current_fiscal_year
@@ -324,9 +325,24 @@ def issue_invoice(invoice_id: int):
         db.session.rollback()
         flash(str(error), "error")
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
-    db.session.commit()
-    flash(f"Invoice {invoice.number} issued. Its PDF is stored and will not change.", "success")
-    return redirect(url_for("contributions.show_invoice", invoice_id=invoice.id))
+    db.session.commit()  # the number is taken: the hub's numbering row is free again for the next person
+    number = invoice.number
+    try:
+        html = invoicing.invoice_pdf_html(invoice)
+        db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
+        invoicing.store_invoice_pdf(invoice, pdf_rendering.render_pdf(html))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the invoice is issued; its PDF is made again by `render-invoice-pdfs`
+        db.session.rollback()
+        current_app.logger.exception("The PDF of invoice %s could not be rendered", number)
+        flash(
+            f"Invoice {number} issued, but its PDF could not be made yet: it is neither sent nor "
+            "downloadable until it is (the `flask contributions render-invoice-pdfs` command makes it).",
+            "error",
+        )
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    flash(f"Invoice {number} issued. Its PDF is stored and will not change.", "success")
+    return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
 
 
 def _pdf_response(content: bytes, filename: str, attachment: bool = True) -> Response:
@@ -337,8 +353,11 @@ def _pdf_response(content: bytes, filename: str, attachment: bool = True) -> Res
 @requires(Permission.CONTRIBUTIONS_VIEW)
 def download_invoice_pdf(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
-    if invoice.is_draft or not invoice.pdf_bytes:
+    if invoice.is_draft:
         flash("A draft has no PDF yet: download a pro-forma, or issue the invoice.", "error")
+        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    if not invoice.pdf_bytes:
+        flash(f"The PDF of invoice {invoice.number} is not stored yet: try again in a moment.", "error")
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
     return _pdf_response(invoice.pdf_bytes, f"{invoice.number}.pdf")
 

@@ -11,6 +11,7 @@ from ...auth.models import User
 from ...auth.permissions import Permission, requires
 from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate
 from ...common.urls import int_arg
 from ...extensions import db
 from .. import bp, queries
@@ -70,37 +71,45 @@ def new_connector():
 @bp.route("/connectors/<int:connector_id>")
 @requires(Permission.DONORS_VIEW)
 def show_connector(connector_id: int):
-    connector = db.session.get(Connector, connector_id) or abort(404)
-    connections = list(
-        db.session.scalars(
-            sa.select(Connection)
-            .where(Connection.connector_id == connector.id)
-            .options(joinedload(Connection.contact))
-            .join(Contact, Contact.id == Connection.contact_id)
-            .order_by(Contact.name_key)
-        )
+    connector = db.session.scalar(
+        sa.select(Connector)
+        .where(Connector.id == connector_id)
+        .options(joinedload(Connector.user), joinedload(Connector.contact))
+    ) or abort(404)
+    connections = paginate(
+        sa.select(Connection)
+        .where(Connection.connector_id == connector.id)
+        .options(joinedload(Connection.contact))
+        .join(Contact, Contact.id == Connection.contact_id)
+        .order_by(Contact.name_key, Connection.id),
+        per_page=queries.SECTION_ROWS,
+        arg="knows_page",
     )
-    current_organisations = queries.current_organisations([c.contact_id for c in connections])
-    introductions = list(
-        db.session.scalars(
+    current_organisations = queries.current_organisations([c.contact_id for c in connections.items])
+
+    def introductions(asked: bool, arg: str):
+        status = Introduction.status == IntroductionStatus.REQUESTED
+        return paginate(
             sa.select(Introduction)
-            .where(Introduction.connector_id == connector.id)
+            .where(Introduction.connector_id == connector.id, status if asked else ~status)
             .options(
                 joinedload(Introduction.target_contact),
                 joinedload(Introduction.organisation),
                 joinedload(Introduction.for_user),
                 joinedload(Introduction.requested_by),
             )
-            .order_by(Introduction.requested_on.desc(), Introduction.id.desc())
+            .order_by(Introduction.requested_on.desc(), Introduction.id.desc()),
+            per_page=queries.SECTION_ROWS,
+            arg=arg,
         )
-    )
+
     return render_template(
         "donors/connectors/show.html",
         connector=connector,
         connections=connections,
         current_organisations=current_organisations,
-        asked=[i for i in introductions if i.status is IntroductionStatus.REQUESTED],
-        answered=[i for i in introductions if i.status is not IntroductionStatus.REQUESTED],
+        asked=introductions(True, "asked_page"),
+        answered=introductions(False, "answered_page"),
     )
 
 

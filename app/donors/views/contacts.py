@@ -11,8 +11,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate
 from ...extensions import db
-from .. import bp, duplicates
+from .. import bp, duplicates, queries
 from .. import services as service
 from ..forms import ConnectionForm, ContactForm, EndAffiliationForm, MoveContactForm, NewContactForm
 from ..models import (
@@ -109,13 +110,13 @@ def _contact_page(contact: Contact, connection_form=None, move_form=None, status
             )
         )
     )
-    connections = list(
-        db.session.scalars(
-            sa.select(Connection)
-            .where(Connection.contact_id == contact.id)
-            .options(joinedload(Connection.connector))
-            .order_by(Connection.id)
-        )
+    connections = paginate(
+        sa.select(Connection)
+        .where(Connection.contact_id == contact.id)
+        .options(joinedload(Connection.connector))
+        .order_by(Connection.id),
+        per_page=queries.SECTION_ROWS,
+        arg="connections_page",
     )
     interactions = list(
         db.session.scalars(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
+from ...common.pagination import paginate_counted
 from ...common.time import today
 from ...extensions import db
 from .. import bp, queries
@@ -95,11 +96,15 @@ def complete_next_step(interaction_id: int):
 @bp.route("/next-steps")
 @requires(Permission.DONORS_VIEW)
 def my_next_steps():
-    steps = queries.open_next_steps(current_user.id)
     on = today()
+    open_count, overdue_count = queries.next_step_counts(current_user.id, on)
+    page = paginate_counted(queries.open_next_steps_page(current_user.id), open_count)
     return render_template(
         "donors/next_steps.html",
-        overdue=[step for step in steps if queries.is_overdue(step, on)],
-        upcoming=[step for step in steps if not queries.is_overdue(step, on)],
+        page=page,
+        overdue=[step for step in page.items if queries.is_overdue(step, on)],
+        upcoming=[step for step in page.items if not queries.is_overdue(step, on)],
+        overdue_count=overdue_count,
+        upcoming_count=open_count - overdue_count,
         today=on,
     )

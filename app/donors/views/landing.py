@@ -19,14 +19,14 @@ LANDING_STEPS = 8
 @requires(Permission.DONORS_VIEW)
 def index():
     on = today()
-    steps = queries.open_next_steps(current_user.id)
+    step_count, overdue_count = queries.next_step_counts(current_user.id, on)
     return render_template(
         "donors/index.html",
         awaiting=service.gifts_awaiting_acknowledgement(on),
         awaiting_count=service.count_gifts_awaiting_acknowledgement(on),
-        steps=steps[:LANDING_STEPS],
-        step_count=len(steps),
-        overdue_count=sum(1 for step in steps if queries.is_overdue(step, on)),
+        steps=queries.open_next_steps(current_user.id, limit=LANDING_STEPS),
+        step_count=step_count,
+        overdue_count=overdue_count,
         due_days=service.ACKNOWLEDGEMENT_DUE_DAYS,
         today=on,
     )
@@ -35,8 +35,7 @@ def index():
 @panel_provider(Permission.DONORS_VIEW)
 def donors_panel() -> dict:
     on = today()
-    steps = queries.open_next_steps(current_user.id)
-    overdue = sum(1 for step in steps if queries.is_overdue(step, on))
+    step_count, overdue = queries.next_step_counts(current_user.id, on)
     return {
         "title": "Donors",
         "rows": [
@@ -45,7 +44,11 @@ def donors_panel() -> dict:
                 f"{service.count_gifts_awaiting_acknowledgement(on):,}",
                 url_for("donors.index"),
             ),
-            ("My open next steps", f"{len(steps):,} ({overdue:,} overdue)", url_for("donors.my_next_steps")),
+            (
+                "My open next steps",
+                f"{step_count:,} ({overdue:,} overdue)",
+                url_for("donors.my_next_steps"),
+            ),
         ],
         "link": ("Organisations", url_for("donors.list_organisations")),
     }

@@ -11,7 +11,7 @@ from ...auth.models import User
 from ...auth.permissions import Permission, Role, requires
 from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
-from ...common.pagination import paginate
+from ...common.pagination import paginate, paginate_counted
 from ...common.time import today
 from ...extensions import db
 from .. import bp, duplicates, exports, queries
@@ -143,7 +143,7 @@ def edit_organisation(organisation_id: int):
 
 
 #: How many interactions and gifts the organisation page shows (the newest); the rest are counted.
-RECENT_ROWS = 25
+RECENT_ROWS = 10
 
 
 @bp.route("/organisations/<int:organisation_id>")
@@ -154,21 +154,25 @@ def show_organisation(organisation_id: int):
         .where(Organisation.id == organisation_id)
         .options(joinedload(Organisation.owner), selectinload(Organisation.themes))
     ) or abort(404)
-    affiliations = list(
-        db.session.scalars(
+    counts = queries.organisation_counts(organisation.id)
+
+    def affiliations(current: bool, arg: str):
+        ended = Affiliation.ended_on.is_(None) if current else Affiliation.ended_on.is_not(None)
+        return paginate_counted(
             sa.select(Affiliation)
-            .where(Affiliation.organisation_id == organisation.id)
+            .where(Affiliation.organisation_id == organisation.id, ended)
             .options(joinedload(Affiliation.contact))
-            .order_by(Affiliation.ended_on.is_not(None), Affiliation.ended_on.desc(), Affiliation.id)
+            .order_by(Affiliation.ended_on.desc(), Affiliation.started_on.desc(), Affiliation.id),
+            counts.current_contacts if current else counts.past_contacts,
+            per_page=queries.SECTION_ROWS,
+            arg=arg,
         )
-    )
+
     interactions = list(
         db.session.scalars(
             sa.select(Interaction)
             .where(Interaction.organisation_id == organisation.id)
             .options(
-                selectinload(Interaction.contacts),
-                selectinload(Interaction.staff),
                 joinedload(Interaction.next_step_owner),
             )
             .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
@@ -184,26 +188,33 @@ def show_organisation(organisation_id: int):
             .limit(RECENT_ROWS)
         )
     )
-    introductions = list(
-        db.session.scalars(
-            sa.select(Introduction)
-            .where(Introduction.organisation_id == organisation.id)
-            .options(
-                joinedload(Introduction.connector),
-                joinedload(Introduction.target_contact),
-                joinedload(Introduction.for_user),
-            )
-            .order_by(Introduction.requested_on.desc(), Introduction.id.desc())
+    introductions = paginate_counted(
+        sa.select(Introduction)
+        .where(Introduction.organisation_id == organisation.id)
+        .options(
+            joinedload(Introduction.connector),
+            joinedload(Introduction.target_contact),
+            joinedload(Introduction.for_user),
         )
+        .order_by(Introduction.requested_on.desc(), Introduction.id.desc()),
+        counts.introductions,
+        per_page=queries.SECTION_ROWS,
+        arg="introductions_page",
     )
     return render_template(
         "donors/organisations/show.html",
         organisation=organisation,
-        current=[a for a in affiliations if a.is_current],
-        past=[a for a in affiliations if not a.is_current],
-        introducers=queries.who_can_introduce(organisation.id),
+        current=affiliations(True, "contacts_page"),
+        past=affiliations(False, "past_page"),
+        introducers=paginate_counted(
+            queries.who_can_introduce_statement(organisation.id),
+            counts.introducers,
+            per_page=queries.SECTION_ROWS,
+            arg="introducers_page",
+        ),
         interactions=interactions,
-        interaction_count=queries.count_interactions(organisation.id),
+        who=queries.interaction_people([interaction.id for interaction in interactions]),
+        interaction_count=counts.interactions,
         gifts=gifts,
         gift_totals=queries.gift_totals(organisation.id),
         introductions=introductions,

@@ -62,6 +62,8 @@ def calendar_items(user) -> list[CalendarItem]:
             Interaction.next_step_owner_id == user.id,
             Interaction.next_step_due_on.is_not(None),
             Interaction.next_step_done_at.is_(None),
+            # As the partial index of open steps says it (a literal ''), so that it serves this query.
+            Interaction.next_step.op("<>")(sa.literal_column("''")),
         )
     ).all()
     for interaction in interactions:
