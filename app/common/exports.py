@@ -1,9 +1,12 @@
 """Downloads: CSV and XLSX exports, and the one response that names a downloaded file.
 
 - `csv_response(rows, filename)` streams rows as they are read, so memory stays flat whatever the number of
-  rows (read them with `yield_per`, in batches, never as one list).
-- `xlsx_response(filename, XlsxSheet(title, columns, rows))` writes a spreadsheet in openpyxl's write-only
-  mode: a bold, frozen header row, a filter, column widths and number formats (`MONEY_FORMAT`, ...).
+  rows. Read them with `streamed_rows(statement)`: ONE query on a server-side cursor, plain tuples (no ORM
+  objects), the related data joined into that query (or a fixed number of queries), never a query per
+  batch; `as_stored(column)` and `money_text(column)` let the database hand over text a CSV writes as is.
+- `xlsx_response(filename, XlsxSheet(title, columns, rows))` writes a spreadsheet with XlsxWriter in
+  constant-memory mode: a bold, frozen header row, a filter, column widths and number formats
+  (`MONEY_FORMAT`, ...).
 - `download_response(content, filename, mimetype)` sends bytes, a file or a stream of pieces with a
   `Content-Disposition` that quotes the name as RFC 6266 says, non-ASCII names included: every download in the
   app goes through it.
@@ -25,12 +28,19 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from urllib.parse import quote
 
+import sqlalchemy as sa
 from flask import Response, request, stream_with_context
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 from werkzeug.wsgi import wrap_file
+
+from ..extensions import db
 
 #: Rows written before a piece of the file is sent: small enough to keep memory flat, large enough to keep
 #: the number of pieces (and their overhead) low.
 ROWS_PER_CHUNK = 500
+#: Rows fetched from the database at a time by a streamed export query.
+STREAM_BATCH_ROWS = 2000
 
 CSV_MIMETYPE = "text/csv"
 XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -41,6 +51,7 @@ MONEY_FORMAT = "#,##0.00"
 RATE_FORMAT = "0.0000####"
 INTEGER_FORMAT = "0"
 DATE_FORMAT = "yyyy-mm-dd"
+DATETIME_FORMAT = "yyyy-mm-dd hh:mm:ss"
 
 #: An XLSX export smaller than this stays in memory; a larger one spills to a temporary file.
 XLSX_SPOOL_BYTES = 4 * 2**20
@@ -52,6 +63,7 @@ _SHEET_TITLE_LENGTH = 31
 
 #: What a spreadsheet reads as the start of a formula (OWASP, "CSV injection").
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_TRIGGER_CHARACTERS = frozenset(FORMULA_TRIGGERS)
 #: Text that is a plain number ("-1250.00", "+32"): a spreadsheet reads it as a number, never as a formula.
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
 
@@ -59,9 +71,7 @@ _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)*")
 def looks_like_formula(value) -> bool:
     """True for text that a spreadsheet would run as a formula when the file is opened."""
     return (
-        isinstance(value, str)
-        and value.startswith(FORMULA_TRIGGERS)
-        and _PLAIN_NUMBER.fullmatch(value) is None
+        isinstance(value, str) and value[:1] in _TRIGGER_CHARACTERS and _PLAIN_NUMBER.fullmatch(value) is None
     )
 
 
@@ -74,20 +84,97 @@ def spreadsheet_safe(value):
     return value
 
 
+# --- Reading rows for an export ----------------------------------------------------------------------------
+
+
+def streamed_rows(statement: sa.Select, batch_size: int | None = None):
+    """The rows of `statement` as plain tuples, read from one server-side cursor (PostgreSQL) or one
+    SQLite cursor `batch_size` rows at a time: one query whatever the number of rows, memory flat, and no
+    ORM objects built (the statement runs on the session's connection, outside the ORM's row loading)."""
+    connection = db.session.connection()
+    options = {"stream_results": True, "yield_per": batch_size or STREAM_BATCH_ROWS}
+    return connection.execute(statement.execution_options(**options))
+
+
+def merge_related(parents: Iterable[Sequence], *related: Iterable[Sequence]) -> Iterator[tuple]:
+    """Each parent row with, for each related stream, the list of its rows, as (parent, rows, rows, ...).
+
+    Every stream is keyed by its first column (the parent's id) and comes in the parents' order: the
+    related statements are the parents' own statement (same filters, same ORDER BY, ending with the id) with
+    the related table joined and its order appended. One pass over each stream then pairs them (a merge
+    join): a fixed number of streamed queries, whatever the number of rows, and one parent's rows in memory
+    at a time."""
+    streams = [iter(stream) for stream in related]
+    pending = [next(stream, None) for stream in streams]
+    for parent in parents:
+        key = parent[0]
+        groups = []
+        for index, stream in enumerate(streams):
+            rows, row = [], pending[index]
+            while row is not None and row[0] == key:
+                rows.append(row)
+                row = next(stream, None)
+            pending[index] = row
+            groups.append(rows)
+        yield (parent, *groups)
+
+
+def as_stored(column):
+    """`column` read as the database stores it, without Python conversion: an enum as its value, a date as
+    `YYYY-MM-DD` (PostgreSQL's driver gives a date, which a CSV writes the same way). For CSV cells only."""
+    return sa.type_coerce(column, sa.String)
+
+
+class money_text(FunctionElement):  # noqa: N801 - used like a SQL function
+    """A money amount (2 decimals) as the text a CSV writes, `1250.50`, formatted by the database (NULL
+    stays NULL): reading text is several times cheaper than building a Decimal per cell."""
+
+    type = sa.String()
+    name = "money_text"
+    inherit_cache = True
+
+
+@compiles(money_text)
+def _money_text_default(element, compiler, **kw):
+    return f"CAST({compiler.process(element.clauses, **kw)} AS VARCHAR(40))"
+
+
+@compiles(money_text, "sqlite")
+def _money_text_sqlite(element, compiler, **kw):
+    # SQLite keeps NUMERIC as a REAL: printf rounds it to cents as SQLAlchemy's Decimal conversion does.
+    value = compiler.process(element.clauses, **kw)
+    return f"(CASE WHEN {value} IS NULL THEN NULL ELSE printf('%.2f', {value}) END)"
+
+
 # --- CSV ---------------------------------------------------------------------------------------------------
 
 
 def csv_rows(rows: Iterable[Sequence]) -> Iterator[str]:
-    """The CSV text of `rows`, in pieces of ROWS_PER_CHUNK rows, every cell made spreadsheet-safe."""
+    """The CSV text of `rows`, in pieces of ROWS_PER_CHUNK rows, every cell made spreadsheet-safe (None is
+    an empty cell, numbers and dates are written as `str()` writes them)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    for number, row in enumerate(rows, start=1):
-        writer.writerow([spreadsheet_safe(value) for value in row])
-        if number % ROWS_PER_CHUNK == 0:
+    chunk = []
+    for row in rows:
+        # Inlined spreadsheet_safe: this runs once per cell of every export.
+        chunk.append(
+            [
+                f"'{value}"
+                if value.__class__ is str
+                and value[:1] in _TRIGGER_CHARACTERS
+                and _PLAIN_NUMBER.fullmatch(value) is None
+                else value
+                for value in row
+            ]
+        )
+        if len(chunk) == ROWS_PER_CHUNK:
+            writer.writerows(chunk)
+            chunk.clear()
             yield buffer.getvalue()
             buffer.seek(0)
             buffer.truncate(0)
-    if buffer.tell():
+    if chunk:
+        writer.writerows(chunk)
         yield buffer.getvalue()
 
 
@@ -126,17 +213,28 @@ class XlsxSheet:
 
 
 def write_xlsx(*sheets: XlsxSheet):
-    """The workbook, written as the rows stream in (openpyxl's write-only mode), in a spooled temporary file
-    returned rewound, with its size in bytes."""
-    from openpyxl import Workbook
+    """The workbook, written as the rows stream in, in a spooled temporary file returned rewound, with its
+    size in bytes.
 
-    workbook = Workbook(write_only=True)
-    for sheet in sheets:
-        _write_sheet(workbook, sheet)
+    XlsxWriter in constant-memory mode writes each row out as the next one starts (strings inline, no
+    shared-string table kept in memory); measured on a 19-column sheet it wrote about twice as many rows a
+    second as openpyxl's write-only mode (1.5 times with lxml), and both are well kept."""
+    import xlsxwriter
+
     out = tempfile.SpooledTemporaryFile(max_size=XLSX_SPOOL_BYTES)  # noqa: SIM115 - the caller closes it
+    workbook = xlsxwriter.Workbook(
+        out, {"constant_memory": True, "strings_to_formulas": False, "strings_to_numbers": False}
+    )
     try:
-        workbook.save(out)
+        styles = _XlsxStyles(workbook)
+        for sheet in sheets:
+            _write_sheet(workbook, styles, sheet)
+        workbook.close()
     except BaseException:
+        for worksheet in workbook.worksheets():
+            # A constant-memory sheet writes its rows to a temporary file of its own.
+            if getattr(worksheet, "row_data_fh", None) is not None:
+                worksheet.row_data_fh.close()
         out.close()
         raise
     size = out.tell()
@@ -157,70 +255,83 @@ def xlsx_response(filename: str, *sheets: XlsxSheet) -> Response:
     return download_response(out, filename, XLSX_MIMETYPE, size=size)
 
 
-def _write_sheet(workbook, sheet: XlsxSheet) -> None:
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font, PatternFill
-    from openpyxl.utils import get_column_letter
+class _XlsxStyles:
+    """The workbook's formats, each made once (XlsxWriter keeps one style record per format object)."""
 
-    worksheet = workbook.create_sheet(_sheet_title(sheet.title))
-    # A write-only sheet takes its widths and frozen panes before the first row.
-    for index, column in enumerate(sheet.columns, start=1):
-        worksheet.column_dimensions[get_column_letter(index)].width = column.shown_width
-    worksheet.freeze_panes = f"{get_column_letter(sheet.frozen_columns + 1)}2"
-    bold, fill = Font(bold=True), PatternFill("solid", fgColor="DDE7F0")
-    header = []
-    for column in sheet.columns:
-        cell = WriteOnlyCell(worksheet, value=_xlsx_value(column.title))
-        cell.font, cell.fill = bold, fill
-        header.append(cell)
-    worksheet.append(header)
-    # One styled cell per formatted column, given each row's value: a row is written out as it is appended,
-    # so the cells can be used again for the next one (and the style is looked up once, not per cell).
-    formatted = {}
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self.header = workbook.add_format({"bold": True, "bg_color": "#DDE7F0", "pattern": 1})
+        #: Text that must stay text: Excel's quote prefix, which it does not show.
+        self.text = workbook.add_format({"quote_prefix": True})
+        self.date = workbook.add_format({"num_format": DATE_FORMAT})
+        self.datetime = workbook.add_format({"num_format": DATETIME_FORMAT})
+        self._numbers: dict[str, object] = {}
+
+    def number(self, number_format: str | None):
+        if number_format is None:
+            return None
+        if number_format not in self._numbers:
+            self._numbers[number_format] = self.workbook.add_format({"num_format": number_format})
+        return self._numbers[number_format]
+
+
+def _write_sheet(workbook, styles: _XlsxStyles, sheet: XlsxSheet) -> None:
+    worksheet = workbook.add_worksheet(_sheet_title(sheet.title))
+    formats = [styles.number(column.number_format) for column in sheet.columns]
     for index, column in enumerate(sheet.columns):
-        if column.number_format:
-            formatted[index] = WriteOnlyCell(worksheet)
-            formatted[index].number_format = column.number_format
-    row_count = 1
-    try:
-        for row in sheet.rows:
-            cells = [_xlsx_value(value) for value in row]
-            for index, value in enumerate(cells):
-                if looks_like_formula(value) or (isinstance(value, str) and value.startswith("#")):
-                    cells[index] = _text_cell(worksheet, value)
-                elif value is not None and index in formatted:
-                    formatted[index].value = value
-                    cells[index] = formatted[index]
-            worksheet.append(cells)
-            row_count += 1
-    except BaseException:
-        worksheet.close()  # ends the sheet's writer, which would otherwise complain when collected
-        raise
-    worksheet.auto_filter.ref = f"A1:{get_column_letter(max(len(sheet.columns), 1))}{row_count}"
-    sheet.row_count = row_count
+        worksheet.set_column(index, index, column.shown_width)
+    worksheet.freeze_panes(1, sheet.frozen_columns)
+    for index, column in enumerate(sheet.columns):
+        worksheet.write_string(0, index, str(column.title), styles.header)
+    write_string, write_number = worksheet.write_string, worksheet.write_number
+    write_datetime, write_boolean = worksheet.write_datetime, worksheet.write_boolean
+    text_format, date_format, datetime_format = styles.text, styles.date, styles.datetime
+    row_number = 0
+    for row_number, row in enumerate(sheet.rows, start=1):
+        for index, value in enumerate(row):
+            kind = value.__class__
+            if value is None:
+                continue
+            if kind is str:
+                if not value:
+                    continue  # an empty cell, as None
+                if value[:1] == "#" or (
+                    value[:1] in _TRIGGER_CHARACTERS and not _PLAIN_NUMBER.fullmatch(value)
+                ):
+                    # As text, never as a formula or an error code (`=SUM(A1)`, `#N/A`).
+                    write_string(row_number, index, value, text_format)
+                else:
+                    write_string(row_number, index, value)
+            elif kind is Decimal or kind is int:
+                write_number(row_number, index, value, formats[index])
+            elif kind is bool:
+                write_boolean(row_number, index, value)
+            elif kind is date:
+                write_datetime(row_number, index, value, formats[index] or date_format)
+            elif kind is datetime:
+                if value.tzinfo is not None:
+                    value = value.astimezone(UTC).replace(tzinfo=None)  # Excel has no time zones
+                write_datetime(row_number, index, value, formats[index] or datetime_format)
+            elif kind is float:
+                raise TypeError("Exports never carry floats; pass a Decimal.")
+            else:
+                _write_other(worksheet, row_number, index, value, formats[index], styles)
+    worksheet.autofilter(0, 0, row_number, max(len(sheet.columns), 1) - 1)
+    sheet.row_count = row_number + 1
 
 
-def _text_cell(worksheet, value: str):
-    """A cell that holds `value` as text, never as a formula or an error code (`=SUM(A1)`, `#N/A`), and that
-    stays text when a person edits it (Excel's quote prefix, which it does not show)."""
-    from openpyxl.cell import WriteOnlyCell
-
-    cell = WriteOnlyCell(worksheet, value=value)
-    cell.data_type = "s"
-    cell.quotePrefix = True
-    return cell
-
-
-def _xlsx_value(value):
-    """What openpyxl can write: numbers, dates and text as they are, timezone-aware times as UTC, enums as
-    their values."""
-    if isinstance(value, datetime) and value.tzinfo is not None:
-        return value.astimezone(UTC).replace(tzinfo=None)  # Excel has no time zones
-    if value is None or isinstance(value, bool | int | Decimal | date | str):
-        return value
-    if isinstance(value, float):
+def _write_other(worksheet, row_number: int, index: int, value, number_format, styles: _XlsxStyles) -> None:
+    """A value of a subclass (an enum that is a str, a Decimal subclass): as its plain kind."""
+    if isinstance(value, bool):
+        worksheet.write_boolean(row_number, index, value)
+    elif isinstance(value, int | Decimal):
+        worksheet.write_number(row_number, index, value, number_format)
+    elif isinstance(value, float):
         raise TypeError("Exports never carry floats; pass a Decimal.")
-    return str(getattr(value, "value", value))
+    else:
+        text = str(getattr(value, "value", value))
+        fmt = styles.text if text[:1] == "#" or looks_like_formula(text) else None
+        worksheet.write_string(row_number, index, text, fmt)
 
 
 def _sheet_title(title: str) -> str:

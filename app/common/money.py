@@ -229,17 +229,24 @@ class Converted:
         return self.rate is not None
 
 
-def convert(amount: Decimal, from_currency: str, to_currency: str, rate: Decimal | None) -> Converted:
+def convert(
+    amount: Decimal, from_currency: str, to_currency: str, rate: Decimal | None, *, per_target: bool = False
+) -> Converted:
     """`amount` in `to_currency` and the rate used: the same currency needs no rate; otherwise amount x rate,
     rounded half-up to the target's minor unit. Zero needs no rate either (it is zero in every currency).
-    MissingRate when a rate is needed and none, or one not above zero, is given: never a 1:1 conversion."""
+    MissingRate when a rate is needed and none, or one not above zero, is given: never a 1:1 conversion.
+
+    `rate` is the units of `to_currency` for one unit of `from_currency`; with `per_target`, it is quoted
+    the other way, units of `from_currency` for one unit of `to_currency` (the plan's rates into the
+    reporting currency: 1 USD = 0.92 EUR converts EUR into USD), and the amount is divided by it, exactly
+    (never multiplied by a rounded inverse). The rate is kept as given."""
     if from_currency == to_currency:
         return Converted(amount, to_currency, None)
     if rate is None and amount == 0:
         return Converted(quantize(amount, to_currency), to_currency, None)
     if rate is None or rate <= 0:
         raise MissingRate(f"No rate from {from_currency} to {to_currency}.")
-    return Converted(quantize(amount * rate, to_currency), to_currency, rate)
+    return Converted(quantize(amount / rate if per_target else amount * rate, to_currency), to_currency, rate)
 
 
 def format_rate(rate: Decimal, locale: str = "en", min_decimals: int = 4) -> str:

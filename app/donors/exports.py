@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import Response
 
-from ..common.exports import XlsxColumn, XlsxSheet, csv_response, xlsx_response
+from ..auth.models import User
+from ..common.exports import XlsxColumn, XlsxSheet, csv_response, merge_related, streamed_rows, xlsx_response
 from ..common.time import today
-from ..extensions import db
-from . import queries
+from .models import Affiliation, Contact, Organisation, Theme, organisation_themes
 from .services import country_name
 
 COLUMNS = [
@@ -25,30 +25,53 @@ XLSX_COLUMNS = [
     XlsxColumn(name, width={"Name": 40, "Focus themes": 30, "Current contacts": 40}.get(name))
     for name in COLUMNS
 ]
-#: Organisations read per batch while the file is written.
-BATCH = 500
 
 
 def organisation_rows(statement: sa.Select):
-    """One row per organisation of the filtered list, read in batches of BATCH (a lazy iterable)."""
-    offset = 0
-    while True:
-        organisations = list(db.session.scalars(statement.limit(BATCH).offset(offset)))
-        if not organisations:
-            return
-        contacts = queries.current_contact_names([o.id for o in organisations])
-        for organisation in organisations:
-            yield [
-                organisation.name,
-                organisation.kind.label,
-                organisation.status.label,
-                country_name(organisation.country_code),
-                organisation.website,
-                str(organisation.owner) if organisation.owner else "",
-                ", ".join(theme.name for theme in organisation.themes),
-                "; ".join(contacts.get(organisation.id, [])),
-            ]
-        offset += BATCH
+    """One row per organisation of the filtered list (a lazy iterable), from three streamed queries in the
+    list's order, merged here: the organisations with their owner, their themes, their current contacts."""
+    owner = sa.orm.aliased(User)
+    theme_link, theme = organisation_themes.alias("export_themes"), sa.orm.aliased(Theme)
+    affiliation, contact = sa.orm.aliased(Affiliation), sa.orm.aliased(Contact)
+    organisations = streamed_rows(
+        statement.with_only_columns(
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            Organisation.status,
+            Organisation.country_code,
+            Organisation.website,
+            owner.full_name,
+            owner.email,
+        ).outerjoin(owner, owner.id == Organisation.owner_id)
+    )
+    themes = streamed_rows(
+        statement.with_only_columns(Organisation.id, theme.name)
+        .join(theme_link, theme_link.c.organisation_id == Organisation.id)
+        .join(theme, theme.id == theme_link.c.theme_id)
+        .order_by(theme.name)
+    )
+    contacts = streamed_rows(
+        statement.with_only_columns(Organisation.id, contact.name)
+        .join(
+            affiliation,
+            sa.and_(affiliation.organisation_id == Organisation.id, affiliation.ended_on.is_(None)),
+        )
+        .join(contact, contact.id == affiliation.contact_id)
+        .order_by(contact.name)
+    )
+    for organisation, its_themes, its_contacts in merge_related(organisations, themes, contacts):
+        _id, name, kind, status, country_code, website, owner_name, owner_email = organisation
+        yield [
+            name,
+            kind.label,
+            status.label,
+            country_name(country_code),
+            website,
+            owner_name or owner_email or "",
+            ", ".join(row[1] for row in its_themes),
+            "; ".join(row[1] for row in its_contacts),
+        ]
 
 
 def organisations_download(statement: sa.Select, export_format: str) -> Response:

@@ -216,11 +216,35 @@ def test_the_number_is_committed_and_its_counter_free_before_the_pdf_renders(
     assert db.session.get(Invoice, invoice_id).pdf_bytes.startswith(b"%PDF")
 
 
-def test_an_issued_invoice_whose_pdf_is_not_stored_yet_is_not_served(operations, make_draft_invoice):
-    invoice = issue_invoice(make_draft_invoice(), operations.user)  # committed, its PDF still to come
+def test_an_issued_invoice_whose_pdf_is_not_stored_yet_is_made_when_downloaded_and_kept(
+    operations, make_draft_invoice
+):
+    invoice = issue_invoice(make_draft_invoice(), operations.user)  # its PDF still to come
+    db.session.commit()
+    first = operations.get(f"/contributions/invoices/{invoice.id}/pdf")
+    assert first.status_code == 200 and first.data.startswith(b"%PDF")
+    db.session.expire_all()
+    stored = db.session.get(Invoice, invoice.id)
+    assert stored.pdf_sha256 == sha256_hex(first.data)
+    assert operations.get(f"/contributions/invoices/{invoice.id}/pdf").data == first.data
+
+
+def test_an_invoice_whose_pdf_cannot_be_made_says_so_and_serves_nothing(
+    operations, make_draft_invoice, monkeypatch
+):
+    invoice = issue_invoice(make_draft_invoice(), operations.user)
+    db.session.commit()
+    from app.common import pdf
+
+    def broken(html):
+        raise RuntimeError("renderer down")
+
+    monkeypatch.setattr(pdf, "render_pdf", broken)
     response = operations.get(f"/contributions/invoices/{invoice.id}/pdf", follow_redirects=True)
     assert response.mimetype == "text/html"
-    assert f"The PDF of invoice {invoice.number} is not stored yet" in response.text
+    assert f"The PDF of invoice {invoice.number} could not be made; try again in a moment." in response.text
+    db.session.expire_all()
+    assert db.session.get(Invoice, invoice.id).pdf_sha256 is None
 
 
 def test_a_draft_has_no_stored_pdf(operations, make_draft_invoice):

@@ -431,13 +431,14 @@ def test_demo_payments_cover_every_case_and_run_once(make_member, make_issued_in
 
 
 @pytest.mark.parametrize("batch_size", [1000, 2])
-def test_the_payments_csv_streams_in_a_constant_number_of_queries_per_batch(
+def test_the_payments_csv_streams_in_one_query_whatever_the_batch_size(
     login_as, make_member, make_issued_invoice, actor, monkeypatch, batch_size
 ):
-    """With the usual batch size, more payments add no query; with tiny batches, one query per batch."""
-    from app.contributions.views import payments as views
+    """More payments add no query, even when the rows are fetched two at a time (one streamed query, the
+    allocations joined into it)."""
+    from app.common import exports
 
-    monkeypatch.setattr(views, "EXPORT_BATCH_SIZE", batch_size)
+    monkeypatch.setattr(exports, "STREAM_BATCH_ROWS", batch_size)
     client = login_as("board")
 
     def export() -> tuple[list[list[str]], int]:
@@ -466,5 +467,44 @@ def test_the_payments_csv_streams_in_a_constant_number_of_queries_per_batch(
         pay(make_member(), "10.00", actor)
     rows, many = export()
     assert len(rows) == 9
-    batches = -(-9 // batch_size)
-    assert many == few + batches - 1  # one allocations query per batch, never one per payment
+    assert many == few
+
+
+def test_the_member_page_adds_up_credit_on_account_as_the_payments_do(
+    make_member, make_issued_invoice, actor
+):
+    from app.contributions.services import members as member_service
+
+    member = make_member(name="Ghana")
+    invoice = make_issued_invoice(member=member, amount="1000.00")
+    pay(member, "1700.00", actor, allocations=[(invoice, D("1000.00"), None)])
+    pay(member, "50.00", actor, currency="USD")
+    fully_used = make_issued_invoice(member=member, amount="300.00", fiscal_year=2026)
+    pay(member, "300.00", actor, allocations=[(fully_used, D("300.00"), None)])
+
+    payments = member_service.member_payments(member)
+    assert member_service.member_credit_on_account(member) == member_service.credit_on_account(payments)
+    assert member_service.member_credit_on_account(member) == {"EUR": D("700.00"), "USD": D("50.00")}
+
+
+def test_the_member_page_shows_a_page_of_invoices_and_the_latest_payments(
+    login_as, make_member, make_issued_invoice, actor, app
+):
+    from app.contributions.services import members as member_service
+
+    member = make_member(name="Ghana")
+    per_page = app.config["ITEMS_PER_PAGE"]
+    for year in range(per_page + 2):
+        make_issued_invoice(member=member, amount="10.00", fiscal_year=2000 + year)
+    for _ in range(member_service.MEMBER_PAGE_PAYMENTS + 1):
+        pay(member, "1.00", actor)
+    client = login_as("board")
+
+    first = client.get(f"/contributions/members/{member.id}")
+    second = client.get(f"/contributions/members/{member.id}?page=2")
+
+    assert first.status_code == second.status_code == 200
+    assert f"1–{per_page} of {per_page + 2:,} invoices" in first.text
+    assert f"FY{2000 + per_page + 1}" in first.text and "FY2000<" not in first.text
+    assert "FY2000<" in second.text
+    assert f"The latest {member_service.MEMBER_PAGE_PAYMENTS} payments" in first.text

@@ -25,3 +25,45 @@ def test_the_organisation_list_exports_to_csv_and_xlsx_with_formulas_escaped(log
     assert sheet["A1"].value == "Name" and sheet.freeze_panes == "B2"
     assert {cell.value for cell in names} >= {'=HYPERLINK("http://x","Fondation")', "Fondation Lumière"}
     assert all(cell.data_type == "s" for cell in names)  # text, never a formula
+
+
+def test_the_organisation_export_lists_themes_owner_and_current_contacts_in_a_fixed_number_of_queries(
+    login_as, make_organisation, make_contact, make_affiliation, make_user, monkeypatch
+):
+    import sqlalchemy as sa
+
+    from app.common import exports
+    from app.donors.models import Theme
+    from app.extensions import db
+
+    monkeypatch.setattr(exports, "STREAM_BATCH_ROWS", 2)  # rows fetched two at a time: still one query each
+    health, water = Theme(name="Health"), Theme(name="Water")
+    db.session.add_all([health, water])
+    owner = make_user("fundraising")
+    first = make_organisation(name="Aardvark Trust", owner=owner, themes=[water, health])
+    make_contact(name="Zoe Adams", organisation=first)
+    make_contact(name="Ben Cole", organisation=first)
+    client = login_as("fundraising")
+
+    def export() -> tuple[list[list[str]], int]:
+        statements = []
+
+        def record(conn, cursor, statement, parameters, context, executemany):
+            statements.append(statement)
+
+        sa.event.listen(db.engine, "before_cursor_execute", record)
+        try:
+            response = client.get("/donors/organisations/?format=csv")
+        finally:
+            sa.event.remove(db.engine, "before_cursor_execute", record)
+        return list(csv.reader(io.StringIO(response.text)))[1:], len(statements)
+
+    rows, few = export()
+    assert rows[0][0] == "Aardvark Trust"
+    assert rows[0][5:] == [str(owner), "Health, Water", "Ben Cole; Zoe Adams"]
+    for number in range(6):
+        other = make_organisation(name=f"Beta {number}", themes=[health])
+        make_affiliation(make_contact(name=f"Contact {number}"), other)
+    rows, many = export()
+    assert len(rows) == 7 and many == few
+    assert all(row[6] == "Health" and row[7] == f"Contact {n}" for n, row in enumerate(rows[1:]))

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 
 from app.common.fiscal import fiscal_year, fiscal_year_of
+from app.common.money import Converted, convert
 from app.pipeline.services.arithmetic import (
     AwardBelowPaid,
     ScheduledInstalment,
@@ -17,7 +18,7 @@ from app.pipeline.services.arithmetic import (
     schedule_from_split,
     weighted,
 )
-from app.pipeline.services.conversion import Converted, MissingRate, to_reporting
+from app.pipeline.services.conversion import MissingPlanRate, to_reporting
 from app.pipeline.stages import Stage
 
 D = Decimal
@@ -212,11 +213,20 @@ def test_an_award_that_equals_the_paid_instalments_drops_the_unpaid_ones():
 def test_conversion_divides_by_the_years_rate_and_names_it():
     rates = {(2027, "EUR"): D("0.92000000")}
     converted = to_reporting(D("92000.00"), "EUR", 2027, rates, "USD")
-    assert converted == Converted(D("100000.00"), "USD", D("0.92000000"), D("92000.00"), "EUR")
+    assert converted == Converted(D("100000.00"), "USD", D("0.92000000"))
     assert to_reporting(D("1000.00"), "EUR", 2027, rates, "USD").amount == D("1086.96")  # 1086.9565...
 
 
 def test_a_missing_rate_is_a_problem_never_one_to_one():
     rates = {(2027, "EUR"): D("0.92")}
-    assert to_reporting(D("1000.00"), "EUR", 2028, rates, "USD") == MissingRate(2028, "EUR")
+    assert to_reporting(D("1000.00"), "EUR", 2028, rates, "USD") == MissingPlanRate(2028, "EUR")
     assert to_reporting(D("1000.00"), "USD", 2028, rates, "USD").rate is None
+
+
+def test_the_plan_converts_with_the_common_conversion_dividing_exactly():
+    """An exact half cent rounds up, as a division gives it (a rounded inverse rate would give 0.02)."""
+    assert to_reporting(D("0.03"), "EUR", 2027, {(2027, "EUR"): D("1.2")}, "USD").amount == D("0.03")
+    assert convert(D("0.03"), "EUR", "USD", D("1.2"), per_target=True) == Converted(
+        D("0.03"), "USD", D("1.2")
+    )
+    assert convert(D("100.00"), "USD", "EUR", D("0.92")).amount == D("92.00")  # the usual way round

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from app.pipeline.services.conversion import MissingRate
+from app.pipeline.services.conversion import MissingPlanRate
 from app.pipeline.services.expected_contributions import contribution_forecast
 
 D = Decimal
@@ -51,4 +51,4 @@ def test_a_missing_rate_leaves_the_invoiced_total_unconverted(make_member, make_
     forecast = contribution_forecast(2027, {}, "USD", current_year=2027)
     assert forecast.total.invoiced.converted is None
     assert forecast.total.expected.converted == D("5000.00")
-    assert forecast.missing_rates == [MissingRate(2027, "EUR")]
+    assert forecast.missing_rates == [MissingPlanRate(2027, "EUR")]

@@ -2,7 +2,7 @@
 
 from decimal import Decimal
 
-from app.pipeline.services.conversion import MissingRate
+from app.pipeline.services.conversion import MissingPlanRate
 from app.pipeline.services.plan_figures import Figure, plan_figures
 from app.pipeline.sources import Source
 
@@ -50,7 +50,7 @@ def test_a_missing_rate_leaves_the_year_without_a_converted_total_and_is_named()
     assert cell.secured.by_currency == {"USD": D("10000.00"), "GBP": D("5000.00")}
     assert cell.secured.converted is None and cell.gap is None
     assert figures.totals[2027].gap is None
-    assert figures.missing_rates == [MissingRate(2027, "GBP")]
+    assert figures.missing_rates == [MissingPlanRate(2027, "GBP")]
 
 
 def test_each_currency_is_summed_before_it_is_converted_once():

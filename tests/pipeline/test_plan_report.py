@@ -6,7 +6,7 @@ from decimal import Decimal
 from app.common.fiscal import current_fiscal_year
 from app.common.time import today
 from app.donors.models import OrganisationKind
-from app.pipeline.services.conversion import MissingRate
+from app.pipeline.services.conversion import MissingPlanRate
 from app.pipeline.services.plan_report import plan_report
 from app.pipeline.sources import Source
 from app.pipeline.stages import Stage
@@ -57,5 +57,5 @@ def test_an_ask_in_a_currency_without_a_plan_rate_is_named_and_never_counted_one
     year = current_fiscal_year()
     make_opportunity(amount="1000.00", currency="CHF", split={year: "1000.00"}, stage=Stage.QUALIFIED)
     report = plan_report([year], as_of=today())
-    assert report.figures.missing_rates == [MissingRate(year, "CHF")]
+    assert report.figures.missing_rates == [MissingPlanRate(year, "CHF")]
     assert report.figures.totals[year].weighted.converted is None

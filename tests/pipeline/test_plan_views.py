@@ -135,3 +135,24 @@ def test_the_plan_shows_expected_contributions_or_says_why_not(login_as, make_me
     page = login_as("board").get("/pipeline/plan").get_data(as_text=True)
     assert "Expected country contributions" in page
     assert f"There is no contribution policy for FY{current_fiscal_year()}." in page
+
+
+def test_a_year_above_its_target_reads_over_target_by_not_a_negative_gap(login_as, make_member):
+    year = current_fiscal_year()
+    _target(year, Source.COUNTRY_CONTRIBUTIONS, "30000.00")
+    _rate(year, "EUR", "0.80")
+    db.session.add(
+        Payment(
+            member=make_member(),
+            amount=D("40000.00"),
+            currency="EUR",
+            received_on=date(year, 1, 15),
+            method=PaymentMethod.WIRE,
+        )
+    )
+    db.session.flush()
+    for url in ("/pipeline/plan", "/pipeline/board"):
+        page = login_as("board").get(url).get_data(as_text=True)
+        # 40000 EUR / 0.80 = 50000 USD secured, 20000 above the target of 30000.
+        assert f'data-total="gap-{year}"><span class="ok">over target by $20,000.00</span>' in page, url
+        assert "-$20,000.00" not in page and "−$20,000.00" not in page

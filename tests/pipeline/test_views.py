@@ -12,7 +12,7 @@ from app.common.fiscal import current_fiscal_year
 from app.common.time import today
 from app.extensions import db
 from app.pipeline.models import Opportunity, Pledge
-from app.pipeline.services import calendar_feed
+from app.pipeline.services import calendar_feed, pipeline_lists
 from app.pipeline.sources import Source
 from app.pipeline.stages import Stage
 from tests.helpers import count_queries, visible_text
@@ -215,3 +215,16 @@ def test_the_feed_holds_interaction_next_steps_deliverables_and_instalments(
         f"deliverable-{deliverable.id}@tributary",
         f"instalment-{pledge.instalments[0].id}@tributary",
     } <= uids
+
+
+def test_the_board_shows_each_stages_largest_asks_and_counts_and_totals_them_all(
+    login_as, make_opportunity, monkeypatch
+):
+    monkeypatch.setattr(pipeline_lists, "CARDS_PER_COLUMN", 2)
+    asks = [make_opportunity(amount=f"{amount}.00", stage=Stage.PROPOSAL) for amount in (1000, 3000, 2000)]
+    page = login_as("fundraising").get("/pipeline/").get_data(as_text=True)
+    assert f'id="opportunity-{asks[1].id}"' in page and f'id="opportunity-{asks[2].id}"' in page
+    assert f'id="opportunity-{asks[0].id}"' not in page
+    assert "1 smaller ask in this stage: see them all" in page
+    assert 'href="/pipeline/opportunities?stage=proposal"' in page
+    assert "$6,000.00" in page

@@ -15,7 +15,15 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 
-from ...common.exports import INTEGER_FORMAT, MONEY_FORMAT, RATE_FORMAT, XlsxColumn, XlsxSheet
+from ...common.exports import (
+    INTEGER_FORMAT,
+    MONEY_FORMAT,
+    RATE_FORMAT,
+    XlsxColumn,
+    XlsxSheet,
+    merge_related,
+    streamed_rows,
+)
 from ...common.fiscal import current_fiscal_year
 from ...common.money import convert, format_rate, rate_label
 from ...extensions import db
@@ -253,6 +261,10 @@ def _assessments(members, first_year: int, last_year: int, policies) -> dict[tup
             )
         )
     }
+    return _assess(members, first_year, last_year, policies, groups, adjustments)
+
+
+def _assess(members, first_year: int, last_year: int, policies, groups, adjustments):
     return {
         (member.id, year): assess_from(
             member,
@@ -266,32 +278,42 @@ def _assessments(members, first_year: int, last_year: int, policies) -> dict[tup
     }
 
 
+def _invoice_sums(first_year: int, last_year: int) -> sa.Select:
+    """Member, year, currency and the sums in cents (invoiced, paid, credited, written off, outstanding) of
+    the issued invoices of those years, from the kept totals: what every cell shows."""
+    kept = InvoiceYearTotal
+    return sa.select(
+        kept.member_id,
+        kept.fiscal_year,
+        kept.currency,
+        kept.invoiced_cents,
+        kept.paid_cents,
+        kept.credited_cents,
+        kept.written_off_cents,
+        kept.outstanding_cents,
+    ).where(kept.invoice_count > 0, kept.fiscal_year.between(first_year, last_year))
+
+
 def arrears_rows(members, first_year: int, last_year: int, policies=None) -> list[ArrearsRow]:
-    """The matrix rows of these members (a page, or a batch of an export), in a constant number of queries:
-    one aggregate over their invoices, their annual invoices' conversions, income groups, adjustments, and
-    the range's policies unless given."""
+    """The matrix rows of these members (a page), in a constant number of queries: one aggregate over their
+    invoices, their annual invoices' conversions, income groups, adjustments, and the range's policies
+    unless given."""
     members = list(members)
     if not members:
         return []
     policies = _policies(first_year, last_year) if policies is None else policies
     member_ids = [member.id for member in members]
-    kept = InvoiceYearTotal
     invoice_rows = db.session.execute(
-        sa.select(
-            kept.member_id,
-            kept.fiscal_year,
-            kept.currency,
-            kept.invoiced_cents,
-            kept.paid_cents,
-            kept.credited_cents,
-            kept.written_off_cents,
-            kept.outstanding_cents,
-        ).where(
-            kept.invoice_count > 0,
-            kept.fiscal_year.between(first_year, last_year),
-            kept.member_id.in_(member_ids),
-        )
+        _invoice_sums(first_year, last_year).where(InvoiceYearTotal.member_id.in_(member_ids))
     ).all()
+    conversions = _invoiced_conversions(member_ids, first_year, last_year)
+    assessments = _assessments(members, first_year, last_year, policies)
+    return _build_rows(members, first_year, last_year, invoice_rows, conversions, assessments)
+
+
+def _build_rows(members, first_year: int, last_year: int, invoice_rows, conversions, assessments):
+    """The rows from what was read: invoice sums (member, year, currency, five sums), (member, year) ->
+    annual invoice conversion, and (member, year) -> assessment."""
     cells: dict[tuple[int, int], YearCell] = {
         (member.id, year): YearCell(year) for member in members for year in range(first_year, last_year + 1)
     }
@@ -302,8 +324,7 @@ def arrears_rows(members, first_year: int, last_year: int, policies=None) -> lis
         cell.credited[currency] = from_cents(credited)
         cell.written_off[currency] = from_cents(written_off)
         cell.outstanding[currency] = from_cents(outstanding)
-    conversions = _invoiced_conversions(member_ids, first_year, last_year)
-    for key, assessment in _assessments(members, first_year, last_year, policies).items():
+    for key, assessment in assessments.items():
         cell = cells[key]
         _set_assessed(cell, assessment, conversions.get(key))
         cell.waived = assessment.waived
@@ -319,7 +340,7 @@ def arrears_report(
 ) -> ArrearsReport:
     """Every member's row at once: by fiscal year, assessed, invoiced, paid, waived and outstanding, flagging
     ARREARS_THRESHOLD_YEARS or more consecutive unpaid years (for small sets and tests; the page paginates
-    `arrears_members_query` and exports read `arrears_records_in_batches`)."""
+    `arrears_members_query` and exports read `arrears_records`)."""
     first_year, last_year = _year_range(first_year, last_year)
     flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
     members = db.session.scalars(arrears_members_query(hub_id, flagged)).all()
@@ -602,10 +623,6 @@ def _set_assessed(cell: YearCell, assessment, annual_invoice: tuple | None) -> N
         cell.assessed_problem = billing.problem
 
 
-def _money(value) -> Decimal:
-    return Decimal(value or 0).quantize(Decimal("0.01"))
-
-
 ARREARS_COLUMNS = [
     "Member",
     "Country",
@@ -662,34 +679,99 @@ def _records(rows):
                 ]
 
 
-#: Members read, assessed and written per batch of an export: memory stays flat whatever their number.
-EXPORT_BATCH_SIZE = 500
+@dataclass(frozen=True)
+class _ExportHub:
+    name: str
+    base_currency: str
 
 
-def arrears_records_in_batches(
-    first_year: int,
-    last_year: int,
-    hub_id: int | None = None,
-    only_flagged: bool = False,
-    batch_size: int | None = None,
-):
-    """The export's records (one per member, fiscal year and invoice currency), read `batch_size` members
-    at a time: the ids first (after the flagged ones, when only those), the policies, then five queries a
-    batch (members, invoices, conversions, income groups, adjustments)."""
-    batch_size = batch_size or EXPORT_BATCH_SIZE
+@dataclass(frozen=True)
+class _ExportMember:
+    """What the assessment rules and the records read of a member, from the export's plain columns."""
+
+    id: int
+    name: str
+    kind: MemberKind
+    country_code: str
+    hub: _ExportHub | None
+
+
+def arrears_records(first_year: int, last_year: int, hub_id: int | None = None, only_flagged: bool = False):
+    """The export's records (one per member, fiscal year and invoice currency), from a fixed number of
+    queries whatever the number of members: the flagged ids (when only those), the policies, then five
+    streamed queries in the members' order (members, invoice sums, annual invoice conversions, income
+    groups, adjustments), merged one member at a time so that memory stays flat."""
     flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
-    query = arrears_members_query(hub_id, flagged)
-    member_ids = db.session.scalars(query.with_only_columns(Member.id)).all()
     policies = _policies(first_year, last_year)
-    for start in range(0, len(member_ids), batch_size):
-        batch = member_ids[start : start + batch_size]
-        members = db.session.scalars(
-            sa.select(Member).where(Member.id.in_(batch)).order_by(Member.name, Member.id)
-        ).all()
-        yield from _records(arrears_rows(members, first_year, last_year, policies))
-        # Let the batch go: nothing keeps it but the session's identity map.
-        for member in members:
-            db.session.expunge(member)
+    listed = arrears_members_query(hub_id, flagged)  # by name and id: every stream below keeps that order
+    members = streamed_rows(
+        listed.with_only_columns(
+            Member.id, Member.name, Member.kind, Member.country_code, Hub.name, Hub.base_currency
+        ).outerjoin(Hub, Hub.id == Member.hub_id)
+    )
+    sums = _invoice_sums(first_year, last_year).subquery("invoice_sums")
+    invoice_sums = streamed_rows(
+        listed.with_only_columns(
+            Member.id, *[column for name, column in sums.c.items() if name != "member_id"]
+        )
+        .join(sums, sums.c.member_id == Member.id)
+        .order_by(sums.c.fiscal_year, sums.c.currency)
+    )
+    annual = _annual_invoice_conversions(first_year, last_year).add_columns(Invoice.id.label("invoice_id"))
+    annual = annual.subquery("annual_invoices")
+    conversions = streamed_rows(
+        listed.with_only_columns(
+            Member.id,
+            annual.c.fiscal_year,
+            annual.c.currency,
+            annual.c.assessed_amount,
+            annual.c.assessed_currency,
+            annual.c.exchange_rate,
+        )
+        .join(annual, annual.c.member_id == Member.id)
+        .order_by(annual.c.invoice_id)
+    )
+    group = sa.orm.aliased(MemberIncomeGroup)
+    groups = streamed_rows(
+        listed.with_only_columns(Member.id, group.fiscal_year, group.income_group).join(
+            group,
+            sa.and_(group.member_id == Member.id, group.fiscal_year.between(first_year, last_year)),
+        )
+    )
+    adjustment = sa.orm.aliased(ContributionAdjustment)
+    adjustments = streamed_rows(
+        listed.with_only_columns(Member.id, adjustment.fiscal_year, adjustment.kind, adjustment.amount).join(
+            adjustment,
+            sa.and_(adjustment.member_id == Member.id, adjustment.fiscal_year.between(first_year, last_year)),
+        )
+    )
+    for row, its_sums, its_conversions, its_groups, its_adjustments in merge_related(
+        members, invoice_sums, conversions, groups, adjustments
+    ):
+        member_id, name, kind, country_code, hub_name, base_currency = row
+        hub = _ExportHub(hub_name, base_currency) if hub_name is not None else None
+        member = _ExportMember(member_id, name, kind, country_code, hub)
+        assessments = _assess(
+            [member],
+            first_year,
+            last_year,
+            policies,
+            {(member_id, year): income_group for _id, year, income_group in its_groups},
+            {(member_id, line.fiscal_year): line for line in its_adjustments},
+        )
+        # The latest annual invoice of a year wins (they come by invoice id), as in _invoiced_conversions.
+        member_conversions = {
+            (member_id, line.fiscal_year): (
+                line.currency,
+                line.assessed_amount,
+                line.assessed_currency,
+                line.exchange_rate,
+            )
+            for line in its_conversions
+        }
+        yield from _records(
+            _build_rows([member], first_year, last_year, its_sums, member_conversions, assessments)
+        )
 
 
 def _plain_rate(rate: Decimal | None) -> Decimal | None:

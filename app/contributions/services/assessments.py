@@ -79,6 +79,75 @@ def assess_members(members: Iterable[Member], fiscal_year: int) -> list[Assessme
     ]
 
 
+def assess_members_years(
+    members: Iterable[Member], fiscal_years: Iterable[int]
+) -> dict[int, list[Assessment]]:
+    """Assess many members for several years: year -> the members' assessments (in the members' order), in
+    four queries whatever the number of years (policies, their rates, income groups, adjustments)."""
+    members = list(members)
+    years = list(fiscal_years)
+    ids = [member.id for member in members]
+    policies = {
+        policy.fiscal_year: policy
+        for policy in db.session.scalars(
+            sa.select(ContributionPolicy).where(ContributionPolicy.fiscal_year.in_(years))
+        )
+    }
+    groups = {
+        (member_id, year): group
+        for member_id, year, group in db.session.execute(
+            sa.select(
+                MemberIncomeGroup.member_id, MemberIncomeGroup.fiscal_year, MemberIncomeGroup.income_group
+            ).where(MemberIncomeGroup.fiscal_year.in_(years), MemberIncomeGroup.member_id.in_(ids))
+        )
+    }
+    adjustments = {
+        (adjustment.member_id, adjustment.fiscal_year): adjustment
+        for adjustment in db.session.scalars(
+            sa.select(ContributionAdjustment).where(
+                ContributionAdjustment.fiscal_year.in_(years), ContributionAdjustment.member_id.in_(ids)
+            )
+        )
+    }
+    return {
+        year: [
+            assess_from(
+                member,
+                year,
+                policies.get(year),
+                groups.get((member.id, year)),
+                adjustments.get((member.id, year)),
+            )
+            for member in members
+        ]
+        for year in years
+    }
+
+
+def assess_member_years(member: Member, fiscal_years: Iterable[int], adjustments=None) -> list[Assessment]:
+    """The member's assessments for these years, in the order given, in two queries whatever their number
+    (the years' policies, with their rates): income groups come from `member.income_groups` and
+    adjustments from `adjustments` when given (the member page has read both already)."""
+    years = list(fiscal_years)
+    policies = {
+        policy.fiscal_year: policy
+        for policy in db.session.scalars(
+            sa.select(ContributionPolicy).where(ContributionPolicy.fiscal_year.in_(years))
+        )
+    }
+    groups = {record.fiscal_year: record.income_group for record in member.income_groups}
+    if adjustments is None:
+        adjustments = db.session.scalars(
+            sa.select(ContributionAdjustment).where(
+                ContributionAdjustment.member_id == member.id, ContributionAdjustment.fiscal_year.in_(years)
+            )
+        )
+    by_year = {adjustment.fiscal_year: adjustment for adjustment in adjustments}
+    return [
+        assess_from(member, year, policies.get(year), groups.get(year), by_year.get(year)) for year in years
+    ]
+
+
 def assess_member(member: Member, fiscal_year: int) -> Assessment:
     """The expected contribution of one member for one fiscal year."""
     return assess_members([member], fiscal_year)[0]

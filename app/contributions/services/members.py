@@ -7,10 +7,12 @@ beside the fields, and changes nothing.
 from __future__ import annotations
 
 import calendar
+import itertools
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from operator import itemgetter
 
 import pycountry
 import sqlalchemy as sa
@@ -19,6 +21,7 @@ from sqlalchemy.orm import selectinload
 
 from ...common import search
 from ...common.errors import ValidationFailed
+from ...common.exports import as_stored, streamed_rows
 from ...common.languages import Language
 from ...common.uniqueness import UniqueField, unique_as_field_errors
 from ...extensions import db
@@ -36,10 +39,12 @@ from ..models import (
     MemberKind,
     MemberStatus,
     Payment,
+    PaymentAllocation,
 )
 from ..totals import OpenInvoiceTotal, from_cents
 
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
+CENT = Decimal("0.01")
 #: The value of the income-group filter that finds national members without a group for the year.
 MISSING = "missing"
 CORRECT_THE_FIELDS = "Please correct the fields marked below. Nothing was saved."
@@ -279,20 +284,27 @@ def income_groups_for(member_ids: Iterable[int], fiscal_year: int) -> dict[int, 
     )
 
 
+def open_balances() -> sa.Select:
+    """(member id, currency, amount) of what members still owe on their open invoices: one row per member
+    and currency, for a page's members or joined into an export."""
+    return (
+        sa.select(
+            Invoice.member_id,
+            Invoice.currency,
+            sa.type_coerce(sa.func.sum(Invoice.balance_due), Invoice.total.type).label("amount"),
+        )
+        .where(Invoice.status.in_(OPEN_STATUSES))
+        .group_by(Invoice.member_id, Invoice.currency)
+    )
+
+
 def outstanding_by_member(member_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
     """What each member still owes on its open invoices, per currency, in one aggregate query."""
     ids = list(member_ids)
     if not ids:
         return {}
     rows = db.session.execute(
-        sa.select(
-            Invoice.member_id,
-            Invoice.currency,
-            sa.type_coerce(sa.func.sum(Invoice.balance_due), Invoice.total.type),
-        )
-        .where(Invoice.member_id.in_(ids), Invoice.status.in_(OPEN_STATUSES))
-        .group_by(Invoice.member_id, Invoice.currency)
-        .order_by(Invoice.member_id, Invoice.currency)
+        open_balances().where(Invoice.member_id.in_(ids)).order_by(Invoice.member_id, Invoice.currency)
     )
     balances: dict[int, dict[str, Decimal]] = {}
     for member_id, currency, amount in rows:
@@ -323,59 +335,98 @@ CSV_HEADER = [
 ]
 
 
-def member_csv_rows(query: sa.Select, fiscal_year: int, batch_size: int = 500) -> Iterator[list[str]]:
-    """Every member the query finds as CSV cells, read in batches (a constant number of queries per batch)."""
+def member_csv_rows(query: sa.Select, fiscal_year: int) -> Iterator[list]:
+    """Every member the query finds as CSV cells, from one streamed query: the hub, the year's income group,
+    the primary contact and the open balances (one row per currency) joined in, folded into one line per
+    member here."""
     yield CSV_HEADER
-    result = db.session.execute(query.execution_options(yield_per=batch_size))
-    for batch in result.scalars().partitions():
-        ids = [member.id for member in batch]
-        groups = income_groups_for(ids, fiscal_year)
-        balances = outstanding_by_member(ids)
-        for member in batch:
-            contact = primary_contact(member)
-            group = groups.get(member.id)
-            yield [
-                str(member.id),
-                member.name,
-                member.kind.value,
-                member.country_code,
-                country_name(member.country_code),
-                member.status.value,
-                member.joined_on.isoformat() if member.joined_on else "",
-                member.language.value,
-                member.hub.name if member.hub else "",
-                str(fiscal_year),
-                group.value if group else "",
-                contact.name if contact else "",
-                contact.email if contact else "",
-                "; ".join(f"{amount} {currency}" for currency, amount in balances.get(member.id, {}).items()),
-            ]
+    group = sa.orm.aliased(MemberIncomeGroup)
+    contact = sa.orm.aliased(MemberContact)
+    first_primary = (
+        sa.select(MemberContact.id)
+        .where(MemberContact.member_id == Member.id, MemberContact.is_primary)
+        .order_by(MemberContact.id)
+        .limit(1)
+        .correlate(Member)
+        .scalar_subquery()
+    )
+    balances = open_balances().subquery("open_balances")
+    rows = streamed_rows(
+        query.with_only_columns(
+            Member.id,
+            Member.name,
+            as_stored(Member.kind),
+            Member.country_code,
+            as_stored(Member.status),
+            as_stored(Member.joined_on),
+            as_stored(Member.language),
+            Hub.name,
+            as_stored(group.income_group),
+            contact.name,
+            contact.email,
+            balances.c.currency,
+            balances.c.amount,
+        )
+        .outerjoin(Hub, Hub.id == Member.hub_id)
+        .outerjoin(group, sa.and_(group.member_id == Member.id, group.fiscal_year == fiscal_year))
+        .outerjoin(contact, contact.id == first_primary)
+        .outerjoin(balances, balances.c.member_id == Member.id)
+        .order_by(balances.c.currency)
+    )
+    year = str(fiscal_year)
+    for _member_id, lines in itertools.groupby(rows, key=itemgetter(0)):
+        lines = list(lines)  # one per currency owed
+        member_id, name, kind, code, status, joined_on, language, hub, income_group, contact_name, email = (
+            lines[0][:11]
+        )
+        yield [
+            member_id,
+            name,
+            kind,
+            code,
+            country_name(code),
+            status,
+            joined_on,
+            language,
+            hub,
+            year,
+            income_group,
+            contact_name,
+            email,
+            "; ".join(f"{line.amount.quantize(CENT)} {line.currency}" for line in lines if line.amount),
+        ]
 
 
 # --- The member page ---------------------------------------------------------------------------------------
 
 
+#: Payments the member page lists (the latest); the payments list has them all.
+MEMBER_PAGE_PAYMENTS = 20
+
+
+def member_invoices_query(member: Member) -> sa.Select:
+    """The member's invoices, newest fiscal year first (the member page shows a page of them)."""
+    return (
+        sa.select(Invoice)
+        .where(Invoice.member_id == member.id)
+        .order_by(Invoice.fiscal_year.desc(), Invoice.issued_on.desc(), Invoice.id.desc())
+    )
+
+
 def member_invoices(member: Member) -> list[Invoice]:
     """The member's invoices, newest fiscal year first."""
-    return list(
-        db.session.scalars(
-            sa.select(Invoice)
-            .where(Invoice.member_id == member.id)
-            .order_by(Invoice.fiscal_year.desc(), Invoice.issued_on.desc(), Invoice.id.desc())
-        )
-    )
+    return list(db.session.scalars(member_invoices_query(member)))
 
 
-def member_payments(member: Member) -> list[Payment]:
-    """The member's payments, newest first, with their allocations loaded."""
-    return list(
-        db.session.scalars(
-            sa.select(Payment)
-            .where(Payment.member_id == member.id)
-            .options(selectinload(Payment.allocations))
-            .order_by(Payment.received_on.desc(), Payment.id.desc())
-        )
+def member_payments(member: Member, limit: int | None = None) -> list[Payment]:
+    """The member's payments, newest first (the latest `limit` when given), with their allocations loaded."""
+    query = (
+        sa.select(Payment)
+        .where(Payment.member_id == member.id)
+        .options(selectinload(Payment.allocations))
+        .order_by(Payment.received_on.desc(), Payment.id.desc())
     )
+    return list(db.session.scalars(query.limit(limit) if limit else query))
 
 
 def credit_on_account(payments: Iterable[Payment]) -> dict[str, Decimal]:
@@ -386,6 +437,30 @@ def credit_on_account(payments: Iterable[Payment]) -> dict[str, Decimal]:
         if amount > 0:
             totals[payment.currency] = totals.get(payment.currency, Decimal("0.00")) + amount
     return dict(sorted(totals.items()))
+
+
+def member_credit_on_account(member: Member) -> dict[str, Decimal]:
+    """The member's unallocated payment money per currency, from one aggregate query over all its payments
+    (what `credit_on_account` adds up from payment objects: each `unallocated_amount` above zero)."""
+    allocated = (
+        sa.select(
+            PaymentAllocation.payment_id, sa.func.sum(PaymentAllocation.payment_amount).label("allocated")
+        )
+        .join(Payment, Payment.id == PaymentAllocation.payment_id)
+        .where(Payment.member_id == member.id)
+        .group_by(PaymentAllocation.payment_id)
+        .subquery()
+    )
+    # As Payment.unallocated_amount.
+    unallocated = Payment.amount - Payment.refunded_amount - sa.func.coalesce(allocated.c.allocated, 0)
+    rows = db.session.execute(
+        sa.select(Payment.currency, sa.type_coerce(sa.func.sum(unallocated), Payment.amount.type))
+        .outerjoin(allocated, allocated.c.payment_id == Payment.id)
+        .where(Payment.member_id == member.id, unallocated > 0)
+        .group_by(Payment.currency)
+        .order_by(Payment.currency)
+    )
+    return {currency: Decimal(amount).quantize(CENT) for currency, amount in rows if amount}
 
 
 # --- Contacts ----------------------------------------------------------------------------------------------

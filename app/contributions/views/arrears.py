@@ -40,7 +40,7 @@ def arrears_report():
     export = request.args.get("format")
     stem = f"arrears-FY{first_year}-FY{last_year}"
     if export in ("csv", "xlsx"):
-        records = arrears.arrears_records_in_batches(first_year, last_year, hub_id, only_flagged)
+        records = arrears.arrears_records(first_year, last_year, hub_id, only_flagged)
         if export == "csv":
             return csv_response(arrears.arrears_csv_rows(records), f"{stem}.csv")
         sheet = arrears.arrears_sheet(records, f"Arrears FY{first_year}-FY{last_year}")

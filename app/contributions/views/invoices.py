@@ -10,7 +10,14 @@ from sqlalchemy.orm import selectinload
 from ...auth.permissions import Permission, requires
 from ...common import pdf as pdf_rendering
 from ...common.errors import DomainError, ValidationFailed
-from ...common.exports import PDF_MIMETYPE, csv_response, download_response
+from ...common.exports import (
+    PDF_MIMETYPE,
+    as_stored,
+    csv_response,
+    download_response,
+    money_text,
+    streamed_rows,
+)
 from ...common.fiscal import current_fiscal_year
 from ...common.forms import apply_field_errors
 from ...common.languages import Language
@@ -32,9 +39,6 @@ from ..models import (
 )
 from ..services import invoicing, payment_blockers
 from ..services.invoicing import NothingToBill, planned_contribution
-
-#: Rows read from the database at a time by the CSV export.
-EXPORT_BATCH_SIZE = 1000
 
 
 def _invoice_or_404(invoice_id: int) -> Invoice:
@@ -148,42 +152,29 @@ INVOICE_CSV_HEADER = [
 
 
 def _invoice_csv_rows(query: sa.Select):
-    """The filtered invoices as CSV cells, read as plain columns in batches (no invoice objects in memory)."""
+    """The filtered invoices as CSV cells, from one streamed query of plain columns: statuses, dates and
+    amounts read as the text the file holds (no invoice objects, no Decimal built per cell)."""
     yield INVOICE_CSV_HEADER
-    columns = query.with_only_columns(
-        Invoice.number,
-        Invoice.status,
-        Invoice.kind,
-        Member.name.label("member"),
-        Hub.name.label("hub"),
-        Invoice.fiscal_year,
-        Invoice.issued_on,
-        Invoice.due_on,
-        Invoice.currency,
-        Invoice.total,
-        Invoice.amount_paid,
-        Invoice.amount_credited,
-        Invoice.amount_written_off,
-        Invoice.balance_due,
+    yield from streamed_rows(
+        query.with_only_columns(
+            Invoice.number,
+            as_stored(Invoice.status),
+            as_stored(Invoice.kind),
+            Member.name.label("member"),
+            Hub.name.label("hub"),
+            Invoice.fiscal_year,
+            as_stored(Invoice.issued_on),
+            as_stored(Invoice.due_on),
+            Invoice.currency,
+            money_text(Invoice.total),
+            money_text(Invoice.amount_paid),
+            money_text(Invoice.amount_credited),
+            money_text(Invoice.amount_written_off),
+            money_text(Invoice.balance_due),
+        )
+        .join(Member, Member.id == Invoice.member_id)
+        .join(Hub, Hub.id == Invoice.hub_id)
     )
-    columns = columns.join(Member, Member.id == Invoice.member_id).join(Hub, Hub.id == Invoice.hub_id)
-    for row in db.session.execute(columns.execution_options(yield_per=EXPORT_BATCH_SIZE)):
-        yield [
-            row.number or "",
-            row.status.value,
-            row.kind.value,
-            row.member,
-            row.hub,
-            row.fiscal_year,
-            row.issued_on.isoformat() if row.issued_on else "",
-            row.due_on.isoformat() if row.due_on else "",
-            row.currency,
-            f"{row.total:.2f}",
-            f"{row.amount_paid:.2f}",
-            f"{row.amount_credited:.2f}",
-            f"{row.amount_written_off:.2f}",
-            f"{row.balance_due:.2f}",
-        ]
 
 
 # --- Drafts ------------------------------------------------------------------------------------------------
@@ -327,22 +318,32 @@ def issue_invoice(invoice_id: int):
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
     db.session.commit()  # the number is taken: the hub's numbering row is free again for the next person
     number = invoice.number
-    try:
-        html = invoicing.invoice_pdf_html(invoice)
-        db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
-        invoicing.store_invoice_pdf(invoice, pdf_rendering.render_pdf(html))
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - the invoice is issued; its PDF is made again by `render-invoice-pdfs`
-        db.session.rollback()
-        current_app.logger.exception("The PDF of invoice %s could not be rendered", number)
+    if not _make_stored_pdf(invoice_id):
         flash(
-            f"Invoice {number} issued, but its PDF could not be made yet: it is neither sent nor "
-            "downloadable until it is (the `flask contributions render-invoice-pdfs` command makes it).",
+            f"Invoice {number} issued, but its PDF could not be made yet: it is not sent until it is. "
+            "Downloading the invoice makes it again.",
             "error",
         )
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
     flash(f"Invoice {number} issued. Its PDF is stored and will not change.", "success")
     return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+
+
+def _make_stored_pdf(invoice_id: int) -> bool:
+    """Render an issued invoice's missing PDF with nothing held, then store it once and commit (one stored by
+    someone else meanwhile is kept). Returns False, having logged why, when it could not be made."""
+    invoice = _invoice_or_404(invoice_id)
+    number = invoice.number
+    try:
+        html = invoicing.invoice_pdf_html(invoice)
+        db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
+        invoicing.store_invoice_pdf(invoice, pdf_rendering.render_pdf(html))
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the invoice stays issued; its PDF is made on the next try
+        db.session.rollback()
+        current_app.logger.exception("The PDF of invoice %s could not be rendered", number)
+        return False
+    return True
 
 
 def _pdf_response(content: bytes, filename: str, attachment: bool = True) -> Response:
@@ -356,9 +357,11 @@ def download_invoice_pdf(invoice_id: int):
     if invoice.is_draft:
         flash("A draft has no PDF yet: download a pro-forma, or issue the invoice.", "error")
         return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
-    if not invoice.pdf_bytes:
-        flash(f"The PDF of invoice {invoice.number} is not stored yet: try again in a moment.", "error")
-        return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+    if not invoice.pdf_bytes:  # issued, its PDF not made yet (a render failed, or a stopped run): make it now
+        if not _make_stored_pdf(invoice_id):
+            flash(f"The PDF of invoice {invoice.number} could not be made; try again in a moment.", "error")
+            return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+        invoice = _invoice_or_404(invoice_id)
     return _pdf_response(invoice.pdf_bytes, f"{invoice.number}.pdf")
 
 

@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.orm import joinedload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
@@ -30,7 +31,7 @@ from .. import bp
 from ..forms.members import AdjustmentForm, ContactForm, IncomeGroupForm, MemberFilterForm, MemberForm
 from ..models import ContributionAdjustment, Member, MemberContact, MemberKind
 from ..services import members as service
-from ..services.assessments import assess_member, billing_amount
+from ..services.assessments import assess_member_years, billing_amount
 from .funders import funder_context
 
 #: How many fiscal years back the member page shows assessments for, besides the current one.
@@ -208,7 +209,11 @@ def edit_member(member_id: int):
 @bp.route("/members/<int:member_id>")
 @requires(Permission.CONTRIBUTIONS_VIEW)
 def show_member(member_id: int):
-    return _render_member(_member_or_404(member_id))
+    # The page shows every income group and contact: read with the member, in its query.
+    member = db.session.get(
+        Member, member_id, options=[joinedload(Member.income_groups), joinedload(Member.contacts)]
+    )
+    return _render_member(member or abort(404))
 
 
 def _render_member(member: Member, income_group_form: IncomeGroupForm | None = None, status: int = 200):
@@ -218,8 +223,11 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
         income_group_form = IncomeGroupForm(
             formdata=None, fiscal_year=fiscal_year, income_group=current.value if current else ""
         )
-    payments = service.member_payments(member)
-    invoices = service.member_invoices(member)
+    # One more than shown, to know whether there are more.
+    payments = service.member_payments(member, limit=service.MEMBER_PAGE_PAYMENTS + 1)
+    more_payments = len(payments) > service.MEMBER_PAGE_PAYMENTS
+    payments = payments[: service.MEMBER_PAGE_PAYMENTS]
+    invoices = paginate(service.member_invoices_query(member))
     adjustments = service.adjustments_for(member)
     # The last years since the member joined and the current one, plus any later year adjusted in advance.
     first_year = fiscal_year - ASSESSMENT_YEARS_BACK
@@ -227,7 +235,7 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
         first_year = min(max(first_year, fiscal_year_of(member.joined_on)), fiscal_year)
     years = set(range(first_year, fiscal_year + 1))
     years |= {adjustment.fiscal_year for adjustment in adjustments if adjustment.fiscal_year > fiscal_year}
-    assessments = [assess_member(member, year) for year in sorted(years, reverse=True)]
+    assessments = assess_member_years(member, sorted(years, reverse=True), adjustments)
     # What the member's hub bills for each year, in its own currency at the year's budget rate.
     billings = [billing_amount(assessment, member.hub) for assessment in assessments]
     return render_template(
@@ -245,7 +253,9 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
         invoices=invoices,
         outstanding=service.outstanding_by_member([member.id]).get(member.id, {}),
         payments=payments,
-        credit=service.credit_on_account(payments),
+        more_payments=more_payments,
+        payments_url=_endpoint_url("contributions.list_payments", q=member.name),
+        credit=service.member_credit_on_account(member),
         income_group_form=income_group_form,
         invoice_links="contributions.show_invoice" in current_app.view_functions,
         statement_url=_endpoint_url("contributions.member_statement", member_id=member.id),

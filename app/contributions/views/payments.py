@@ -13,7 +13,7 @@ from ...auth.models import User
 from ...auth.permissions import Permission, requires
 from ...common import search
 from ...common.errors import DomainError, ValidationFailed
-from ...common.exports import csv_response
+from ...common.exports import as_stored, csv_response, streamed_rows
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
 from ...common.pagination import paginate
@@ -127,8 +127,6 @@ PAYMENTS_CSV_HEADER = [
     "Credit on account",
     "Invoices",
 ]
-#: Payments read from the database at a time by the CSV export.
-EXPORT_BATCH_SIZE = 1000
 
 
 def _payments_csv(query) -> Response:
@@ -137,47 +135,59 @@ def _payments_csv(query) -> Response:
 
 
 def _payment_csv_rows(query):
-    """The filtered payments as CSV cells, streamed: plain columns in batches, and per batch one query for
-    the allocations (amount taken from the payment, invoice number)."""
+    """The filtered payments as CSV cells, from one streamed query: each payment joined to its allocations
+    (amount taken from the payment, invoice number), one row per allocation (in the payments' order, so a
+    payment's rows come together), folded into one line per payment here."""
     yield PAYMENTS_CSV_HEADER
-    columns = query.with_only_columns(
-        Payment.id,
-        Payment.received_on,
-        Member.name.label("member"),
-        Payment.method,
-        Payment.reference,
-        Payment.amount,
-        Payment.currency,
-        Payment.refunded_amount,
-    ).join(Member, Member.id == Payment.member_id)
-    result = db.session.execute(columns.execution_options(yield_per=EXPORT_BATCH_SIZE))
-    for batch in result.partitions():
-        allocated: dict[int, Decimal] = {}
-        numbers: dict[int, list[str]] = {}
-        for payment_id, payment_amount, number in db.session.execute(
-            sa.select(PaymentAllocation.payment_id, PaymentAllocation.payment_amount, Invoice.number)
-            .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
-            .where(PaymentAllocation.payment_id.in_([row.id for row in batch]))
-            .order_by(PaymentAllocation.id)
-        ):
-            allocated[payment_id] = allocated.get(payment_id, ZERO) + payment_amount
-            numbers.setdefault(payment_id, []).append(number)
-        for row in batch:
-            allocated_amount = allocated.get(row.id, ZERO)
-            yield [
-                row.id,
-                row.received_on.isoformat(),
-                row.member,
-                row.method.label,
-                row.reference,
-                row.amount,
-                row.currency,
-                allocated_amount,
-                row.refunded_amount,
-                # As Payment.unallocated_amount.
-                row.amount - row.refunded_amount - allocated_amount,
-                " ".join(numbers.get(row.id, [])),
-            ]
+    rows = streamed_rows(
+        query.with_only_columns(
+            Payment.id,
+            as_stored(Payment.received_on),
+            Member.name.label("member"),
+            Payment.method,
+            Payment.reference,
+            Payment.amount,
+            Payment.currency,
+            Payment.refunded_amount,
+            PaymentAllocation.payment_amount,
+            Invoice.number,
+        )
+        .join(Member, Member.id == Payment.member_id)
+        .outerjoin(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+        .outerjoin(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+        .order_by(PaymentAllocation.id)
+    )
+    labels = {method: method.label for method in PaymentMethod}
+    payment, allocated, numbers = None, ZERO, []
+    for row in rows:
+        if payment is not None and row[0] == payment[0]:  # another allocation of the same payment
+            allocated += row.payment_amount
+            numbers.append(row.number)
+            continue
+        if payment is not None:
+            yield _payment_line(payment, labels, allocated, numbers)
+        payment = row
+        allocated, numbers = (ZERO, []) if row.payment_amount is None else (row.payment_amount, [row.number])
+    if payment is not None:
+        yield _payment_line(payment, labels, allocated, numbers)
+
+
+def _payment_line(row, labels, allocated: Decimal, numbers: list[str]) -> list:
+    payment_id, received_on, member, method, reference, amount, currency, refunded = row[:8]
+    return [
+        payment_id,
+        received_on,
+        member,
+        labels[method],
+        reference,
+        amount,
+        currency,
+        allocated,
+        refunded,
+        # As Payment.unallocated_amount.
+        amount - refunded - allocated,
+        " ".join(numbers),
+    ]
 
 
 # --- Recording a payment -----------------------------------------------------------------------------------

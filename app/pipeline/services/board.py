@@ -18,7 +18,7 @@ from ..stages import OPEN_STAGES
 from . import deadlines
 from . import plan as plan_service
 from .arithmetic import weighted
-from .conversion import MissingRate, to_reporting
+from .conversion import MissingPlanRate, to_reporting
 from .expected_contributions import ContributionForecast
 from .plan_report import PlanReport, end_of_day, plan_report
 
@@ -68,7 +68,7 @@ class BoardReport:
     arrears: FlaggedArrears
     upcoming_deliverables: list[Deliverable]
     late_instalments: list[Instalment]
-    missing_rates: list[MissingRate]
+    missing_rates: list[MissingPlanRate]
 
     @property
     def reporting_currency(self) -> str:
@@ -102,7 +102,7 @@ def board_report(as_of: date | None = None) -> BoardReport:
     plan = plan_report(years, as_of)
     reporting = plan.reporting_currency
     rates = plan_service.rate_table(range(years[0] - 1, years[-1] + 6))
-    missing: set[MissingRate] = set(plan.figures.missing_rates)
+    missing: set[MissingPlanRate] = set(plan.figures.missing_rates)
 
     stages = {stage: PipelineCell(stage.label, stage.value) for stage in OPEN_STAGES}
     year_cells: dict[int, PipelineCell] = {}
@@ -118,7 +118,7 @@ def board_report(as_of: date | None = None) -> BoardReport:
             weighted_conversion = to_reporting(
                 share_weighted, opportunity.currency, split.fiscal_year, rates, reporting
             )
-            if isinstance(conversion, MissingRate):
+            if isinstance(conversion, MissingPlanRate):
                 missing.add(conversion)
                 amount = weighted_amount = None
             else:

@@ -2,7 +2,8 @@
 
 A rate is the number of units of a currency for one unit of the reporting currency (1 USD = 0.92 EUR), the
 convention of the contribution policy's budget rates, so that operations read both tables the same way.
-A missing rate is a problem to show, never a silent 1:1.
+The conversion itself is app/common/money.py's `convert` (quoted per target: the amount is divided by the
+rate); this module only looks the year's rate up. A missing rate is a problem to show, never a silent 1:1.
 """
 
 from __future__ import annotations
@@ -11,22 +12,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 
-from ...common.money import quantize
-
-
-@dataclass(frozen=True)
-class Converted:
-    """An amount in the reporting currency, with the rate that made it (None when none was needed)."""
-
-    amount: Decimal
-    currency: str
-    rate: Decimal | None
-    source_amount: Decimal
-    source_currency: str
+from ...common.money import Converted, MissingRate, convert
 
 
 @dataclass(frozen=True, order=True)
-class MissingRate:
+class MissingPlanRate:
+    """The plan has no rate for a currency in a fiscal year: a problem the pages name."""
+
     fiscal_year: int
     currency: str
 
@@ -40,11 +32,11 @@ RateTable = Mapping[tuple[int, str], Decimal]
 
 def to_reporting(
     amount: Decimal, currency: str, fiscal_year: int, rates: RateTable, reporting_currency: str
-) -> Converted | MissingRate:
+) -> Converted | MissingPlanRate:
     """`amount` of `currency` in the reporting currency at the plan rate for `fiscal_year`."""
-    if currency == reporting_currency:
-        return Converted(amount, reporting_currency, None, amount, currency)
-    rate = rates.get((fiscal_year, currency))
-    if rate is None or rate <= 0:
-        return MissingRate(fiscal_year, currency)
-    return Converted(quantize(amount / rate, reporting_currency), reporting_currency, rate, amount, currency)
+    try:
+        return convert(
+            amount, currency, reporting_currency, rates.get((fiscal_year, currency)), per_target=True
+        )
+    except MissingRate:
+        return MissingPlanRate(fiscal_year, currency)

@@ -18,10 +18,10 @@ import sqlalchemy as sa
 from ...common.fiscal import current_fiscal_year
 from ...common.money import quantize
 from ...contributions.models import Member, MemberKind, MemberStatus
-from ...contributions.services.assessments import assess_members
+from ...contributions.services.assessments import assess_members_years
 from ...contributions.totals import InvoiceYearTotal, from_cents
 from ...extensions import db
-from .conversion import MissingRate, RateTable, to_reporting
+from .conversion import MissingPlanRate, RateTable, to_reporting
 
 ZERO = Decimal("0.00")
 ONE = Decimal(1)
@@ -114,7 +114,7 @@ class ContributionForecast:
     groups: list[GroupForecast]
     total: GroupForecast
     rates_used: dict[tuple[int, str], Decimal]
-    missing_rates: list[MissingRate]
+    missing_rates: list[MissingPlanRate]
 
     @property
     def problems(self) -> list[MemberForecast]:
@@ -141,16 +141,21 @@ def _record(first_year: int, last_year: int) -> dict[int, tuple[Decimal, Decimal
     return {member_id: (from_cents(invoiced), from_cents(paid)) for member_id, invoiced, paid in rows}
 
 
-def _year_invoices(fiscal_year: int) -> dict[int, list[tuple[str, Decimal, Decimal]]]:
+def _year_invoices(fiscal_years: list[int]) -> dict[tuple[int, int], list[tuple[str, Decimal, Decimal]]]:
+    """(year, member id) -> (currency, net invoiced, paid) of the member's invoices of that year."""
     kept = InvoiceYearTotal
     rows = db.session.execute(
         sa.select(
-            kept.member_id, kept.currency, kept.invoiced_cents - kept.credited_cents, kept.paid_cents
-        ).where(kept.fiscal_year == fiscal_year, kept.invoice_count > 0)
+            kept.fiscal_year,
+            kept.member_id,
+            kept.currency,
+            kept.invoiced_cents - kept.credited_cents,
+            kept.paid_cents,
+        ).where(kept.fiscal_year.in_(fiscal_years), kept.invoice_count > 0)
     )
-    result: dict[int, list[tuple[str, Decimal, Decimal]]] = defaultdict(list)
-    for member_id, currency, invoiced, paid in rows:
-        result[member_id].append(
+    result: dict[tuple[int, int], list[tuple[str, Decimal, Decimal]]] = defaultdict(list)
+    for fiscal_year, member_id, currency, invoiced, paid in rows:
+        result[(fiscal_year, member_id)].append(
             (currency, quantize(from_cents(invoiced), currency), quantize(from_cents(paid), currency))
         )
     return result
@@ -160,37 +165,59 @@ def member_forecasts(
     fiscal_year: int, current_year: int | None = None
 ) -> tuple[list[MemberForecast], list[int]]:
     """Each active member's expectation for `fiscal_year`, in a constant number of queries."""
+    return member_forecasts_for([fiscal_year], current_year)[fiscal_year]
+
+
+def member_forecasts_for(
+    fiscal_years: list[int], current_year: int | None = None
+) -> dict[int, tuple[list[MemberForecast], list[int]]]:
+    """Year -> each active member's expectation for it and the record years, for several years at once:
+    the members, their payment record and assessments are read once (a query per year for its invoices)."""
     current_year = current_year or current_fiscal_year()
     record_years = list(range(current_year - RECORD_YEARS, current_year))
     members = db.session.scalars(
         sa.select(Member).where(Member.status == MemberStatus.ACTIVE).order_by(Member.name, Member.id)
     ).all()
     record = _record(record_years[0], record_years[-1])
-    invoices = _year_invoices(fiscal_year)
-    forecasts = []
-    for assessment in assess_members(members, fiscal_year):
-        member = assessment.member
-        invoiced, paid = record.get(member.id, (ZERO, ZERO))
-        has_record = invoiced > 0
-        share = min(paid / invoiced, ONE) if has_record else ONE
-        if member.kind == MemberKind.LOCAL:
-            group = LOCAL_GROUP
-        else:
-            group = assessment.income_group.value if assessment.income_group else "unknown"
-        forecast = MemberForecast(
-            member=member,
-            group=group,
-            expected=assessment.amount,
-            currency=assessment.currency,
-            record=share,
-            has_record=has_record,
-            problem=assessment.problem,
-        )
-        for currency, year_invoiced, year_paid in invoices.get(member.id, []):
-            forecast.invoiced[currency] = year_invoiced
-            forecast.paid[currency] = year_paid
-        forecasts.append(forecast)
-    return forecasts, record_years
+    assessments = assess_members_years(members, fiscal_years)
+    invoices = _year_invoices(fiscal_years)
+    result = {}
+    for fiscal_year in fiscal_years:
+        forecasts = []
+        for assessment in assessments[fiscal_year]:
+            member = assessment.member
+            invoiced, paid = record.get(member.id, (ZERO, ZERO))
+            has_record = invoiced > 0
+            share = min(paid / invoiced, ONE) if has_record else ONE
+            if member.kind == MemberKind.LOCAL:
+                group = LOCAL_GROUP
+            else:
+                group = assessment.income_group.value if assessment.income_group else "unknown"
+            forecast = MemberForecast(
+                member=member,
+                group=group,
+                expected=assessment.amount,
+                currency=assessment.currency,
+                record=share,
+                has_record=has_record,
+                problem=assessment.problem,
+            )
+            for currency, year_invoiced, year_paid in invoices.get((fiscal_year, member.id), []):
+                forecast.invoiced[currency] = year_invoiced
+                forecast.paid[currency] = year_paid
+            forecasts.append(forecast)
+        result[fiscal_year] = (forecasts, record_years)
+    return result
+
+
+def contribution_forecasts(
+    fiscal_years: list[int], rates: RateTable, reporting_currency: str, current_year: int | None = None
+) -> dict[int, ContributionForecast]:
+    """`contribution_forecast` for several years, reading what the years share once."""
+    return {
+        year: _forecast(year, members, record_years, rates, reporting_currency)
+        for year, (members, record_years) in member_forecasts_for(fiscal_years, current_year).items()
+    }
 
 
 def contribution_forecast(
@@ -198,6 +225,16 @@ def contribution_forecast(
 ) -> ContributionForecast:
     """Expected, weighted, invoiced and paid per income group for a year, converted at the plan's rates."""
     members, record_years = member_forecasts(fiscal_year, current_year)
+    return _forecast(fiscal_year, members, record_years, rates, reporting_currency)
+
+
+def _forecast(
+    fiscal_year: int,
+    members: list[MemberForecast],
+    record_years: list[int],
+    rates: RateTable,
+    reporting_currency: str,
+) -> ContributionForecast:
     groups = {key: GroupForecast(key) for key in GROUP_ORDER}
     for forecast in members:
         group = groups[forecast.group]
@@ -209,7 +246,7 @@ def contribution_forecast(
         group.paid.add_all(forecast.paid)
     total = GroupForecast("total")
     rates_used: dict[tuple[int, str], Decimal] = {}
-    missing: set[MissingRate] = set()
+    missing: set[MissingPlanRate] = set()
     for group in [*groups.values(), total]:
         if group is total:
             for other in groups.values():
@@ -221,7 +258,7 @@ def contribution_forecast(
             converted = ZERO
             for currency, amount in sums.by_currency.items():
                 conversion = to_reporting(amount, currency, fiscal_year, rates, reporting_currency)
-                if isinstance(conversion, MissingRate):
+                if isinstance(conversion, MissingPlanRate):
                     missing.add(conversion)
                     converted = None
                     continue

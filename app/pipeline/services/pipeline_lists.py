@@ -19,11 +19,13 @@ from ...extensions import db
 from ..models import Opportunity, OpportunitySplit
 from ..stages import CLOSED_STAGES, OPEN_STAGES, Stage
 from . import plan as plan_service
-from .conversion import MissingRate, to_reporting
+from .conversion import MissingPlanRate, to_reporting
 
 ZERO = Decimal("0.00")
 #: Won, lost and declined asks stay on the board this long after they closed.
 RECENTLY_CLOSED_DAYS = 90
+#: The largest asks of each stage shown as cards; the rest are counted, and listed by the stage's filter.
+CARDS_PER_COLUMN = 25
 
 
 @dataclass
@@ -31,31 +33,56 @@ class BoardColumn:
     stage: Stage
     cards: list[Opportunity]
     totals: dict[str, Decimal]
+    count: int = 0
+
+    @property
+    def hidden(self) -> int:
+        """How many of the column's asks are not shown as cards (the list filtered by stage has them all)."""
+        return self.count - len(self.cards)
+
+
+def _on_board() -> sa.ColumnElement[bool]:
+    """The asks the board shows: every open one, and those closed in the last 90 days."""
+    since = utcnow() - timedelta(days=RECENTLY_CLOSED_DAYS)
+    return sa.or_(
+        Opportunity.stage.in_([stage.value for stage in OPEN_STAGES]),
+        sa.and_(
+            Opportunity.stage.in_([stage.value for stage in CLOSED_STAGES]),
+            Opportunity.stage_changed_at >= since,
+        ),
+    )
 
 
 def board_columns() -> list[BoardColumn]:
-    """One column per stage: the open asks, and those closed in the last 90 days (two queries)."""
-    since = utcnow() - timedelta(days=RECENTLY_CLOSED_DAYS)
-    rows = db.session.scalars(
-        sa.select(Opportunity)
-        .where(
-            sa.or_(
-                Opportunity.stage.in_([stage.value for stage in OPEN_STAGES]),
-                sa.and_(
-                    Opportunity.stage.in_([stage.value for stage in CLOSED_STAGES]),
-                    Opportunity.stage_changed_at >= since,
-                ),
-            )
-        )
-        .order_by(Opportunity.amount.desc(), Opportunity.id)
-    ).all()
+    """One column per stage: its count and totals per currency from one aggregate, and its largest asks as
+    cards (one ranked query, organisation and owner joined): two queries whatever the pipeline's size."""
     columns = {stage: BoardColumn(stage, [], {}) for stage in Stage}
-    for opportunity in rows:
-        column = columns[opportunity.stage]
-        column.cards.append(opportunity)
-        column.totals[opportunity.currency] = (
-            column.totals.get(opportunity.currency, ZERO) + opportunity.amount
+    for stage, currency, count, amount in db.session.execute(
+        sa.select(Opportunity.stage, Opportunity.currency, sa.func.count(), sa.func.sum(Opportunity.amount))
+        .where(_on_board())
+        .group_by(Opportunity.stage, Opportunity.currency)
+    ):
+        column = columns[Stage(stage)]
+        column.count += count
+        column.totals[currency] = quantize(Decimal(amount), currency)
+    ranked = (
+        sa.select(
+            Opportunity.id,
+            sa.func.row_number()
+            .over(partition_by=Opportunity.stage, order_by=(Opportunity.amount.desc(), Opportunity.id))
+            .label("rank"),
         )
+        .where(_on_board())
+        .subquery()
+    )
+    cards = db.session.scalars(
+        sa.select(Opportunity)
+        .join(ranked, ranked.c.id == Opportunity.id)
+        .where(ranked.c.rank <= CARDS_PER_COLUMN)
+        .order_by(Opportunity.amount.desc(), Opportunity.id)
+    )
+    for opportunity in cards:
+        columns[opportunity.stage].cards.append(opportunity)
     return list(columns.values())
 
 
@@ -109,7 +136,7 @@ class OpportunityList:
     totals: dict[str, Decimal]
     converted: Decimal | None
     rates_used: dict[tuple[int, str], Decimal]
-    missing_rates: list[MissingRate]
+    missing_rates: list[MissingPlanRate]
     reporting_currency: str
     filters: Filters = field(default_factory=Filters)
 
@@ -140,10 +167,10 @@ def opportunity_list(filters: Filters, page: int = 1) -> OpportunityList:
     rates = plan_service.rate_table({year for year, _c, _a in by_year})
     converted: Decimal | None = ZERO
     used: dict[tuple[int, str], Decimal] = {}
-    missing: set[MissingRate] = set()
+    missing: set[MissingPlanRate] = set()
     for year, currency, amount in by_year:
         conversion = to_reporting(quantize(Decimal(amount), currency), currency, year, rates, reporting)
-        if isinstance(conversion, MissingRate):
+        if isinstance(conversion, MissingPlanRate):
             missing.add(conversion)
             converted = None
         else:

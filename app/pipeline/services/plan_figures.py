@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from ..sources import Source
-from .conversion import Converted, MissingRate, RateTable, to_reporting
+from .conversion import Converted, MissingPlanRate, RateTable, to_reporting
 
 ZERO = Decimal("0.00")
 
@@ -40,16 +40,17 @@ class Measure:
 
     def convert(
         self, fiscal_year: int, rates: RateTable, reporting_currency: str
-    ) -> list[Converted | MissingRate]:
-        """Set `converted` from the per-currency sums; returns each conversion made (or the rate missing)."""
+    ) -> list[tuple[str, Converted | MissingPlanRate]]:
+        """Set `converted` from the per-currency sums; returns each currency with its conversion (or the
+        rate missing)."""
         conversions = [
-            to_reporting(amount, currency, fiscal_year, rates, reporting_currency)
+            (currency, to_reporting(amount, currency, fiscal_year, rates, reporting_currency))
             for currency, amount in sorted(self.by_currency.items())
         ]
-        if any(isinstance(conversion, MissingRate) for conversion in conversions):
+        if any(isinstance(conversion, MissingPlanRate) for _currency, conversion in conversions):
             self.converted = None
         else:
-            self.converted = sum((conversion.amount for conversion in conversions), ZERO)
+            self.converted = sum((conversion.amount for _currency, conversion in conversions), ZERO)
         return conversions
 
     def absorb(self, other: Measure) -> None:
@@ -84,6 +85,12 @@ class PlanCell:
         return self.target - self.forecast
 
     @property
+    def over_target_by(self) -> Decimal | None:
+        """How far the forecast is above the target (the gap's other side), or None when it is not."""
+        gap = self.gap
+        return -gap if gap is not None and gap < 0 else None
+
+    @property
     def secured_share(self) -> Decimal | None:
         """Secured as a percentage of the target, for the charts."""
         if not self.target or self.secured.converted is None:
@@ -98,7 +105,7 @@ class PlanFigures:
     cells: dict[tuple[int, Source], PlanCell]
     totals: dict[int, PlanCell]
     rates_used: dict[tuple[int, str], Decimal]
-    missing_rates: list[MissingRate]
+    missing_rates: list[MissingPlanRate]
 
     def cell(self, year: int, source: Source) -> PlanCell:
         return self.cells[(year, source)]
@@ -119,7 +126,7 @@ def plan_figures(
         for source in Source
     }
     rates_used: dict[tuple[int, str], Decimal] = {}
-    missing: set[MissingRate] = set()
+    missing: set[MissingPlanRate] = set()
 
     for figure in secured:
         if (cell := cells.get((figure.fiscal_year, figure.source))) is not None:
@@ -129,11 +136,11 @@ def plan_figures(
             cell.weighted.add(figure.amount, figure.currency)
     for (year, _source), cell in cells.items():
         for measure in (cell.secured, cell.weighted):
-            for conversion in measure.convert(year, rates, reporting_currency):
-                if isinstance(conversion, MissingRate):
+            for currency, conversion in measure.convert(year, rates, reporting_currency):
+                if isinstance(conversion, MissingPlanRate):
                     missing.add(conversion)
                 elif conversion.rate is not None:
-                    rates_used[(year, conversion.source_currency)] = conversion.rate
+                    rates_used[(year, currency)] = conversion.rate
 
     totals = {}
     for year in years:

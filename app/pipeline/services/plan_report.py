@@ -26,7 +26,7 @@ from ..models import GiftApplication, Instalment, Opportunity, OpportunitySplit,
 from ..sources import Source, source_of_kind
 from ..stages import OPEN_STAGES
 from . import plan as plan_service
-from .expected_contributions import ContributionForecast, contribution_forecast
+from .expected_contributions import ContributionForecast, contribution_forecasts
 from .plan_figures import Figure, PlanFigures, plan_figures
 
 ZERO = Decimal("0.00")
@@ -47,22 +47,35 @@ class PlanReport:
         return self.figures.reporting_currency
 
 
+def _year_received(received_on, years: list[int], as_of: date):
+    """A CASE that tells which of `years` a receipt date falls in (up to `as_of`), and the condition that
+    it falls in one of them: what lets one query sum several fiscal years."""
+    periods = [(year, fiscal_year(year)) for year in years]
+    bounds = [(year, period.starts_on, min(period.ends_on, as_of)) for year, period in periods]
+    bounds = [(year, start, end) for year, start, end in bounds if start <= end]
+    if not bounds:
+        return sa.null(), sa.false()
+    year_of = sa.case(*[(received_on.between(start, end), year) for year, start, end in bounds])
+    return year_of, sa.or_(*[received_on.between(start, end) for _year, start, end in bounds])
+
+
 def contribution_payments(years: list[int], as_of: date) -> list[Figure]:
-    """Contribution payments received per fiscal year up to `as_of` (net of refunds), per currency."""
-    figures = []
-    for year in years:
-        period = fiscal_year(year)
-        rows = db.session.execute(
-            sa.select(Payment.currency, sa.func.sum(Payment.amount - Payment.refunded_amount))
-            .where(Payment.received_on.between(period.starts_on, min(period.ends_on, as_of)))
-            .group_by(Payment.currency)
+    """Contribution payments received per fiscal year up to `as_of` (net of refunds), per currency: one
+    query for all the years."""
+    year_of, in_years = _year_received(Payment.received_on, years, as_of)
+    rows = db.session.execute(
+        sa.select(
+            year_of.label("year"), Payment.currency, sa.func.sum(Payment.amount - Payment.refunded_amount)
         )
-        figures += [
-            Figure(year, Source.COUNTRY_CONTRIBUTIONS, quantize(Decimal(amount), currency), currency)
-            for currency, amount in rows
-            if amount
-        ]
-    return figures
+        .where(in_years)
+        .group_by(year_of, Payment.currency)
+    )
+    figures = [
+        Figure(year, Source.COUNTRY_CONTRIBUTIONS, quantize(Decimal(amount), currency), currency)
+        for year, currency, amount in rows
+        if amount
+    ]
+    return sorted(figures, key=lambda figure: (years.index(figure.fiscal_year), figure.currency))
 
 
 def pledge_instalments(years: list[int], as_of: date) -> list[Figure]:
@@ -90,28 +103,28 @@ def _applied_per_gift():
 
 
 def gifts_without_pledge(years: list[int], as_of: date) -> list[Figure]:
-    """Gifts received in each year up to `as_of`, less what is applied to instalments (counted there)."""
+    """Gifts received in each year up to `as_of`, less what is applied to instalments (counted there): one
+    query for all the years."""
     applied = _applied_per_gift()
-    figures = []
-    for year in years:
-        period = fiscal_year(year)
-        rows = db.session.execute(
-            sa.select(
-                Organisation.kind,
-                Gift.currency,
-                sa.func.sum(Gift.amount - sa.func.coalesce(applied.c.applied, 0)),
-            )
-            .join(Organisation, Organisation.id == Gift.organisation_id)
-            .outerjoin(applied, applied.c.gift_id == Gift.id)
-            .where(Gift.received_on.between(period.starts_on, min(period.ends_on, as_of)))
-            .group_by(Organisation.kind, Gift.currency)
+    year_of, in_years = _year_received(Gift.received_on, years, as_of)
+    rows = db.session.execute(
+        sa.select(
+            year_of.label("year"),
+            Organisation.kind,
+            Gift.currency,
+            sa.func.sum(Gift.amount - sa.func.coalesce(applied.c.applied, 0)),
         )
-        figures += [
-            Figure(year, source_of_kind(kind), quantize(Decimal(amount), currency), currency)
-            for kind, currency, amount in rows
-            if amount and Decimal(amount) > 0
-        ]
-    return figures
+        .join(Organisation, Organisation.id == Gift.organisation_id)
+        .outerjoin(applied, applied.c.gift_id == Gift.id)
+        .where(in_years)
+        .group_by(year_of, Organisation.kind, Gift.currency)
+    )
+    figures = [
+        Figure(year, source_of_kind(kind), quantize(Decimal(amount), currency), currency)
+        for year, kind, currency, amount in rows
+        if amount and Decimal(amount) > 0
+    ]
+    return sorted(figures, key=lambda figure: (years.index(figure.fiscal_year), figure.currency))
 
 
 def weighted_pipeline(years: list[int], as_of: date) -> list[Figure]:
@@ -166,10 +179,7 @@ def plan_report(years: list[int], as_of: date | None = None) -> PlanReport:
     rates = plan_service.rate_table(years)
     reporting_currency = plan_service.reporting_currency()
     targets = {key: target.amount for key, target in plan_service.targets(years).items()}
-    forecasts = {
-        year: contribution_forecast(year, rates, reporting_currency, current_year=fiscal_year_of(as_of))
-        for year in years
-    }
+    forecasts = contribution_forecasts(years, rates, reporting_currency, current_year=fiscal_year_of(as_of))
     secured = (
         contribution_payments(years, as_of)
         + pledge_instalments(years, as_of)

@@ -28,6 +28,7 @@ def index():
     return render_template(
         "pipeline/board.html",
         board=board,
+        cards_per_column=pipeline_lists.CARDS_PER_COLUMN,
         stages=list(Stage),
         stage_form=StageForm(formdata=None),
         today=today(),
