@@ -43,6 +43,28 @@ INVOICES_PER_SCALE = 5_000
 AUDIT_ENTRIES_PER_SCALE = 10_000
 FAKE_PDF = b"%PDF-1.7\n% bench placeholder, not rendered\n%%EOF\n"
 FAKE_SHA256 = hashlib.sha256(FAKE_PDF).hexdigest()
+#: The columns a seeded gift fills (the donors' own gifts and those that pay pledge instalments).
+GIFT_KEYS = (
+    "id",
+    "organisation_id",
+    "contact_id",
+    "received_on",
+    "amount",
+    "currency",
+    "hub_id",
+    "method",
+    "is_restricted",
+    "purpose",
+    "introduction_id",
+    "goods_or_services",
+    "goods_or_services_value",
+    "acknowledgement_status",
+    "acknowledged_on",
+    "acknowledged_how",
+    "notes",
+    "created_by_id",
+    "created_at",
+)
 CENT = Decimal("0.01")
 #: What each later area's seeding needs: (area, models module, model names). An area, or the part of it
 #: whose models are missing, is skipped and named in the summary.
@@ -1403,27 +1425,6 @@ def _seed_donors(connection: sa.Connection, scale: float, rng: random.Random, da
 
     # Gifts in USD, EUR and GBP; most thanked for, some with a stored letter (and its e-mail in the mail log).
     # The pipeline's seeding adds the gifts that pay pledge instalments (they count towards gift_count).
-    gift_keys = (
-        "id",
-        "organisation_id",
-        "contact_id",
-        "received_on",
-        "amount",
-        "currency",
-        "hub_id",
-        "method",
-        "is_restricted",
-        "purpose",
-        "introduction_id",
-        "goods_or_services",
-        "goods_or_services_value",
-        "acknowledgement_status",
-        "acknowledged_on",
-        "acknowledged_how",
-        "notes",
-        "created_by_id",
-        "created_at",
-    )
     gifts, events, letters, messages, letter_links = [], [], [], [], []
     own_gifts = gift_count - min(gift_count // 3, round(OPPORTUNITIES_PER_SCALE * scale * 0.075))
     for index in range(own_gifts):
@@ -1514,7 +1515,7 @@ def _seed_donors(connection: sa.Connection, scale: float, rng: random.Random, da
                 events.append(
                     (gift_id, made, m.GiftEventKind.LETTER_SENT, FUNDRAISING_ID, f"To contact {contact_id}")
                 )
-    _bulk_rows(connection, m.Gift.__table__, gift_keys, gifts, counts)
+    _bulk_rows(connection, m.Gift.__table__, GIFT_KEYS, gifts, counts)
     _bulk_rows(
         connection, m.GiftEvent.__table__, ("gift_id", "at", "kind", "actor_id", "detail"), events, counts
     )
@@ -1800,28 +1801,7 @@ def _seed_opportunities(
         counts,
     )
     if gifts:
-        gift_keys = (
-            "id",
-            "organisation_id",
-            "contact_id",
-            "received_on",
-            "amount",
-            "currency",
-            "hub_id",
-            "method",
-            "is_restricted",
-            "purpose",
-            "introduction_id",
-            "goods_or_services",
-            "goods_or_services_value",
-            "acknowledgement_status",
-            "acknowledged_on",
-            "acknowledged_how",
-            "notes",
-            "created_by_id",
-            "created_at",
-        )
-        _bulk_rows(connection, donors.Gift.__table__, gift_keys, gifts, counts)
+        _bulk_rows(connection, donors.Gift.__table__, GIFT_KEYS, gifts, counts)
         _bulk_rows(
             connection,
             m.GiftApplication.__table__,
