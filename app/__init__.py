@@ -12,7 +12,7 @@ from .admin import bp as admin_bp
 from .auth import bp as auth_bp
 from .auth.cli import users_cli
 from .bench_cli import bench_cli
-from .common import audit, errors, filters, request_guards, security, sqlite, urls
+from .common import audit, errors, filters, request_guards, search, security, sqlite, urls
 from .common.mail_cli import mail_cli
 from .common.translations import compile_stale_catalogues
 from .contributions import bp as contributions_bp
@@ -20,7 +20,7 @@ from .contributions.cli import contributions_cli
 from .contributions.views.pay_page import public_bp
 from .contributions.views.stripe_webhook import stripe_bp
 from .donors import bp as donors_bp
-from .donors import search as donor_search
+from .donors import search as donor_search  # noqa: F401 - registers the donors' searched tables
 from .extensions import babel, csrf, db, login_manager, migrate
 from .hubs import bp as hubs_bp
 from .main import bp as main_bp
@@ -67,7 +67,7 @@ def _ui_locale() -> str:
 
 def register_models(app: Flask) -> None:
     audit.install_listeners(db)
-    donor_search.install(db.metadata)
+    search.install(db.metadata)
 
 
 def register_url_converters(app: Flask) -> None:

@@ -310,8 +310,32 @@ def search_plans(client, recorder: QueryRecorder, url: str) -> list[str]:
             explain = "EXPLAIN QUERY PLAN " if connection.dialect.name == "sqlite" else "EXPLAIN "
             rows = connection.exec_driver_sql(explain + statement, parameters).all()
             plan = "\n".join(" | ".join(str(value) for value in row) for row in rows)
-            plans.append(f"{' '.join(statement.split())[:300]}\n{plan}")
+            verdict = plan_verdict(plan)
+            plans.append(f"{verdict}: {' '.join(statement.split())[:300]}\n{plan}")
     return plans
+
+
+#: What a plan line says when a whole table is read (PostgreSQL, SQLite) rather than an index.
+FULL_SCAN_MARKERS = ("Seq Scan on ", "SCAN ")
+INDEX_MARKERS = ("Index Scan", "Index Only Scan", "Bitmap Index Scan", "USING INDEX", "USING COVERING INDEX",
+                 "VIRTUAL TABLE INDEX", "USING INTEGER PRIMARY KEY", "USING ROWID")  # fmt: skip
+
+
+def plan_verdict(plan: str) -> str:
+    """'index' when every table in the plan is read through an index, else 'FULL SCAN of ...' naming them.
+    (SQLite's "SCAN x USING INDEX" walks an index in its order, which counts as using it; the floor's own
+    small tables and subquery scans are not tables.)"""
+    scanned = []
+    for line in plan.splitlines():
+        text = line.split(" | ")[-1].strip().lstrip("->").strip()
+        if any(marker in text for marker in INDEX_MARKERS):
+            continue
+        for marker in FULL_SCAN_MARKERS:
+            if text.startswith(marker) or f" {marker}" in text:
+                name = text.split(marker, 1)[1].split()[0] if text.split(marker, 1)[1].split() else "?"
+                if not name.startswith(("anon_", "names", "(subquery")) and "CO-ROUTINE" not in text:
+                    scanned.append(name)
+    return "index" if not scanned else "FULL SCAN of " + ", ".join(dict.fromkeys(scanned))
 
 
 # --- One database, one scale -------------------------------------------------------------------------------

@@ -43,6 +43,28 @@ INVOICES_PER_SCALE = 5_000
 AUDIT_ENTRIES_PER_SCALE = 10_000
 FAKE_PDF = b"%PDF-1.7\n% bench placeholder, not rendered\n%%EOF\n"
 FAKE_SHA256 = hashlib.sha256(FAKE_PDF).hexdigest()
+#: The columns a seeded gift fills (the donors' own gifts and those that pay pledge instalments).
+GIFT_KEYS = (
+    "id",
+    "organisation_id",
+    "contact_id",
+    "received_on",
+    "amount",
+    "currency",
+    "hub_id",
+    "method",
+    "is_restricted",
+    "purpose",
+    "introduction_id",
+    "goods_or_services",
+    "goods_or_services_value",
+    "acknowledgement_status",
+    "acknowledged_on",
+    "acknowledged_how",
+    "notes",
+    "created_by_id",
+    "created_at",
+)
 CENT = Decimal("0.01")
 #: What each later area's seeding needs: (area, models module, model names). An area, or the part of it
 #: whose models are missing, is skipped and named in the summary.
@@ -115,9 +137,11 @@ def seed(connection: sa.Connection, scale: float, random_seed: int = 20261128) -
 
 
 def analyze(engine: sa.Engine) -> None:
-    """Refresh the planner's statistics after a bulk load."""
+    """Refresh the planner's statistics after a bulk load. On PostgreSQL also VACUUM, as autovacuum would soon
+    after such a load: it sets the visibility map (index-only scans, such as a list's page ids and counts,
+    need it) and moves the rows COPY put in the GIN indexes' pending lists into the indexes proper."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
-        connection.exec_driver_sql("ANALYZE")
+        connection.exec_driver_sql("VACUUM ANALYZE" if connection.dialect.name == "postgresql" else "ANALYZE")
 
 
 def _advance_sequences(connection: sa.Connection) -> None:
@@ -135,7 +159,10 @@ def _advance_sequences(connection: sa.Connection) -> None:
 
 def _insert(connection: sa.Connection, model, rows: list[dict], counts: dict[str, int]) -> None:
     """Insert many rows at once; a key a row leaves out takes the column's default (executemany needs all)."""
+    from app.common.search import add_search_text
+
     table = model.__table__
+    add_search_text(table.name, rows)  # searched tables' folded copy, as the model would set it
     keys = set().union(*rows) if rows else set()
     for key in keys:
         default = table.c[key].default
@@ -1398,27 +1425,6 @@ def _seed_donors(connection: sa.Connection, scale: float, rng: random.Random, da
 
     # Gifts in USD, EUR and GBP; most thanked for, some with a stored letter (and its e-mail in the mail log).
     # The pipeline's seeding adds the gifts that pay pledge instalments (they count towards gift_count).
-    gift_keys = (
-        "id",
-        "organisation_id",
-        "contact_id",
-        "received_on",
-        "amount",
-        "currency",
-        "hub_id",
-        "method",
-        "is_restricted",
-        "purpose",
-        "introduction_id",
-        "goods_or_services",
-        "goods_or_services_value",
-        "acknowledgement_status",
-        "acknowledged_on",
-        "acknowledged_how",
-        "notes",
-        "created_by_id",
-        "created_at",
-    )
     gifts, events, letters, messages, letter_links = [], [], [], [], []
     own_gifts = gift_count - min(gift_count // 3, round(OPPORTUNITIES_PER_SCALE * scale * 0.075))
     for index in range(own_gifts):
@@ -1509,7 +1515,7 @@ def _seed_donors(connection: sa.Connection, scale: float, rng: random.Random, da
                 events.append(
                     (gift_id, made, m.GiftEventKind.LETTER_SENT, FUNDRAISING_ID, f"To contact {contact_id}")
                 )
-    _bulk_rows(connection, m.Gift.__table__, gift_keys, gifts, counts)
+    _bulk_rows(connection, m.Gift.__table__, GIFT_KEYS, gifts, counts)
     _bulk_rows(
         connection, m.GiftEvent.__table__, ("gift_id", "at", "kind", "actor_id", "detail"), events, counts
     )
@@ -1795,28 +1801,7 @@ def _seed_opportunities(
         counts,
     )
     if gifts:
-        gift_keys = (
-            "id",
-            "organisation_id",
-            "contact_id",
-            "received_on",
-            "amount",
-            "currency",
-            "hub_id",
-            "method",
-            "is_restricted",
-            "purpose",
-            "introduction_id",
-            "goods_or_services",
-            "goods_or_services_value",
-            "acknowledgement_status",
-            "acknowledged_on",
-            "acknowledged_how",
-            "notes",
-            "created_by_id",
-            "created_at",
-        )
-        _bulk_rows(connection, donors.Gift.__table__, gift_keys, gifts, counts)
+        _bulk_rows(connection, donors.Gift.__table__, GIFT_KEYS, gifts, counts)
         _bulk_rows(
             connection,
             m.GiftApplication.__table__,

@@ -1,8 +1,9 @@
 """Jinja filters and globals shared by every template."""
 
 from datetime import date, datetime
+from functools import lru_cache
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, get_date_format, parse_pattern
 from flask import Flask, request, url_for
 
 from .money import format_money, parsed_locale
@@ -17,11 +18,27 @@ def money(amount, currency=None, locale: str = "en") -> str:
 
 
 def day(value, locale: str = "en", format: str = "medium") -> str:
+    """babel's format_date, with the locale and its pattern parsed once (a list shows a hundred dates)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.date()
-    return format_date(value, format=format, locale=parsed_locale(locale))
+    parsed = _date_pattern(locale, format)
+    if parsed is None:
+        return format_date(value, format=format, locale=parsed_locale(locale))
+    babel_locale, pattern = parsed
+    return pattern.apply(value, babel_locale)
+
+
+@lru_cache(maxsize=64)
+def _date_pattern(locale: str, format: str):
+    """(Locale, DateTimePattern) as format_date looks them up; None if babel does not know them."""
+    try:
+        parsed = parsed_locale(locale)
+        named = format in ("full", "long", "medium", "short")
+        return parsed, parse_pattern(get_date_format(format, locale=parsed) if named else format)
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 def moment(value, locale: str = "en") -> str:

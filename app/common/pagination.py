@@ -21,10 +21,29 @@ def _last_page(total: int | None, per_page: int) -> int:
     return max(1, -(-(total or 0) // per_page))
 
 
-def paginate(query: sa.Select, per_page: int | None = None, arg: str = "page") -> Pagination:
+#: Lists paged by ids count their rows up to this many (or up to the requested page): beyond it a page says
+#: "more than N", so that a page costs the same however many rows the table holds.
+COUNT_CAP = 5_000
+
+
+def paginate(
+    query: sa.Select, per_page: int | None = None, arg: str = "page", *, exact_total: bool = False
+) -> Pagination:
     """The requested page of a select statement (db.paginate with a bounded page number). `arg` names the
-    query argument of the page number, for a page that shows more than one paginated list."""
+    query argument of the page number, for a page that shows more than one paginated list.
+
+    A select of one mapped entity is paged in two steps: the page's ids first (a narrow query that an index
+    on the filter and order columns serves, however deep the page), then those rows with their eager loads.
+    Its count reads ids only, and stops at COUNT_CAP rows or the requested page (`page.more` then says that
+    there are more; `exact_total` counts them all, for a page that states the total). Other selects (several
+    entities, columns, GROUP BY, DISTINCT) go to db.paginate.
+    """
     per_page = _per_page(per_page)
+    key = _entity_key(query)
+    if key is not None:
+        page = _paginate_by_ids(query, key, per_page, exact_total, arg)
+        page.arg = arg
+        return page
     page = db.paginate(query, page=page_arg(arg), per_page=per_page, max_per_page=None, error_out=False)
     if not page.items and page.page > 1 and page.total:
         page = db.paginate(
@@ -38,8 +57,78 @@ def paginate(query: sa.Select, per_page: int | None = None, arg: str = "page") -
     return page
 
 
+def _entity_key(query: sa.Select):
+    """The primary key column of the select's single mapped entity, if it is paged by ids (else None)."""
+    descriptions = query.column_descriptions
+    if (
+        len(descriptions) != 1
+        or query._group_by_clauses
+        or query._distinct
+        or query._limit_clause is not None
+        or query._offset_clause is not None
+    ):
+        return None
+    entity = descriptions[0].get("entity")
+    if entity is None or descriptions[0].get("expr") is not entity:
+        return None
+    primary_key = sa.inspect(entity).primary_key
+    return primary_key[0] if len(primary_key) == 1 else None
+
+
+def _paginate_by_ids(query: sa.Select, key, per_page: int, exact_total: bool, arg: str) -> Pagination:
+    ids_query = query.with_only_columns(key)
+    requested = page_arg(arg)
+    counted = ids_query.order_by(None)
+    limit = None
+    if not exact_total:
+        limit = max(COUNT_CAP, requested * per_page) + 1
+        counted = counted.limit(limit)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(counted.subquery()))
+    more = limit is not None and total == limit
+    if more:
+        total -= 1
+    page = requested if more else min(requested, _last_page(total, per_page))
+    ids = list(db.session.scalars(ids_query.limit(per_page).offset((page - 1) * per_page)))
+    # Loaded even when there are no ids, so that a page runs as many queries empty as full.
+    rows = db.session.scalars(_rows_by_ids(query, key, ids)).unique()
+    loaded = {sa.inspect(item).identity[0]: item for item in rows}
+    items = [loaded[id_] for id_ in dict.fromkeys(ids) if id_ in loaded]
+    return _LoadedPagination(
+        page=page, per_page=per_page, max_per_page=None, error_out=False, items=items, total=total, more=more
+    )
+
+
+def _rows_by_ids(query: sa.Select, key, ids: list) -> sa.Select:
+    """The select's rows with these ids, its joins and eager loads kept but not its filters (the ids already
+    passed them; a search would otherwise run twice)."""
+    load = query.where(key.in_(ids))
+    load._where_criteria = (key.in_(ids),)
+    return load
+
+
+class _LoadedPagination(Pagination):
+    """A page whose items and total are already known (see _paginate_by_ids). When `more`, the list holds
+    more than `total` rows: one page beyond the counted ones is offered, and no last page."""
+
+    def _query_items(self) -> list:
+        return self._query_args["items"]
+
+    def _query_count(self) -> int:
+        return self._query_args["total"]
+
+    @property
+    def more(self) -> bool:
+        return self._query_args["more"]
+
+    @property
+    def pages(self) -> int:
+        return super().pages + (1 if self.more else 0)
+
+
 class _ListPagination(Pagination):
     """db.paginate()'s page object for rows computed in Python, for the same pager macro."""
+
+    more = False
 
     def _query_items(self) -> list:
         items = self._query_args["items"]

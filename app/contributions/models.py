@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 from ..common.db_types import MONEY, RATE, enum_column
 from ..common.languages import Language
 from ..common.mail import MailMessage
+from ..common.search import keep_search_text
 from ..common.time import utcnow
 from ..extensions import db
 
@@ -70,12 +71,15 @@ class Member(db.Model):
 
     __tablename__ = "members"
     __audited__ = True
+    __audit_exclude__ = {"search_text"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[MemberKind] = mapped_column(enum_column(MemberKind))
     #: Display name: the country's name for a national member, the city or region for a local one.
     name: Mapped[str] = mapped_column(sa.String(200), index=True)
     country_code: Mapped[str] = mapped_column(sa.String(2), index=True)  # ISO 3166-1 alpha-2
+    #: fold(name), what the searches match (kept by keep_search_text below, indexed: common/search.py).
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     joined_on: Mapped[date | None]
     status: Mapped[MemberStatus] = mapped_column(
         enum_column(MemberStatus), default=MemberStatus.ACTIVE, index=True
@@ -329,11 +333,13 @@ class InvoiceStatus(enum.StrEnum):
 class Invoice(db.Model):
     __tablename__ = "invoices"
     __audited__ = True
-    __audit_exclude__ = {"pdf_bytes"}
+    __audit_exclude__ = {"pdf_bytes", "search_text"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: PREFIX-FY-NNNN, given at issue; None while a draft.
     number: Mapped[str | None] = mapped_column(sa.String(30), unique=True)
+    #: fold(number), what the invoice search matches besides the member's name (common/search.py).
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     kind: Mapped[InvoiceKind] = mapped_column(enum_column(InvoiceKind), default=InvoiceKind.OTHER)
     status: Mapped[InvoiceStatus] = mapped_column(
         enum_column(InvoiceStatus), default=InvoiceStatus.DRAFT, index=True
@@ -411,6 +417,14 @@ class Invoice(db.Model):
             postgresql_where=sa.text("kind = 'annual_contribution' AND status <> 'credited'"),
         ),
         sa.Index("ix_invoices_member_status", "member_id", "status"),
+        # The list's order (INVOICE_LIST_ORDER), alone and after each filter: its page ids and count come
+        # from an index, however deep the page.
+        sa.Index("ix_invoices_list_order", "issued_on", "id"),
+        sa.Index("ix_invoices_status_list_order", "status", "issued_on", "id"),
+        sa.Index("ix_invoices_hub_list_order", "hub_id", "issued_on", "id"),
+        sa.Index("ix_invoices_fiscal_year_list_order", "fiscal_year", "issued_on", "id"),
+        # Overdue invoices (open statuses, due before a day): counted and sorted from the index alone.
+        sa.Index("ix_invoices_status_due_on", "status", "due_on", "issued_on"),
     )
 
     @property
@@ -575,6 +589,7 @@ class Payment(db.Model):
 
     __tablename__ = "payments"
     __audited__ = True
+    __audit_exclude__ = {"search_text"}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), index=True)
@@ -584,6 +599,8 @@ class Payment(db.Model):
     received_on: Mapped[date] = mapped_column(index=True)
     method: Mapped[PaymentMethod] = mapped_column(enum_column(PaymentMethod))
     reference: Mapped[str] = mapped_column(sa.String(200), default="")  # bank reference, cheque number
+    #: fold(reference), what the payment search matches besides the member's name (common/search.py).
+    search_text: Mapped[str] = mapped_column(sa.Text, default="")
     notes: Mapped[str] = mapped_column(sa.Text, default="")
     #: Stripe's fee and what reached the bank, in `currency`, when the event carried them.
     fee_amount: Mapped[Decimal | None] = mapped_column(MONEY)
@@ -604,6 +621,8 @@ class Payment(db.Model):
     __table_args__ = (
         sa.CheckConstraint("amount > 0", name="amount_positive"),
         sa.CheckConstraint("refunded_amount >= 0 AND refunded_amount <= amount", name="refund_within_amount"),
+        # The list's order (newest first): its page ids come from the index however deep the page.
+        sa.Index("ix_payments_list_order", "received_on", "id"),
     )
 
     @property
@@ -1111,6 +1130,12 @@ class BlockerDocument(db.Model):
     def __str__(self) -> str:
         return self.description or self.kind.label
 
+
+# --- Searched tables (common/search.py indexes each `search_text`) -----------------------------------------
+
+keep_search_text(Member, lambda member: (member.name,))
+keep_search_text(Invoice, lambda invoice: (invoice.number,))
+keep_search_text(Payment, lambda payment: (payment.reference,))
 
 # The invoice totals kept for reports listen to every flush of an invoice: loaded whenever invoices are.
 from . import totals as _totals  # noqa: E402, F401

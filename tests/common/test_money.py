@@ -85,3 +85,15 @@ def test_rates_are_written_as_the_reader_writes_numbers():
     assert format_rate(Decimal("1250"), "en", min_decimals=0) == "1,250"
     assert rate_label("USD", Decimal("0.92"), "EUR") == "1 USD = 0.9200 EUR"
     assert rate_label("USD", Decimal("0.92"), "EUR", "es") == "1 USD = 0,9200 EUR"
+
+
+def test_format_money_writes_what_babel_writes_for_every_locale_and_currency():
+    from babel.numbers import format_currency
+
+    amounts = [Decimal(text) for text in ("0", "-0.00", "0.005", "0.015", "-0.004", "7", "100.10", "999.995")]
+    amounts += [Decimal("1234567.891"), Decimal("-12.5"), Decimal("1E+3"), Decimal("-98765432.1")]
+    for locale in ("en", "fr", "es", "de", "de_CH", "en_IN", "nl_BE", "ar", "ja", "pt_BR"):
+        for currency in ("USD", "EUR", "GBP", "JPY", "CHF", "XOF", "BHD", "INR"):
+            for amount in amounts:
+                expected = format_currency(amount, currency, locale=locale, currency_digits=True)
+                assert format_money(amount, currency, locale) == expected, (locale, currency, amount)

@@ -228,3 +228,53 @@ def test_the_board_shows_each_stages_largest_asks_and_counts_and_totals_them_all
     assert "1 smaller ask in this stage: see them all" in page
     assert 'href="/pipeline/opportunities?stage=proposal"' in page
     assert "$6,000.00" in page
+
+
+def test_a_new_opportunity_starts_by_finding_its_organisation(login_as, make_organisation):
+    client = login_as("fundraising")
+    wanted = make_organisation(name="Fundação São Paulo")
+    make_organisation(name="Ford Foundation")
+    page = client.get("/pipeline/opportunities/new?q=sao+paulo").get_data(as_text=True)
+    assert f'href="/pipeline/opportunities/new?organisation_id={wanted.id}"' in page
+    assert "Ford Foundation" not in page
+    missing = client.get("/pipeline/opportunities/new?q=nobody+like+this").get_data(as_text=True)
+    assert "No organisation matches “nobody like this”" in missing
+
+
+def test_the_opportunity_form_offers_only_the_organisations_own_people(
+    login_as, make_organisation, make_contact
+):
+    client = login_as("fundraising")
+    foundation = make_organisation(name="Hewlett Foundation")
+    other = make_organisation(name="Elsewhere Trust")
+    officer = make_contact(name="Ana Officer", organisation=foundation)
+    stranger = make_contact(name="Zed Stranger", organisation=other)
+    page = client.get(f"/pipeline/opportunities/new?organisation_id={foundation.id}").get_data(as_text=True)
+    assert f'<option selected value="{foundation.id}">Hewlett Foundation</option>' in page
+    assert "Elsewhere Trust" not in page
+    assert officer.name in page and stranger.name not in page
+
+
+def test_a_fundraiser_adds_an_ask_for_an_organisation_with_its_contact(
+    login_as, make_organisation, make_contact
+):
+    client = login_as("fundraising")
+    foundation = make_organisation(name="Hewlett Foundation")
+    officer = make_contact(name="Ana Officer", organisation=foundation)
+    year = current_fiscal_year()
+    response = client.post(
+        "/pipeline/opportunities/new",
+        data={
+            "organisation_id": str(foundation.id),
+            "title": "Core support",
+            "owner_id": str(client.user.id),
+            "primary_contact_id": str(officer.id),
+            "amount": "50000.00",
+            "currency": "USD",
+            "split-0-fiscal_year": str(year),
+            "split-0-amount": "50000.00",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    opportunity = db.session.scalar(db.select(Opportunity).where(Opportunity.title == "Core support"))
+    assert opportunity.organisation_id == foundation.id and opportunity.primary_contact_id == officer.id

@@ -48,7 +48,7 @@ from ..models import (
     MemberKind,
     MemberStatus,
 )
-from .members import country_name
+from .members import country_name, matching_member_ids
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 #: What an import reads at most: the World Bank's file has about 270 rows and five columns.
@@ -638,11 +638,7 @@ def overview_query(
     """National members by name for the overview, narrowed by its search and filters."""
     query = sa.select(Member).where(Member.kind == MemberKind.NATIONAL).order_by(Member.name, Member.id)
     if text and text.strip():
-        words = text.strip()
-        escaped = re.sub(r"([\\%_])", r"\\\1", words)
-        query = query.where(
-            sa.or_(Member.name.ilike(f"%{escaped}%", escape="\\"), Member.country_code == words.upper())
-        )
+        query = query.where(Member.id.in_(matching_member_ids(text)))
     if hub_id:
         query = query.where(Member.hub_id == hub_id)
     if missing_only:

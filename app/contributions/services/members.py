@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import calendar
 import itertools
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -20,6 +19,7 @@ import sqlalchemy as sa
 from email_validator import EmailNotValidError, validate_email
 from sqlalchemy.orm import selectinload
 
+from ...common import search
 from ...common.errors import ValidationFailed
 from ...common.exports import as_stored, streamed_rows
 from ...common.languages import Language
@@ -241,13 +241,7 @@ def member_query(
     """Members by name, narrowed by the list's search and filters (income group for `fiscal_year`)."""
     query = sa.select(Member).options(selectinload(Member.contacts)).order_by(Member.name, Member.id)
     if text and text.strip():
-        words = text.strip()
-        query = query.where(
-            sa.or_(
-                Member.name.ilike(f"%{_escape_like(words)}%", escape="\\"),
-                Member.country_code == words.upper(),
-            )
-        )
+        query = query.where(Member.id.in_(matching_member_ids(text)))
     if kind:
         query = query.where(Member.kind == MemberKind(kind))
     if status:
@@ -267,8 +261,13 @@ def member_query(
     return query
 
 
-def _escape_like(text: str) -> str:
-    return re.sub(r"([\\%_])", r"\\\1", text)
+def matching_member_ids(text: str) -> sa.Select:
+    """Ids of members whose name contains `text` (accents and case aside), or whose country code it is."""
+    by_name = search.matching_ids(Member.__table__, text)
+    code = text.strip().upper()
+    if len(code) != 2:
+        return by_name
+    return sa.union(by_name, sa.select(Member.id).where(Member.country_code == code))
 
 
 def income_groups_for(member_ids: Iterable[int], fiscal_year: int) -> dict[int, IncomeGroup]:

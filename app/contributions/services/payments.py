@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from babel.numbers import format_percent
 
+from ...common import search
 from ...common.decimals import AMOUNT, RATE, decimal_problem
 from ...common.errors import DomainError, ValidationFailed
 from ...common.locks import lock_and_refresh
@@ -352,6 +353,14 @@ def record_refund(
 
 
 # --- Reading -----------------------------------------------------------------------------------------------
+
+
+def matching_payment_ids(text: str) -> sa.Select:
+    """Ids of payments whose reference, or whose member's name, contains `text` (accents and case aside)."""
+    by_member = sa.select(Payment.id).where(
+        Payment.member_id.in_(search.matching_ids(Member.__table__, text))
+    )
+    return sa.union(search.matching_ids(Payment.__table__, text), by_member)
 
 
 def open_invoices(member: Member) -> list[Invoice]:

@@ -47,7 +47,7 @@ def arrears_report():
         return xlsx_response(f"{stem}.xlsx", sheet)
     flagged_ids = arrears.flagged_member_ids(first_year, last_year, hub_id)
     listed = flagged_ids if only_flagged else None
-    page = paginate(arrears.arrears_members_query(hub_id, listed))
+    page = paginate(arrears.arrears_members_query(hub_id, listed), exact_total=True)
     return render_template(
         "contributions/reports/arrears.html",
         form=form,

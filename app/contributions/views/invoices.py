@@ -171,7 +171,9 @@ def _invoice_csv_rows(query: sa.Select):
             money_text(Invoice.amount_credited),
             money_text(Invoice.amount_written_off),
             money_text(Invoice.balance_due),
-        ).join(Hub, Hub.id == Invoice.hub_id)
+        )
+        .join(Member, Member.id == Invoice.member_id)
+        .join(Hub, Hub.id == Invoice.hub_id)
     )
 
 

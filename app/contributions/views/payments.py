@@ -11,6 +11,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ...auth.models import User
 from ...auth.permissions import Permission, requires
+from ...common import search
 from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import as_stored, csv_response, streamed_rows
 from ...common.forms import apply_field_errors
@@ -81,16 +82,16 @@ def invoice_payment_panel(invoice: Invoice) -> dict:
 
 
 def _payments_query(form: PaymentFilterForm):
+    # The filters read the payments table alone (the member's name through the search's ids), so that the
+    # page's ids come from an index in the list's order.
     query = (
         sa.select(Payment)
-        .join(Member, Member.id == Payment.member_id)
         .options(selectinload(Payment.allocations).joinedload(PaymentAllocation.invoice))
         .order_by(Payment.received_on.desc(), Payment.id.desc())
     )
     # A filter that is not acceptable is ignored (its message shows beside it); the others still apply.
-    if text := form.value("q"):
-        pattern = f"%{text}%"
-        query = query.where(sa.or_(Member.name.ilike(pattern), Payment.reference.ilike(pattern)))
+    if (text := form.value("q")) and search.is_searchable(text):
+        query = query.where(Payment.id.in_(service.matching_payment_ids(text)))
     if method := form.value("method"):
         query = query.where(Payment.method == PaymentMethod(method))
     if date_from := form.value("date_from"):
@@ -151,6 +152,7 @@ def _payment_csv_rows(query):
             PaymentAllocation.payment_amount,
             Invoice.number,
         )
+        .join(Member, Member.id == Payment.member_id)
         .outerjoin(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
         .outerjoin(Invoice, Invoice.id == PaymentAllocation.invoice_id)
         .order_by(PaymentAllocation.id)

@@ -8,13 +8,15 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from flask import current_app
+from sqlalchemy.orm import joinedload
 
 from ...auth.models import User
 from ...common.forms import choices
 from ...common.money import quantize
 from ...common.time import utcnow
 from ...common.urls import bounded_int
-from ...donors.models import Contact, Introduction, Organisation, OrganisationKind
+from ...donors.models import Affiliation, Contact, Introduction, Organisation, OrganisationKind
+from ...donors.queries import OrganisationFilters, organisations_statement
 from ...extensions import db
 from ..models import Opportunity, OpportunitySplit
 from ..stages import CLOSED_STAGES, OPEN_STAGES, Stage
@@ -196,16 +198,40 @@ def _users():
     ).all()
 
 
-def fill_opportunity_choices(form) -> None:
-    """Organisations, owners, contacts and introductions for the opportunity form."""
+#: Organisations the "new opportunity" chooser lists at most.
+CHOOSER_LIMIT = 20
+
+
+def organisation_choices_for_new(query: str, owner_id: int) -> list[Organisation]:
+    """The organisations a new ask can be for: those matching `query` (name, contact name or e-mail, as the
+    donors list searches), else the person's own; at most CHOOSER_LIMIT, by name."""
+    filters = OrganisationFilters(query=query) if query.strip() else OrganisationFilters(owner_id=owner_id)
+    return list(db.session.scalars(organisations_statement(filters).limit(CHOOSER_LIMIT)).unique())
+
+
+def fill_opportunity_choices(form, organisation_id: int | None, keep_contact_ids=()) -> None:
+    """Owners, and the organisation's own contacts and introductions, for the opportunity form.
+
+    The form is for one organisation: its choices are that organisation's people (anyone who has been at it,
+    and the contacts the ask already names), never every contact, so that the form stays small with 200,000
+    of them. No organisation, or one that does not exist, leaves only the blank choices."""
     organisations = db.session.execute(
-        sa.select(Organisation.id, Organisation.name).order_by(Organisation.name)
+        sa.select(Organisation.id, Organisation.name).where(Organisation.id == organisation_id)
     ).all()
+    people = sa.select(Affiliation.contact_id).where(Affiliation.organisation_id == organisation_id)
     contacts = db.session.execute(
-        sa.select(Contact.id, Contact.name).where(Contact.erased_at.is_(None)).order_by(Contact.name)
+        sa.select(Contact.id, Contact.name)
+        .where(
+            Contact.erased_at.is_(None),
+            sa.or_(Contact.id.in_(people), Contact.id.in_([i for i in keep_contact_ids if i])),
+        )
+        .order_by(Contact.name, Contact.id)
     ).all()
     introductions = db.session.scalars(
-        sa.select(Introduction).order_by(Introduction.requested_on.desc())
+        sa.select(Introduction)
+        .where(Introduction.target_contact_id.in_(people))
+        .options(joinedload(Introduction.target_contact), joinedload(Introduction.connector))
+        .order_by(Introduction.requested_on.desc(), Introduction.id)
     ).all()
     form.organisation_id.choices = choices(organisations, blank="Choose an organisation")
     form.owner_id.choices = choices(_users(), blank="Choose the owner")

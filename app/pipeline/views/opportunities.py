@@ -11,6 +11,7 @@ from ...common.forms import apply_field_errors
 from ...common.money import format_money
 from ...common.time import today
 from ...common.urls import bounded_int, page_arg
+from ...donors.services import country_name
 from ...extensions import db
 from .. import bp
 from ..forms.opportunities import OpportunityFilterForm, OpportunityForm, StageForm
@@ -100,11 +101,22 @@ def _render_form(form, opportunity=None, status=200):
 @bp.route("/opportunities/new", methods=["GET", "POST"])
 @requires(Permission.PIPELINE_EDIT)
 def new_opportunity():
+    source = request.form if request.method == "POST" else request.args
+    organisation_id = bounded_int(source.get("organisation_id"))
+    if request.method == "GET" and organisation_id is None:
+        query = (request.args.get("q") or "")[:200]
+        return render_template(
+            "pipeline/opportunities/choose_organisation.html",
+            query=query,
+            organisations=pipeline_lists.organisation_choices_for_new(query, current_user.id),
+            limit=pipeline_lists.CHOOSER_LIMIT,
+            country_name=country_name,
+        )
     form = OpportunityForm()
-    pipeline_lists.fill_opportunity_choices(form)
+    pipeline_lists.fill_opportunity_choices(form, organisation_id)
     if request.method == "GET":
         form.owner_id.data = str(current_user.id)
-        form.organisation_id.data = request.args.get("organisation_id", "")
+        form.organisation_id.data = str(organisation_id)
     if form.validate_on_submit() and not _incomplete_split(form):
         try:
             opportunity = service.create_opportunity(_details(form), current_user)
@@ -147,7 +159,12 @@ def _render_show(opportunity, stage_form, status=200):
 def edit_opportunity(opportunity_id: int):
     opportunity = _get(opportunity_id)
     form = OpportunityForm(obj=opportunity if request.method == "GET" else None)
-    pipeline_lists.fill_opportunity_choices(form)
+    pipeline_lists.fill_opportunity_choices(
+        form,
+        opportunity.organisation_id,
+        keep_contact_ids=[link.contact_id for link in opportunity.contacts]
+        + [opportunity.primary_contact_id],
+    )
     if request.method == "GET":
         for field in ("organisation_id", "owner_id", "primary_contact_id", "introduction_id"):
             value = getattr(opportunity, field)
