@@ -5,12 +5,23 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import lazyload, selectinload
 
 from ...extensions import db
-from ..models import Deliverable, DeliverableStatus, Instalment, Pledge
+from ..models import Deliverable, DeliverableStatus, Instalment, Opportunity, Pledge
 
 UPCOMING_DAYS = 60
+
+
+def _pledge_and_ask(relationship):
+    """A row's pledge and its ask, without the collections those load by default (a pledge's instalments,
+    an ask's splits): the lists show neither, and they are read only if something asks for them."""
+    return (
+        selectinload(relationship)
+        .options(lazyload(Pledge.instalments))
+        .selectinload(Pledge.opportunity)
+        .options(lazyload(Opportunity.splits))
+    )
 
 
 def late_instalments(on: date) -> list[Instalment]:
@@ -19,7 +30,7 @@ def late_instalments(on: date) -> list[Instalment]:
         db.session.scalars(
             sa.select(Instalment)
             .where(Instalment.expected_on < on, Instalment.received_amount < Instalment.amount)
-            .options(selectinload(Instalment.pledge).selectinload(Pledge.opportunity))
+            .options(_pledge_and_ask(Instalment.pledge))
             .order_by(Instalment.expected_on, Instalment.id)
         )
     )
@@ -34,7 +45,7 @@ def upcoming_deliverables(on: date, days: int = UPCOMING_DAYS) -> list[Deliverab
                 Deliverable.status.in_([DeliverableStatus.TO_DO.value, DeliverableStatus.IN_PROGRESS.value]),
                 Deliverable.due_on <= on + timedelta(days=days),
             )
-            .options(selectinload(Deliverable.pledge).selectinload(Pledge.opportunity))
+            .options(_pledge_and_ask(Deliverable.pledge))
             .order_by(Deliverable.due_on, Deliverable.id)
         )
     )
