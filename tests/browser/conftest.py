@@ -3,6 +3,11 @@
 Playwright cannot download its own browser here, so it launches /usr/bin/chromium (installed by
 scripts/system-packages.sh). The live server shares the test's database connection, so each test
 still rolls back.
+
+The server and the test take turns with that connection: the server handles a request only while the test's
+thread waits on the browser inside a Playwright call, and the test's thread goes on only once the request in
+hand is done. Otherwise the test reading an attribute (say `invoice.id` after a click) could run its query on
+the connection, or have its objects expired, while the server is still answering the click.
 """
 
 from __future__ import annotations
@@ -38,8 +43,24 @@ def pytest_collection_modifyitems(config, items):
 
 
 @pytest.fixture(scope="session")
-def live_server(app):
-    server = make_server("127.0.0.1", 0, app, threaded=False)
+def server_turn():
+    """Held by the test's thread except while it waits on the browser; the server takes it per request."""
+    return threading.Lock()
+
+
+@pytest.fixture(scope="session")
+def live_server(app, server_turn):
+    def serve_in_turn(environ, start_response):
+        with server_turn:
+            body = app(environ, start_response)
+            try:
+                # Read the whole body in turn: a streamed export queries as it goes.
+                return [b"".join(body)]
+            finally:
+                if hasattr(body, "close"):
+                    body.close()
+
+    server = make_server("127.0.0.1", 0, serve_in_turn, threaded=False)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     server.url = f"http://127.0.0.1:{server.server_port}"
@@ -60,12 +81,37 @@ def browser():
 
 
 @pytest.fixture
-def page(browser, live_server, db_session):
+def page(browser, live_server, db_session, server_turn, monkeypatch):
+    _give_the_server_its_turn_while_waiting_on_the_browser(server_turn, monkeypatch)
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(10_000)
     page = context.new_page()
     yield page
     context.close()
+    server_turn.release()
+
+
+def _give_the_server_its_turn_while_waiting_on_the_browser(server_turn, monkeypatch):
+    """Every sync Playwright call (actions, expect(), downloads, events) waits in wait_for_future()."""
+    from playwright._impl import _sync_base
+
+    wait_for_future = _sync_base.wait_for_future
+    depth = 0
+
+    def waiting(*args, **kwargs):
+        nonlocal depth
+        depth += 1  # an event handler may call Playwright inside a call
+        if depth == 1:
+            server_turn.release()
+        try:
+            return wait_for_future(*args, **kwargs)
+        finally:
+            if depth == 1:
+                server_turn.acquire()
+            depth -= 1
+
+    server_turn.acquire()
+    monkeypatch.setattr(_sync_base, "wait_for_future", waiting)
 
 
 @pytest.fixture
