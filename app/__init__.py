@@ -13,6 +13,7 @@ from .auth import bp as auth_bp
 from .auth.cli import users_cli
 from .bench_cli import bench_cli
 from .common import audit, errors, filters, request_guards, search, security, sqlite, urls
+from .common.forms import share_wtforms_translations
 from .common.mail_cli import mail_cli
 from .common.translations import compile_stale_catalogues
 from .contributions import bp as contributions_bp
@@ -55,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     login_manager.init_app(app)
     csrf.init_app(app)
     babel.init_app(app, locale_selector=_ui_locale)
+    app.before_request(share_wtforms_translations)
     compile_stale_catalogues(app.config["BABEL_TRANSLATION_DIRECTORIES"])
     with app.app_context():
         sqlite.configure(db.engine)

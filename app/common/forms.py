@@ -1,10 +1,30 @@
 """Small helpers every area's forms share."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from functools import cache
 
+from babel import support
+from flask import request
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Optional, StopValidation
+from markupsafe import Markup
+from wtforms import SelectField
+from wtforms.fields.choices import Choice, SelectChoice
+from wtforms.i18n import messages_path
+from wtforms.validators import Optional, StopValidation, ValidationError
+from wtforms.widgets import Select, html_params
+
+
+@cache
+def _wtforms_translations(locale: str) -> support.Translations:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+def share_wtforms_translations() -> None:
+    """Before each request: WTForms' own messages in the request's locale, read once per process. Flask-WTF
+    would otherwise parse WTForms' catalogue again in every request that shows or checks a form (it keeps
+    what it read on the request, as `request.wtforms_translations`)."""
+    request.wtforms_translations = _wtforms_translations(str(get_locale()))
 
 
 def choices(pairs: Iterable[tuple[object, str]], blank: str | None = None) -> list[SelectChoice]:
@@ -12,6 +32,65 @@ def choices(pairs: Iterable[tuple[object, str]], blank: str | None = None) -> li
     options = [SelectChoice(value="", label=blank)] if blank is not None else []
     options += [SelectChoice(value=str(value), label=label) for value, label in pairs]
     return options
+
+
+class FixedChoices(tuple):
+    """Select options that never change while the process runs (every country): made once by
+    `fixed_choices`, their <option> tags rendered once, for a `FixedSelectField`."""
+
+    def __new__(cls, options: Iterable[SelectChoice]):
+        made = super().__new__(cls, options)
+        made.values = frozenset(option.value for option in made)
+        made.tags = {option.value: _option_tag(option, selected=False) for option in made}
+        made.selected_tags = {option.value: _option_tag(option, selected=True) for option in made}
+        return made
+
+
+def _option_tag(option: SelectChoice, selected: bool) -> Markup:
+    return Select.render_option(Choice(option.value, option.label, selected, option.render_kw))
+
+
+@cache
+def fixed_choices(
+    pairs: Callable[[], Iterable[tuple[object, str]]], blank: str | None = None
+) -> FixedChoices:
+    """`choices(pairs(), blank)` made once per process: for long lists that no request changes (countries),
+    whose 250 options would otherwise be built, checked and rendered again on every request."""
+    return FixedChoices(choices(pairs(), blank))
+
+
+class FixedSelectWidget(Select):
+    """Renders a FixedSelectField from its options' tags rendered once; only the chosen one is marked."""
+
+    def __call__(self, field, **kwargs):
+        options = field.choices
+        if not isinstance(options, FixedChoices):
+            return super().__call__(field, **kwargs)
+        kwargs.setdefault("id", field.id)
+        flags = getattr(field, "flags", {})
+        for name in self.validation_attrs:
+            if name not in kwargs and getattr(flags, name, False):
+                kwargs[name] = getattr(flags, name)
+        chosen = field.data if isinstance(field.data, str) else None
+        tags = options.tags
+        html = [f"<select {html_params(name=field.name, **kwargs)}>"]
+        html.extend(options.selected_tags[value] if value == chosen else tags[value] for value in tags)
+        html.append("</select>")
+        return Markup("".join(html))
+
+
+class FixedSelectField(SelectField):
+    """A SelectField whose choices are `fixed_choices(...)`: rendered and checked from what was made once
+    per process (same markup and messages as a SelectField; other choices work as in a SelectField)."""
+
+    widget = FixedSelectWidget()
+
+    def pre_validate(self, form):
+        options = self.choices
+        if not isinstance(options, FixedChoices) or self.process_errors or not self.validate_choice:
+            return super().pre_validate(form)
+        if self.data not in options.values:
+            raise ValidationError(self.invalid_choice_message or self.gettext("Not a valid choice."))
 
 
 class OptionalChoice(Optional):

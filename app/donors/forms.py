@@ -19,7 +19,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ..common.decimals import AMOUNT_OR_ZERO
 from ..common.fields import AmountField
-from ..common.forms import choices, strip_text
+from ..common.forms import FixedSelectField, choices, fixed_choices, strip_text
 from ..common.money import is_currency
 from ..common.time import today
 from .models import (
@@ -67,7 +67,7 @@ class OrganisationForm(DonorForm):
     )
     kind = SelectField("Kind", validators=[DataRequired()])
     status = SelectField("Status", validators=[DataRequired()])
-    country_code = SelectField("Country", validators=[Optional()])
+    country_code = FixedSelectField("Country", validators=[Optional()])
     website = StringField("Website", validators=[Optional(), Length(max=300)])
     owner_id = SelectField("Relationship owner", validators=[Optional()])
     themes = StringField(
@@ -81,7 +81,7 @@ class OrganisationForm(DonorForm):
         super().__init__(*args, **kwargs)
         self.kind.choices = enum_choices(OrganisationKind)
         self.status.choices = enum_choices(OrganisationStatus)
-        self.country_code.choices = choices(countries(), blank="Not known")
+        self.country_code.choices = fixed_choices(countries, blank="Not known")
         self.owner_id.choices = choices(((user.id, user.full_name) for user in staff), blank="Nobody yet")
 
 
@@ -102,7 +102,7 @@ class OrganisationFilterForm(DonorForm):
     kind = SelectField("Kind", validators=[Optional()])
     status = SelectField("Status", validators=[Optional()])
     owner = SelectField("Owner", validators=[Optional()])
-    country = SelectField("Country", validators=[Optional()])
+    country = FixedSelectField("Country", validators=[Optional()])
     theme = SelectField("Theme", validators=[Optional()])
 
     def __init__(self, staff, themes, *args, **kwargs):
@@ -110,7 +110,7 @@ class OrganisationFilterForm(DonorForm):
         self.kind.choices = enum_choices(OrganisationKind, blank="Any kind")
         self.status.choices = enum_choices(OrganisationStatus, blank="Any status")
         self.owner.choices = choices(((user.id, user.full_name) for user in staff), blank="Anyone")
-        self.country.choices = choices(countries(), blank="Any country")
+        self.country.choices = fixed_choices(countries, blank="Any country")
         self.theme.choices = choices(((theme.id, theme.name) for theme in themes), blank="Any theme")
 
 

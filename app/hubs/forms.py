@@ -15,7 +15,7 @@ from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAr
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
 from ..common.fields import DateField
-from ..common.forms import FilterForm, OptionalChoice, choices
+from ..common.forms import FilterForm, FixedSelectField, OptionalChoice, choices, fixed_choices
 from ..common.money import is_currency
 from . import validation
 from .models import ChecklistItemStatus, HubKind, HubStatus
@@ -69,7 +69,7 @@ class HubForm(FlaskForm):
     street_address = TextAreaField("Street address", validators=[Length(max=300)])
     postal_code = StringField("Postal code", validators=[Length(max=20)])
     city = StringField("City", validators=[Length(max=120)])
-    country_code = SelectField("Country", validators=[DataRequired()])
+    country_code = FixedSelectField("Country", validators=[DataRequired()])
     registration_number = StringField(
         "Registration number",
         validators=[Length(max=60)],
@@ -81,7 +81,7 @@ class HubForm(FlaskForm):
         description="EU: with the country prefix, e.g. BE0403170701.",
     )
 
-    base_currency = SelectField("Base currency", validators=[DataRequired()])
+    base_currency = FixedSelectField("Base currency", validators=[DataRequired()])
     invoice_prefix = StringField(
         "Invoice number prefix",
         validators=[DataRequired(), Length(max=10)],
@@ -128,8 +128,8 @@ class HubForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.kind.choices = choices((kind.value, kind.label) for kind in HubKind)
         self.status.choices = choices((status.value, status.label) for status in HubStatus)
-        self.country_code.choices = choices(country_pairs(), blank="Choose a country")
-        self.base_currency.choices = choices(currency_pairs(), blank="Choose a currency")
+        self.country_code.choices = fixed_choices(country_pairs, blank="Choose a country")
+        self.base_currency.choices = fixed_choices(currency_pairs, blank="Choose a currency")
         self.checklist_template.choices = choices(
             ((template.id, template.name) for template in templates), blank="No checklist"
         )

@@ -12,7 +12,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from ...common.decimals import AMOUNT_OR_ZERO
 from ...common.fields import AmountField, DateField
-from ...common.forms import FilterForm, choices
+from ...common.forms import FilterForm, FixedSelectField, choices, fixed_choices
 from ...common.languages import Language
 from ..models import AdjustmentKind, IncomeGroup, MemberKind, MemberStatus
 from ..services.members import MISSING, countries, month_name
@@ -24,7 +24,7 @@ def _enum_choices(enum_class):
 
 class MemberForm(FlaskForm):
     kind = SelectField("Kind", validators=[DataRequired()])
-    country_code = SelectField("Country", validators=[DataRequired(message="Choose a country.")])
+    country_code = FixedSelectField("Country", validators=[DataRequired(message="Choose a country.")])
     name = StringField(
         "Name",
         validators=[Optional(), Length(max=200)],
@@ -50,7 +50,7 @@ class MemberForm(FlaskForm):
     def __init__(self, hubs, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.kind.choices = _enum_choices(MemberKind)
-        self.country_code.choices = choices(countries(), blank="Choose a country")
+        self.country_code.choices = fixed_choices(countries, blank="Choose a country")
         self.status.choices = _enum_choices(MemberStatus)
         self.language.choices = _enum_choices(Language)
         self.hub_id.choices = choices((hub.id, f"{hub.name} ({hub.base_currency})") for hub in hubs)
