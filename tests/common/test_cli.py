@@ -48,3 +48,32 @@ def test_seed_demo_is_idempotent(app):
     assert db.session.scalar(sa.select(sa.func.count(Organisation.id))) == organisations
     emails = set(db.session.scalars(sa.select(User.email)))
     assert {email for email, _, _ in DEMO_USERS} <= emails
+
+
+def test_seed_demo_can_leave_the_earlier_years_pdfs_to_the_render_command(app):
+    """`make run` seeds with --pdfs-later and renders those PDFs in the background once the app serves."""
+    from app.common.fiscal import current_fiscal_year
+    from app.contributions.models import Invoice, InvoiceStatus
+
+    def without_pdf(*where):
+        return db.session.scalar(
+            sa.select(sa.func.count(Invoice.id)).where(
+                Invoice.status != InvoiceStatus.DRAFT, Invoice.pdf_sha256.is_(None), *where
+            )
+        )
+
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["seed-demo", "--pdfs-later"])
+    assert result.exit_code == 0, result.output
+    this_year = Invoice.fiscal_year == current_fiscal_year()
+    assert db.session.scalar(
+        sa.select(sa.func.count(Invoice.id)).where(this_year, Invoice.pdf_sha256.is_not(None))
+    )
+    assert without_pdf(this_year, Invoice.annual_run_id.is_not(None)) == 0  # the run stored its own
+    assert without_pdf(Invoice.fiscal_year < current_fiscal_year()) >= 100
+    result = runner.invoke(args=["contributions", "render-invoice-pdfs"])
+    assert result.exit_code == 0, result.output
+    assert without_pdf() == 0
+    invoices = db.session.scalar(sa.select(sa.func.count(Invoice.id)))
+    assert runner.invoke(args=["seed-demo", "--pdfs-later"]).exit_code == 0
+    assert db.session.scalar(sa.select(sa.func.count(Invoice.id))) == invoices
