@@ -100,9 +100,11 @@ def _paginate_by_ids(query: sa.Select, key, per_page: int, exact_total: bool, ar
 
 def _rows_by_ids(query: sa.Select, key, ids: list) -> sa.Select:
     """The select's rows with these ids, its joins and eager loads kept but not its filters (the ids already
-    passed them; a search would otherwise run twice)."""
+    passed them; a search would otherwise run twice), nor the index hints that served those filters (a
+    partial index cannot serve a lookup by id)."""
     load = query.where(key.in_(ids))
     load._where_criteria = (key.in_(ids),)
+    load._hints = type(load._hints)()
     return load
 
 

@@ -381,6 +381,27 @@ def test_the_list_filters_by_status_hub_year_member_and_overdue(operations, seve
     assert "Overdue" in operations.get("/contributions/invoices/").text
 
 
+def test_the_overdue_filter_reads_a_page_of_ids_from_the_open_invoices_in_list_order(operations, several):
+    """Not by sorting every overdue invoice: the ids come from the partial index in the list's order."""
+    from app.contributions.services.invoicing import invoices_query
+
+    ids = invoices_query(overdue=True).with_only_columns(Invoice.id).limit(50)
+    bind = db.session.get_bind()
+    compiled = ids.compile(bind, compile_kwargs={"literal_binds": True})
+    if bind.dialect.name == "sqlite":
+        plan = " ".join(str(row[-1]) for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
+        assert "ix_invoices_open_list_order" in plan and "TEMP B-TREE" not in plan, plan
+    else:
+        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))  # a near-empty table would be scanned
+        plan = " ".join(row[0] for row in db.session.execute(sa.text(f"EXPLAIN {compiled}")))
+        assert "ix_invoices_open_list_order" in plan and "Sort" not in plan, plan
+    assert list(db.session.scalars(ids)) == [several["overdue"].id]
+    for url in ("/contributions/invoices/?overdue=y&hub=", "/contributions/invoices/export.csv?overdue=y"):
+        response = operations.get(url)
+        assert response.status_code == 200 and "BE-2026-0001" in response.text
+        assert "HQ-2027-0001" not in response.text
+
+
 def test_an_empty_result_says_so(operations, several):
     page = operations.get("/contributions/invoices/?q=nothing-like-this")
     assert "No invoice matches these filters." in page.text
