@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.common.exports import (
+    INTEGER_FORMAT,
     MONEY_FORMAT,
     RATE_FORMAT,
     XLSX_MIMETYPE,
@@ -113,6 +114,52 @@ def test_an_xlsx_export_writes_times_in_utc_and_refuses_floats():
     assert sheet["A2"].value == datetime(2027, 1, 15, 10, 30)  # noqa: DTZ001 - spreadsheets have no time zones
     with pytest.raises(TypeError, match="floats"):
         xlsx_bytes(XlsxSheet("Floats", [XlsxColumn("Amount")], [[0.1]]))  # a float is the point of this test
+
+
+def test_a_long_xlsx_export_reads_back_cell_for_cell_with_its_types():
+    columns = [XlsxColumn("Name"), XlsxColumn("Amount", MONEY_FORMAT), XlsxColumn("On"), XlsxColumn("Paid")]
+    texts = ["Côte d'Ivoire", "São Tomé & Príncipe <ST>", " padded ", "=1+1", "-1250.00", "_x0041_", "a\x07b"]
+    rows = [
+        [
+            texts[number % len(texts)],
+            Decimal(number) / 100 - 5,
+            date(2027, 1, 1 + number % 28),
+            number % 3 == 0,
+        ]
+        for number in range(1_300)  # more rows than a piece, texts repeated from the kept ones
+    ]
+
+    sheet = sheet_of(xlsx_bytes(XlsxSheet("Long", columns, iter(rows))))
+
+    read = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert len(read) == 1_300 and sheet.auto_filter.ref == "A1:D1301" and sheet.freeze_panes == "A2"
+    # Excel's escapes (which Excel reads back as the text, openpyxl does not): a control character, and text
+    # that looks like such an escape.
+    expected_texts = [text.replace("\x07", "_x0007_").replace("_x0041_", "_x005F_x0041_") for text in texts]
+    for number, (name, amount, on, paid) in enumerate(read):
+        assert name == expected_texts[number % len(texts)]
+        assert amount == pytest.approx(float(rows[number][1])) and on == datetime(2027, 1, 1 + number % 28)  # noqa: DTZ001
+        assert paid is (number % 3 == 0)
+    formula, number_text = sheet["A5"], sheet["A6"]
+    assert (formula.value, formula.data_type, formula.quotePrefix) == ("=1+1", "s", True)
+    assert (number_text.value, number_text.data_type, number_text.quotePrefix) == ("-1250.00", "s", False)
+    assert sheet["B2"].number_format == MONEY_FORMAT and sheet["C2"].number_format == "yyyy-mm-dd"
+
+
+def test_an_xlsx_export_reads_back_in_read_only_mode_with_several_sheets():
+    first = XlsxSheet("Members", [XlsxColumn("Name")], [["Kenya"], ["Chile"]])
+    second = XlsxSheet("It's FY2027", [XlsxColumn("Year", INTEGER_FORMAT)], [[2027]])
+
+    workbook = load_workbook(io.BytesIO(xlsx_bytes(first, second)), read_only=True)
+
+    assert workbook.sheetnames == ["Members", "It's FY2027"]
+    assert [[cell.value for cell in row] for row in workbook["Members"].iter_rows()] == [
+        ["Name"],
+        ["Kenya"],
+        ["Chile"],
+    ]
+    assert [[cell.value for cell in row] for row in workbook["It's FY2027"].iter_rows()] == [["Year"], [2027]]
+    workbook.close()
 
 
 def test_an_xlsx_download_says_its_size_and_type(app):
