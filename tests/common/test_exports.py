@@ -69,6 +69,47 @@ def test_a_long_csv_export_is_sent_in_pieces(app):
     assert len(list(csv.reader(io.StringIO("".join(pieces))))) == 1_200
 
 
+#: Cells that start like a formula or nearly, quoted or not by the CSV writer, plain numbers among them.
+TRICKY_CELLS = [
+    *HOSTILE,
+    "-1250.00",
+    "-1,250.50",
+    "+32",
+    '-12"x',
+    "-12,=x",
+    "-12\n=x",
+    '"=1+1"',
+    "a,=b",
+    "a\n-b",
+    "=",
+    "-",
+    "",
+    "plain",
+    None,
+    Decimal("-5.00"),
+    -3,
+    "12-3",
+]
+
+
+def test_every_csv_cell_that_starts_like_a_formula_is_escaped_whatever_is_around_it(app):
+    # The export searches each piece of text for such a cell rather than checking every cell: the file
+    # must be what checking every cell gives, for every pair of neighbouring cells.
+    rows = [[left, right, "end"] for left in TRICKY_CELLS for right in TRICKY_CELLS]
+    rows += [[cell] for cell in TRICKY_CELLS]
+    expected = io.StringIO()
+    csv.writer(expected).writerows([[spreadsheet_safe(cell) for cell in row] for row in rows])
+    with app.test_request_context():
+        response = csv_response(iter(rows), "tricky.csv")
+        assert response.get_data(as_text=True) == expected.getvalue()
+    # One formula in a long export is escaped in its piece, and the pieces around it are as written.
+    rows = [["Kenya", Decimal("-1.50")] for _ in range(1_200)]
+    rows[700][0] = "=1+1"
+    with app.test_request_context():
+        read = read_csv(csv_response(iter(rows), "long.csv"))
+    assert read[700] == ["'=1+1", "-1.50"] and read[0] == read[1_199] == ["Kenya", "-1.50"]
+
+
 def sheet_of(content: bytes):
     return load_workbook(io.BytesIO(content)).active
 
