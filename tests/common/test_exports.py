@@ -93,8 +93,7 @@ TRICKY_CELLS = [
 
 
 def test_every_csv_cell_that_starts_like_a_formula_is_escaped_whatever_is_around_it(app):
-    # The export searches each piece of text for such a cell rather than checking every cell: the file
-    # must be what checking every cell gives, for every pair of neighbouring cells.
+    # For every pair of neighbouring cells, quoted by the CSV writer or not: what checking each cell gives.
     rows = [[left, right, "end"] for left in TRICKY_CELLS for right in TRICKY_CELLS]
     rows += [[cell] for cell in TRICKY_CELLS]
     expected = io.StringIO()
