@@ -83,12 +83,16 @@ class Figures:
         ]
         if self.concurrent:
             figures = self.concurrent
-            lines.append(
+            line = (
                 f"  {figures['people']} people issuing one invoice each at once ({figures['processes']} "
-                f"worker processes): p50 {figures['p50_ms']:.0f} ms, slowest {figures['max_ms']:.0f} ms; "
-                f"with the number locked while the PDF renders (as before): p50 "
-                f"{figures['lock_held_p50_ms']:.0f} ms, slowest {figures['lock_held_max_ms']:.0f} ms"
+                f"worker processes): p50 {figures['p50_ms']:.0f} ms, slowest {figures['max_ms']:.0f} ms"
             )
+            if "lock_held_p50_ms" in figures:
+                line += (
+                    f"; with the number locked while the PDF renders (as before): p50 "
+                    f"{figures['lock_held_p50_ms']:.0f} ms, slowest {figures['lock_held_max_ms']:.0f} ms"
+                )
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -309,6 +313,7 @@ def concurrent_issues(url: str, people: int, processes: int) -> dict:
     import sqlalchemy as sa
 
     from app.auth.models import User
+    from app.common import sqlite
     from app.contributions.models import InvoiceKind, Member
     from app.contributions.services import invoicing
     from app.extensions import db
@@ -322,7 +327,14 @@ def concurrent_issues(url: str, people: int, processes: int) -> dict:
     )
     with pool:
         list(pool.map(_ready, range(processes)))
-        for label, lock_while_rendering in (("", False), ("lock_held_", True)):
+        phases = [("", False), ("lock_held_", True)]
+        if db.engine.dialect.name == "sqlite":
+            # The old way holds SQLite's one write lock while each PDF renders: sixteen in a row outlast the
+            # busy timeout, and the last ones fail with "database is locked" rather than wait.
+            phases = phases[:1]
+        for label, lock_while_rendering in phases:
+            db.session.rollback()
+            sqlite.begin_writing(db.session)  # the workers write too: take SQLite's write lock first
             drafts = [
                 invoicing.create_draft_invoice(
                     member, FISCAL_YEAR, [("Peer-learning workshop", Decimal("950.00"))], operator,
