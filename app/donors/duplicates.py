@@ -34,8 +34,23 @@ PREFIX_LENGTH = 3
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """What a suggestion shows of the record it points to (read with the candidates, in the same query):
+    its id, its name (str() of it, as of the record), and its country (an organisation) or e-mail (a
+    contact)."""
+
+    id: int
+    name: str
+    country_code: str | None = None
+    email: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
 class Suggestion:
-    record: Organisation | Contact
+    record: Candidate
     reason: str
 
 
@@ -83,13 +98,22 @@ def close_names(
     return [(block.ids[index], score) for _, score, index in matches]
 
 
+def _shown(model) -> list:
+    """The columns a suggestion shows of a record (see Candidate)."""
+    if model is Organisation:
+        return [Organisation.name, Organisation.country_code, sa.literal("").label("email")]
+    return [Contact.name, sa.null().label("country_code"), Contact.email]
+
+
 def _candidates(model, record, exact: list[tuple[sa.ColumnElement[bool], str]], block):
     """One query for a page's suggestions: the records matching each exact condition (SUGGESTIONS of each,
-    by id), then up to BLOCK_LIMIT records of the block to score, as (id, name key, which part) rows. Each
-    part is limited on its own, inside a UNION ALL, so that the block cannot crowd out an exact match."""
+    by id), then up to BLOCK_LIMIT records of the block to score, as (id, name key, which part, and what a
+    suggestion shows) rows. Each part is limited on its own, inside a UNION ALL, so that the block cannot
+    crowd out an exact match."""
     living = [Contact.erased_at.is_(None)] if model is Contact else []
+    columns = [model.id, model.name_key, *_shown(model)]
     parts = [
-        sa.select(model.id, model.name_key, sa.literal(index).label("part"))
+        sa.select(*columns, sa.literal(index).label("part"))
         .where(condition, model.id != record.id, *living)
         .order_by(model.id)
         .limit(SUGGESTIONS * (index + 1))  # room for the rows an earlier part found already
@@ -98,22 +122,23 @@ def _candidates(model, record, exact: list[tuple[sa.ColumnElement[bool], str]], 
     ]
     if block is not None:
         parts.append(
-            sa.select(model.id, model.name_key, sa.literal(len(exact)).label("part"))
+            sa.select(*columns, sa.literal(len(exact)).label("part"))
             .where(block, model.id != record.id, *living)
             .limit(BLOCK_LIMIT + SUGGESTIONS * len(exact))
             .subquery()
         )
     if not parts:
         return []
-    statements = [sa.select(part.c.id, part.c.name_key, part.c.part) for part in parts]
+    statements = [sa.select(*part.c) for part in parts]
     union = statements[0] if len(statements) == 1 else sa.union_all(*statements)
     return db.session.execute(union).all()
 
 
 def _suggestions(model, record, exact: list[tuple[sa.ColumnElement[bool], str]], block) -> list[Suggestion]:
     """Exact matches first (in the order of `exact`, each record once), then close names in the block
-    (never one found already): two queries, one when there is nothing to suggest."""
+    (never one found already): one query, whatever the number of suggestions."""
     rows = _candidates(model, record, exact, block)
+    by_id = {row.id: row for row in rows}
     found: list[tuple[int, str]] = []
     seen = {record.id}
     for index, (_condition, reason) in enumerate(exact):
@@ -125,16 +150,13 @@ def _suggestions(model, record, exact: list[tuple[sa.ColumnElement[bool], str]],
         in_block = [row for row in rows if row.part == len(exact) and row.id not in seen]
         choices = {row.id: row.name_key for row in in_block[:BLOCK_LIMIT]}
         found += [(i, similar_reason(score)) for i, score in close_names(record.name_key, choices)]
-    return _load(model, found[:SUGGESTIONS])
-
-
-def _load(model, found: list[tuple[int, str]]) -> list[Suggestion]:
-    if not found:
-        return []
-    records = {
-        r.id: r for r in db.session.scalars(sa.select(model).where(model.id.in_([i for i, _ in found])))
-    }
-    return [Suggestion(records[record_id], reason) for record_id, reason in found if record_id in records]
+    return [
+        Suggestion(
+            Candidate(row.id, row.name, row.country_code, row.email or ""),
+            reason,
+        )
+        for row, reason in ((by_id[record_id], reason) for record_id, reason in found[:SUGGESTIONS])
+    ]
 
 
 def organisation_duplicates(organisation: Organisation) -> list[Suggestion]:

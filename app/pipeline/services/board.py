@@ -208,9 +208,10 @@ def board_report(as_of: date | None = None) -> BoardReport:
     the pipeline is summed from its distinct splits, never by loading every open ask."""
     as_of = as_of or today()
     years = plan_service.plan_years(fiscal_year_of(as_of))
-    plan = plan_report(years, as_of)
-    reporting = plan.reporting_currency
+    # One rate table for the plan's years and the splits' (an ask may be split over later years).
     rates = plan_service.rate_table(range(years[0] - 1, years[-1] + 6))
+    plan = plan_report(years, as_of, rates=rates)
+    reporting = plan.reporting_currency
     missing: set[MissingPlanRate] = set(plan.figures.missing_rates)
 
     stages = {stage: PipelineCell(stage.label, stage.value) for stage in OPEN_STAGES}
