@@ -58,7 +58,7 @@ def test_style_elements_apply_as_before_once_parsed_stylesheets(tmp_path):
 
 
 def test_a_second_render_of_the_same_styles_reuses_the_parsed_stylesheet(monkeypatch):
-    from app.common import pdf as pdf_module
+    import tributary_pdf as pdf_module
 
     parsed = []
     real_css = pdf_module.CSS
@@ -77,7 +77,7 @@ def test_a_second_render_of_the_same_styles_reuses_the_parsed_stylesheet(monkeyp
 def test_one_font_configuration_per_thread(monkeypatch):
     import threading
 
-    from app.common import pdf as pdf_module
+    import tributary_pdf as pdf_module
 
     seen = []
     real_html = pdf_module.HTML
@@ -140,3 +140,19 @@ def test_a_shared_image_renders_in_several_threads_at_once(tmp_path):
         images = listing.stdout.strip().splitlines()[2:]  # after two header lines
         kinds = [line.split()[2] for line in images]
         assert kinds == ["image", "smask"]  # the logo and its alpha channel
+
+
+#: Evaluated in a worker by `eval`, a builtin: a function of this module would import the tests (and the app).
+APP_MODULES_LOADED = (
+    "sorted(name for name in __import__('sys').modules if name.split('.')[0] in ('app', 'flask'))"
+)
+
+
+def test_pdf_worker_processes_import_weasyprint_and_nothing_of_the_app():
+    from app.common.pdf import pdf_workers
+
+    with pdf_workers(1) as renderer:
+        pdf = renderer.submit("<p>From a worker</p>").result()
+        loaded = renderer._executor.submit(eval, APP_MODULES_LOADED).result()
+    assert "From a worker" in pdf_text(pdf)
+    assert loaded == []  # no Flask, no models: about 77 MB less in each worker
