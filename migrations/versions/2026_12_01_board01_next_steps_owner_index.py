@@ -5,7 +5,7 @@ steps ("my next steps" and the donors landing: 300 ms a query). The app never de
 reader of that index (ON DELETE SET NULL).
 
 Revision ID: board01
-Revises: e12srch02
+Revises: reports01
 Create Date: 2026-12-01 17:05:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "board01"
-down_revision = "e12srch02"
+down_revision = "reports01"
 branch_labels = None
 depends_on = None
 
