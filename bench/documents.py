@@ -5,7 +5,7 @@ worker's memory over many PDFs.
                                         [--requests 1000]
 
 On a database that `flask bench seed` filled (the Brussels hub has a logo; its invoices carry the SEPA QR
-code). Per document (an invoice, a statement of account; the letters and the board pack once they exist):
+code). Per document (an invoice, a statement of account, a gift's thank-you letter, the board pack):
 - warm: one process, after a first render, the median of --runs renders, the app's and the bare one
   interleaved (`weasyprint.HTML(string=html).write_pdf()` on the exact HTML the app renders);
 - cold: the first render in a fresh process, median over --cold-runs processes;
@@ -29,7 +29,7 @@ from pathlib import Path
 from unittest import mock
 
 REPOSITORY = Path(__file__).resolve().parent.parent
-DOCUMENTS = ("invoice", "statement")
+DOCUMENTS = ("invoice", "statement", "letter", "board pack")
 MODES = ("app", "bare")
 #: A member with an ordinary history (the first one, bench.seed's busy member, has hundreds of invoices).
 STATEMENT_MEMBER_ID = 3
@@ -61,11 +61,29 @@ def _renderers(document: str):
         def render() -> bytes:
             return documents.render_invoice_pdf(invoice)
 
-    else:
+    elif document == "statement":
         member = db.session.get(Member, STATEMENT_MEMBER_ID)
 
         def render() -> bytes:
             return statements.render_statement_pdf(member)
+
+    elif document == "letter":
+        from app.donors.letters import letter_language, render_gift_letter
+        from app.donors.models import Gift
+
+        gift = db.session.scalar(
+            sa.select(Gift).where(Gift.contact_id.is_not(None)).order_by(Gift.id).limit(1)
+        )
+
+        def render() -> bytes:
+            return render_gift_letter(gift, letter_language(gift.contact))
+
+    else:
+        from app.common.time import today
+        from app.pipeline.services.board_pack import board_pack_pdf
+
+        def render() -> bytes:
+            return board_pack_pdf(today())
 
     return render, _html_of(render)
 

@@ -138,11 +138,16 @@ class _ListPagination(Pagination):
         return len(self._query_args["items"])
 
 
-def paginate_list(items: list, per_page: int | None = None) -> Pagination:
-    """The requested page of rows already in memory (a preview), with the same bounds as `paginate`."""
+def paginate_list(items: list, per_page: int | None = None, arg: str = "page") -> Pagination:
+    """The requested page of rows already in memory (a preview), with the same bounds as `paginate`; `arg`
+    names the query argument of the page number, for a page that shows more than one list."""
     per_page = _per_page(per_page)
-    page = min(page_arg(), _last_page(len(items), per_page))
-    return _ListPagination(page=page, per_page=per_page, max_per_page=None, error_out=False, items=items)
+    page = min(page_arg(arg), _last_page(len(items), per_page))
+    pagination = _ListPagination(
+        page=page, per_page=per_page, max_per_page=None, error_out=False, items=items
+    )
+    pagination.arg = arg
+    return pagination
 
 
 class _CountedPagination(Pagination):

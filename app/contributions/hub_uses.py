@@ -3,15 +3,14 @@ credit notes it issued, and the members, drafts and reserved numbers that point 
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ..extensions import db
 from ..hubs.models import Hub
 from ..hubs.uses import HubUse, IssuedDocuments, register_hub_use
-from .models import CreditNote, DocumentSequence, Invoice, InvoiceStatus, Member
+from .models import CreditNote, DocumentSequence, Invoice, Member
+from .totals import OpenInvoiceTotal, from_cents
 
 
 def has_issued_documents(hub: Hub) -> bool:
@@ -45,8 +44,11 @@ def references(hub: Hub) -> list[str]:
 
 def issued_documents(hub: Hub, latest: int = 5) -> IssuedDocuments:
     """Counts, the latest invoices and credit notes, and what is outstanding per currency (fixed queries)."""
+    # Counted from the partial index of numbered invoices (`ix_invoices_hub_numbered`).
     invoice_count = db.session.scalar(
-        sa.select(sa.func.count(Invoice.id)).where(Invoice.hub_id == hub.id, Invoice.number.is_not(None))
+        sa.select(sa.func.count())
+        .select_from(Invoice)
+        .where(Invoice.hub_id == hub.id, Invoice.number.is_not(None))
     )
     credit_note_count = db.session.scalar(
         sa.select(sa.func.count(CreditNote.id)).where(CreditNote.hub_id == hub.id)
@@ -64,14 +66,15 @@ def issued_documents(hub: Hub, latest: int = 5) -> IssuedDocuments:
         .order_by(CreditNote.issued_on.desc(), CreditNote.id.desc())
         .limit(latest)
     ).all()
-    open_statuses = [status for status in InvoiceStatus if status.is_open]
+    # What open invoices still owe, from the totals kept per hub, currency and due date (never every invoice).
+    kept = OpenInvoiceTotal
     rows = db.session.execute(
-        sa.select(Invoice.currency, sa.func.sum(Invoice.balance_due))
-        .where(Invoice.hub_id == hub.id, Invoice.status.in_(open_statuses))
-        .group_by(Invoice.currency)
-        .order_by(Invoice.currency)
+        sa.select(kept.currency, sa.func.sum(kept.outstanding_cents))
+        .where(kept.hub_id == hub.id)
+        .group_by(kept.currency)
+        .order_by(kept.currency)
     ).all()
-    outstanding = {currency: Decimal(total) for currency, total in rows if total}
+    outstanding = {currency: from_cents(total) for currency, total in rows if total}
     return IssuedDocuments(
         invoice_count, credit_note_count, list(latest_invoices), list(latest_credit_notes), outstanding
     )

@@ -330,6 +330,20 @@ class InvoiceStatus(enum.StrEnum):
         return self in (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 
 
+def _standing_annual(prefix: str = "") -> str:
+    return (
+        f"{prefix}kind = '{InvoiceKind.ANNUAL_CONTRIBUTION.value}'"
+        f" AND {prefix}status <> '{InvoiceStatus.CREDITED.value}'"
+    )
+
+
+#: An annual contribution invoice that still stands (not fully credited; a draft included): at most one per
+#: member and fiscal year, by the partial unique index `uq_invoices_annual_member_year`. Literal SQL, the
+#: index's own condition, so that both databases can read such invoices through that small index (SQLite
+#: cannot match a partial index to bound parameters, and would read every invoice of the years instead).
+STANDING_ANNUAL_INVOICE = sa.text(_standing_annual("invoices."))
+
+
 class Invoice(db.Model):
     __tablename__ = "invoices"
     __audited__ = True
@@ -413,10 +427,17 @@ class Invoice(db.Model):
             "member_id",
             "fiscal_year",
             unique=True,
-            sqlite_where=sa.text("kind = 'annual_contribution' AND status <> 'credited'"),
-            postgresql_where=sa.text("kind = 'annual_contribution' AND status <> 'credited'"),
+            sqlite_where=sa.text(_standing_annual()),
+            postgresql_where=sa.text(_standing_annual()),
         ),
         sa.Index("ix_invoices_member_status", "member_id", "status"),
+        # A hub's numbered invoices, counted from the index alone for its page (drafts left out).
+        sa.Index(
+            "ix_invoices_hub_numbered",
+            "hub_id",
+            sqlite_where=sa.text("number IS NOT NULL"),
+            postgresql_where=sa.text("number IS NOT NULL"),
+        ),
         # The list's order (INVOICE_LIST_ORDER), alone and after each filter: its page ids and count come
         # from an index, however deep the page.
         sa.Index("ix_invoices_list_order", "issued_on", "id"),

@@ -68,12 +68,9 @@ def letter_language(contact: Contact | None, language: Language | str | None = N
     return contact.language if contact is not None else Language.EN
 
 
-def create_gift_letter(gift: Gift, actor, language: Language | str | None = None) -> AcknowledgementLetter:
-    """Render and store the thank-you letter for a gift (once)."""
-    if db.session.scalar(sa.select(AcknowledgementLetter.id).where(AcknowledgementLetter.gift_id == gift.id)):
-        raise LetterExists("This gift has its letter already.")
-    lang = letter_language(gift.contact, language)
-    pdf = render_document(
+def render_gift_letter(gift: Gift, lang: Language) -> bytes:
+    """The thank-you letter's PDF for a gift, dated today, on the receiving hub's letterhead."""
+    return render_document(
         "pdf/donors/gift_letter.html",
         issuer=gift.hub,
         lang=lang.value,
@@ -85,6 +82,14 @@ def create_gift_letter(gift: Gift, actor, language: Language | str | None = None
         letter_date=today(),
         reference=f"G-{gift.id}",
     )
+
+
+def create_gift_letter(gift: Gift, actor, language: Language | str | None = None) -> AcknowledgementLetter:
+    """Render and store the thank-you letter for a gift (once)."""
+    if db.session.scalar(sa.select(AcknowledgementLetter.id).where(AcknowledgementLetter.gift_id == gift.id)):
+        raise LetterExists("This gift has its letter already.")
+    lang = letter_language(gift.contact, language)
+    pdf = render_gift_letter(gift, lang)
     letter = AcknowledgementLetter(
         kind=LetterKind.GIFT,
         organisation_id=gift.organisation_id,

@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from app.common.exports import (
+    INTEGER_FORMAT,
     MONEY_FORMAT,
     RATE_FORMAT,
     XLSX_MIMETYPE,
@@ -68,6 +69,46 @@ def test_a_long_csv_export_is_sent_in_pieces(app):
     assert len(list(csv.reader(io.StringIO("".join(pieces))))) == 1_200
 
 
+#: Cells that start like a formula or nearly, quoted or not by the CSV writer, plain numbers among them.
+TRICKY_CELLS = [
+    *HOSTILE,
+    "-1250.00",
+    "-1,250.50",
+    "+32",
+    '-12"x',
+    "-12,=x",
+    "-12\n=x",
+    '"=1+1"',
+    "a,=b",
+    "a\n-b",
+    "=",
+    "-",
+    "",
+    "plain",
+    None,
+    Decimal("-5.00"),
+    -3,
+    "12-3",
+]
+
+
+def test_every_csv_cell_that_starts_like_a_formula_is_escaped_whatever_is_around_it(app):
+    # For every pair of neighbouring cells, quoted by the CSV writer or not: what checking each cell gives.
+    rows = [[left, right, "end"] for left in TRICKY_CELLS for right in TRICKY_CELLS]
+    rows += [[cell] for cell in TRICKY_CELLS]
+    expected = io.StringIO()
+    csv.writer(expected).writerows([[spreadsheet_safe(cell) for cell in row] for row in rows])
+    with app.test_request_context():
+        response = csv_response(iter(rows), "tricky.csv")
+        assert response.get_data(as_text=True) == expected.getvalue()
+    # One formula in a long export is escaped in its piece, and the pieces around it are as written.
+    rows = [["Kenya", Decimal("-1.50")] for _ in range(1_200)]
+    rows[700][0] = "=1+1"
+    with app.test_request_context():
+        read = read_csv(csv_response(iter(rows), "long.csv"))
+    assert read[700] == ["'=1+1", "-1.50"] and read[0] == read[1_199] == ["Kenya", "-1.50"]
+
+
 def sheet_of(content: bytes):
     return load_workbook(io.BytesIO(content)).active
 
@@ -113,6 +154,52 @@ def test_an_xlsx_export_writes_times_in_utc_and_refuses_floats():
     assert sheet["A2"].value == datetime(2027, 1, 15, 10, 30)  # noqa: DTZ001 - spreadsheets have no time zones
     with pytest.raises(TypeError, match="floats"):
         xlsx_bytes(XlsxSheet("Floats", [XlsxColumn("Amount")], [[0.1]]))  # a float is the point of this test
+
+
+def test_a_long_xlsx_export_reads_back_cell_for_cell_with_its_types():
+    columns = [XlsxColumn("Name"), XlsxColumn("Amount", MONEY_FORMAT), XlsxColumn("On"), XlsxColumn("Paid")]
+    texts = ["Côte d'Ivoire", "São Tomé & Príncipe <ST>", " padded ", "=1+1", "-1250.00", "_x0041_", "a\x07b"]
+    rows = [
+        [
+            texts[number % len(texts)],
+            Decimal(number) / 100 - 5,
+            date(2027, 1, 1 + number % 28),
+            number % 3 == 0,
+        ]
+        for number in range(1_300)  # more rows than a piece, texts repeated from the kept ones
+    ]
+
+    sheet = sheet_of(xlsx_bytes(XlsxSheet("Long", columns, iter(rows))))
+
+    read = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=2)]
+    assert len(read) == 1_300 and sheet.auto_filter.ref == "A1:D1301" and sheet.freeze_panes == "A2"
+    # Excel's escapes (which Excel reads back as the text, openpyxl does not): a control character, and text
+    # that looks like such an escape.
+    expected_texts = [text.replace("\x07", "_x0007_").replace("_x0041_", "_x005F_x0041_") for text in texts]
+    for number, (name, amount, on, paid) in enumerate(read):
+        assert name == expected_texts[number % len(texts)]
+        assert amount == pytest.approx(float(rows[number][1])) and on == datetime(2027, 1, 1 + number % 28)  # noqa: DTZ001
+        assert paid is (number % 3 == 0)
+    formula, number_text = sheet["A5"], sheet["A6"]
+    assert (formula.value, formula.data_type, formula.quotePrefix) == ("=1+1", "s", True)
+    assert (number_text.value, number_text.data_type, number_text.quotePrefix) == ("-1250.00", "s", False)
+    assert sheet["B2"].number_format == MONEY_FORMAT and sheet["C2"].number_format == "yyyy-mm-dd"
+
+
+def test_an_xlsx_export_reads_back_in_read_only_mode_with_several_sheets():
+    first = XlsxSheet("Members", [XlsxColumn("Name")], [["Kenya"], ["Chile"]])
+    second = XlsxSheet("It's FY2027", [XlsxColumn("Year", INTEGER_FORMAT)], [[2027]])
+
+    workbook = load_workbook(io.BytesIO(xlsx_bytes(first, second)), read_only=True)
+
+    assert workbook.sheetnames == ["Members", "It's FY2027"]
+    assert [[cell.value for cell in row] for row in workbook["Members"].iter_rows()] == [
+        ["Name"],
+        ["Kenya"],
+        ["Chile"],
+    ]
+    assert [[cell.value for cell in row] for row in workbook["It's FY2027"].iter_rows()] == [["Year"], [2027]]
+    workbook.close()
 
 
 def test_an_xlsx_download_says_its_size_and_type(app):

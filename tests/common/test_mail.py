@@ -5,7 +5,6 @@ mail server."""
 from __future__ import annotations
 
 import smtplib
-import threading
 from datetime import timedelta
 from email.message import EmailMessage
 
@@ -27,6 +26,7 @@ from app.common.mail_transport import transmit
 from app.common.time import utcnow
 from app.extensions import db
 from tests.conftest import count
+from tests.helpers import all_at_once
 
 
 def a_message(subject: str = "Hello", to: str = "someone@example.org") -> EmailMessage:
@@ -205,25 +205,9 @@ def test_leftovers_delivered_by_four_processes_at_once_go_once_each(app, smtp_se
         message.created_at = utcnow() - LEFTOVER_AGE * 2
     db.session.commit()
     db.session.remove()
-    barrier = threading.Barrier(4)
-    errors: list[BaseException] = []
+    outcomes = all_at_once(app, *[deliver_leftovers] * 4)
 
-    def send_pending():
-        try:
-            with app.app_context():
-                barrier.wait()
-                deliver_leftovers()
-                db.session.remove()
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            errors.append(error)
-
-    workers = [threading.Thread(target=send_pending) for _ in range(4)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-
-    assert errors == []
+    assert outcomes == ["done"] * 4
     assert subjects(smtp_server) == [f"Leftover {number}" for number in range(6)]
     statuses = db.session.scalars(sa.select(MailMessage.status))
     assert set(statuses) == {MailStatus.SENT}

@@ -229,3 +229,21 @@ def test_the_dry_run_shows_each_conversion_and_each_hubs_rate(converted, app):
     ) in result.output
     assert "to invoice from Washington DC headquarters: 1 invoices, $10,000.00\n" in result.output
     assert db.session.scalar(sa.select(sa.func.count(Invoice.id))) == 0
+
+
+def test_long_lists_of_problems_and_adjustments_come_a_page_at_a_time(membership, login_as, app, monkeypatch):
+    monkeypatch.setitem(app.config, "ITEMS_PER_PAGE", 2)
+    client = login_as("operations")
+    problems = [row.member.name for row in annual_run_preview.build_preview(2027).problems]
+    assert len(problems) == 3
+
+    first = client.get("/contributions/runs/2027/preview").get_data(as_text=True)
+    second = client.get("/contributions/runs/2027/preview?problems_page=2").get_data(as_text=True)
+
+    def listed(page):
+        section = page.split('id="problems"')[1].split("</section>")[0]
+        return [name for name in problems if f">{name}<" in section]
+
+    assert listed(first) == problems[:2] and listed(second) == problems[2:]
+    assert 'Problems to fix first <small class="muted">(3)</small>' in first
+    assert "problems_page=2#problems" in first

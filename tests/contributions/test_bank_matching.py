@@ -3,7 +3,6 @@ and every decision records money through the payment services, once."""
 
 from __future__ import annotations
 
-import threading
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -39,6 +38,7 @@ from app.contributions.services.bank_statements import StatementRefused
 from app.contributions.services.payments import WriteOffTooLarge
 from app.extensions import db
 from tests.conftest import count
+from tests.helpers import at_once
 
 FILES = Path(__file__).parent / "bank_files"
 
@@ -420,39 +420,20 @@ def test_two_people_confirming_one_entry_at_once_apply_it_once(
     db.session.commit()
     db.session.remove()
 
-    barrier = threading.Barrier(len(people))
-    outcomes: list[str] = []
+    def confirm(user_id: int):
+        from app.auth.models import User
+        from app.contributions.models import BankEntry as Entry
+        from app.contributions.models import Invoice
 
-    def confirm(user_id: int) -> None:
-        with app.app_context():
-            try:
-                from app.auth.models import User
-                from app.contributions.models import BankEntry as Entry
-                from app.contributions.models import Invoice
+        user = db.session.get(User, user_id)
+        entry, target = db.session.get(Entry, entry_id), db.session.get(Invoice, invoice_id)
+        return lambda: bank_matching.confirm_entry(entry, target, user)
 
-                user = db.session.get(User, user_id)
-                entry = db.session.get(Entry, entry_id)
-                target = db.session.get(Invoice, invoice_id)
-                barrier.wait()
-                bank_matching.confirm_entry(entry, target, user)
-                db.session.commit()
-                outcomes.append("applied")
-            except EntryAlreadyResolved:
-                db.session.rollback()
-                outcomes.append("refused")
-            except BaseException as error:  # noqa: BLE001 - reported by the main thread
-                db.session.rollback()
-                outcomes.append(f"error: {error!r}")
-            finally:
-                db.session.remove()
+    outcomes = at_once(
+        app, [lambda user_id=user_id: confirm(user_id) for user_id in people], refused=(EntryAlreadyResolved,)
+    )
 
-    workers = [threading.Thread(target=confirm, args=(user_id,)) for user_id in people]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-
-    assert sorted(outcomes) == ["applied", "refused", "refused", "refused"]
+    assert sorted(outcome.split(":")[0] for outcome in outcomes) == ["done", "refused", "refused", "refused"]
     assert count(Payment) == 1
     paid = db.session.get(type(invoice), invoice_id)
     assert paid.amount_paid == Decimal("7500.00")

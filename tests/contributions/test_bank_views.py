@@ -175,3 +175,16 @@ def test_the_board_reads_the_bank_pages_but_cannot_decide(hub, login_as):
     assert page.status_code == 200 and "Ignore this entry" not in page.text
     assert "Import the statement" not in board.get("/contributions/bank/").text
     assert board.post(f"/contributions/bank/entries/{entry.id}/ignore", data={"note": "x"}).status_code == 403
+
+
+def test_with_two_hubs_the_bank_pages_filter_by_hub(hub, make_hub, login_as):
+    other = make_hub(name="Washington headquarters")
+    db.session.flush()
+    client = login_as("operations")
+
+    for path in ("/contributions/bank/", "/contributions/bank/queue"):
+        unfiltered = client.get(path).text
+        assert "All hubs" in unfiltered and other.name in unfiltered and ">Clear</a>" not in unfiltered
+        filtered = client.get(f"{path}?hub={other.id}").text
+        assert f'value="{other.id}" selected' in filtered
+        assert f'href="{path}">Clear</a>' in filtered

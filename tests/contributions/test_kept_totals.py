@@ -9,8 +9,10 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
-from app.contributions.models import InvoiceStatus, Payment, PaymentMethod
+from app.contributions.hub_uses import issued_documents
+from app.contributions.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from app.contributions.services import ageing
 from app.contributions.services.invoicing import delete_draft_invoice, issue_credit_note, issue_invoice
 from app.contributions.services.members import invoice_totals
@@ -23,6 +25,7 @@ from app.contributions.services.payments import (
 )
 from app.contributions.totals import kept_totals, recompute_totals
 from app.extensions import db
+from app.hubs.models import Hub
 
 D = Decimal
 DAY = date(2027, 3, 1)
@@ -121,7 +124,8 @@ def test_a_payment_across_currencies_and_its_refund_keep_the_totals(world):
 
 
 def assert_reports_read_from_totals_match_the_records(as_of: date):
-    """The ageing and the dashboard figures from the kept totals equal those recomputed from the records."""
+    """The ageing, the dashboard figures and each hub's outstanding from the kept totals equal those
+    recomputed from the records."""
     fast = ageing.ageing_report(as_of)
     from_records = ageing.ageing_report_from_records(as_of)
     assert fast == from_records
@@ -135,6 +139,12 @@ def assert_reports_read_from_totals_match_the_records(as_of: date):
     totals = invoice_totals(as_of)
     assert totals.outstanding == {row.currency: row.total for row in fast.totals}
     assert totals.open_count == sum(row.invoice_count for row in fast.totals)
+    for hub in db.session.scalars(sa.select(Hub)):
+        owed: dict[str, Decimal] = {}
+        for invoice in db.session.scalars(sa.select(Invoice).where(Invoice.hub_id == hub.id)):
+            if invoice.status.is_open and invoice.balance_due:
+                owed[invoice.currency] = owed.get(invoice.currency, D("0")) + invoice.balance_due
+        assert issued_documents(hub).outstanding == dict(sorted(owed.items()))
 
 
 @pytest.mark.postgres_only

@@ -4,7 +4,6 @@ dry run; and a reminder that failed to send does not count."""
 from __future__ import annotations
 
 import email
-import threading
 import time
 from datetime import timedelta
 from email import policy
@@ -25,6 +24,7 @@ from app.contributions.services.reminders import (
 )
 from app.extensions import db
 from tests.conftest import count
+from tests.helpers import all_at_once
 
 
 @pytest.fixture
@@ -198,26 +198,6 @@ def slow_down_building(monkeypatch) -> None:
     monkeypatch.setattr(reminders, "build_message", slow_build)
 
 
-def at_once(*actions) -> list[BaseException]:
-    """Run the actions in threads released together; the errors they raised."""
-    barrier = threading.Barrier(len(actions))
-    errors: list[BaseException] = []
-
-    def run(action):
-        try:
-            barrier.wait()
-            action()
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            errors.append(error)
-
-    workers = [threading.Thread(target=run, args=(action,)) for action in actions]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    return errors
-
-
 def logged_reminders() -> list[int]:
     return sorted(
         db.session.scalars(
@@ -230,7 +210,7 @@ def logged_reminders() -> list[int]:
 
 @pytest.mark.postgres_only
 @pytest.mark.real_commits
-def test_a_double_click_or_two_tabs_send_one_reminder(login_as, overdue, smtp_server, monkeypatch):
+def test_a_double_click_or_two_tabs_send_one_reminder(app, login_as, overdue, smtp_server, monkeypatch):
     slow_down_building(monkeypatch)
     tabs = [login_as("operations") for _ in range(4)]
     remind_url, number = f"/contributions/invoices/{overdue.id}/remind", overdue.number
@@ -238,11 +218,11 @@ def test_a_double_click_or_two_tabs_send_one_reminder(login_as, overdue, smtp_se
     db.session.remove()
     pages = []
 
-    errors = at_once(
-        *[lambda tab=tab: pages.append(tab.post(remind_url, follow_redirects=True).text) for tab in tabs]
+    outcomes = all_at_once(
+        app, *[lambda tab=tab: pages.append(tab.post(remind_url, follow_redirects=True).text) for tab in tabs]
     )
 
-    assert errors == []
+    assert outcomes == ["done"] * 4
     assert len(smtp_server.envelopes) == 1
     assert logged_reminders() == [1]
     assert sum("Sent “Reminder: invoice" in page for page in pages) == 1
@@ -261,12 +241,13 @@ def test_the_nightly_command_racing_a_click_sends_one_reminder(
     db.session.remove()
     outputs = []
 
-    errors = at_once(
+    outcomes = all_at_once(
+        app,
         lambda: tab.post(remind_url),
         lambda: outputs.append(app.test_cli_runner().invoke(args=["contributions", "send-reminders"]).output),
     )
 
-    assert errors == []
+    assert outcomes == ["done", "done"]
     assert len(smtp_server.envelopes) == 1
     assert logged_reminders() == [1]
     (output,) = outputs

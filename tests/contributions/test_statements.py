@@ -206,3 +206,36 @@ def test_the_pdf_of_a_long_history_carries_the_balance_forward(login_as, account
     assert "Mar 2, 2026" in text and "Jan 10, 2026" not in text
     assert account[2].number in text and account[1].number not in text
     assert "€580.00" in text  # the closing EUR balance, as on the whole statement
+
+
+def test_todays_statement_lists_open_invoices_a_page_at_a_time_and_the_pdf_lists_them_all(
+    login_as, make_member, make_issued_invoice, monkeypatch
+):
+    from app.contributions.views import statements as views
+
+    monkeypatch.setattr(views, "OPEN_INVOICES_PER_PAGE", 2)
+    member = make_member(name="Republic of Many Invoices")
+    invoices = [
+        make_issued_invoice(member=member, amount="100.00", issued_on=date(2026, 1, day), fiscal_year=2026)
+        for day in (10, 11, 12)
+    ]
+    client = login_as("board")
+    url = f"/contributions/members/{member.id}/statement"
+
+    first, second = (client.get(url + query).get_data(as_text=True) for query in ("", "?open_page=2"))
+
+    open_part = [page.split('id="open-invoices"')[1] for page in (first, second)]
+    assert [number for number in (i.number for i in invoices) if number in open_part[0]] == [
+        invoices[0].number,
+        invoices[1].number,
+    ]
+    assert [number for number in (i.number for i in invoices) if number in open_part[1]] == [
+        invoices[2].number
+    ]
+    assert "1–2 of 3 open invoices" in first and "open_page=2#open-invoices" in first
+    # The accounts are the same on every page of open invoices.
+    assert first.split('id="open-invoices"')[0].count("Invoice, fiscal year 2026") == 3
+    assert build_statement(member).open_invoices == invoices
+    pdf = " ".join(pdf_text(client.get(url + ".pdf").data).split())
+    listed_in_pdf = pdf.lower().split("open invoices", 1)[1].upper()
+    assert all(invoice.number.upper() in listed_in_pdf for invoice in invoices)

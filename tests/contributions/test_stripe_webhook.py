@@ -4,7 +4,6 @@ And the reconciliation page where operations review them."""
 from __future__ import annotations
 
 import json
-import threading
 import time
 from decimal import Decimal
 
@@ -24,6 +23,7 @@ from app.contributions.models import (
 from app.contributions.services import stripe_payments
 from app.extensions import db
 from tests.conftest import count
+from tests.helpers import at_once
 
 from .stripe_fakes import WEBHOOK_SECRET, event, post_event, refund_event, session_event, signature_header
 
@@ -557,25 +557,15 @@ def test_simultaneous_deliveries_on_postgresql_pay_once(app, stripe_keys, make_i
     db.session.commit()
     db.session.remove()
 
-    barrier = threading.Barrier(len(deliveries))
     statuses: list[int] = []
-    errors: list[BaseException] = []
 
-    def deliver(payload: dict) -> None:
-        try:
-            client = app.test_client()
-            barrier.wait()
-            statuses.append(post_event(client, payload).status_code)
-        except BaseException as error:  # noqa: BLE001 - reported by the main thread
-            errors.append(error)
+    def deliver(payload: dict):
+        client = app.test_client()
+        return lambda: statuses.append(post_event(client, payload).status_code)
 
-    workers = [threading.Thread(target=deliver, args=(payload,)) for payload in deliveries]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
+    outcomes = at_once(app, [lambda payload=payload: deliver(payload) for payload in deliveries])
 
-    assert errors == [] and statuses == [200] * len(deliveries)
+    assert outcomes == ["done"] * len(deliveries) and statuses == [200] * len(deliveries)
     assert count(Payment) == 1 and count(StripeEvent) == 2
     paid = db.session.get(type(invoice), invoice_id)
     assert paid.status == InvoiceStatus.PAID and paid.amount_paid == Decimal("10000.00")

@@ -3,8 +3,6 @@ no merge deadlocks or fails with a server error; the second one either follows t
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 import sqlalchemy as sa
 
@@ -12,43 +10,20 @@ from app.common.time import today
 from app.donors import merge
 from app.donors.models import Contact, Gift, Interaction, Organisation, interaction_contacts
 from app.extensions import db
+from tests.helpers import at_once
 
 pytestmark = [pytest.mark.postgres_only, pytest.mark.real_commits]
 
 
 def _at_once(app, user_id: int, jobs: list) -> list[str]:
     """Run each job (a function of the session's user) in its own thread and transaction, all released at
-    the same moment; returns how each ended: "merged", "refused: ..." or "error: ..."."""
+    the same moment; returns how each ended: "done", "refused: ..." or "error: ..."."""
     from app.auth.models import User
 
-    barrier = threading.Barrier(len(jobs))
-    outcomes: list[str] = []
+    def with_user(job):
+        return lambda: job(db.session.get(User, user_id))
 
-    def run(job) -> None:
-        with app.app_context():
-            try:
-                user = db.session.get(User, user_id)
-                prepared = job(user)
-                barrier.wait()
-                prepared()
-                db.session.commit()
-                outcomes.append("merged")
-            except merge.CannotMerge as refused:
-                db.session.rollback()
-                outcomes.append(f"refused: {refused}")
-            except BaseException as error:  # noqa: BLE001 - reported by the main thread
-                db.session.rollback()
-                outcomes.append(f"error: {error!r}")
-            finally:
-                db.session.remove()
-
-    workers = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join(timeout=60)
-    assert not any(worker.is_alive() for worker in workers), "a merge is still waiting: deadlock"
-    return outcomes
+    return at_once(app, [with_user(job) for job in jobs], refused=(merge.CannotMerge,))
 
 
 def _organisation_merge(survivor_id: int, merged_id: int):
@@ -106,7 +81,7 @@ def test_merging_a_into_b_while_b_is_merged_into_a_keeps_everything_in_one_survi
         app, user_id, [_organisation_merge(first_id, second_id), _organisation_merge(second_id, first_id)]
     )
 
-    assert sorted(outcome.split(":")[0] for outcome in outcomes) == ["merged", "refused"], outcomes
+    assert sorted(outcome.split(":")[0] for outcome in outcomes) == ["done", "refused"], outcomes
     remaining = db.session.scalars(sa.select(Organisation.id)).all()
     assert len(remaining) == 1 and remaining[0] in (first_id, second_id)
     assert _gifts_and_interactions_by_organisation() == {remaining[0]: (2, 6)}
@@ -127,7 +102,7 @@ def test_two_merges_into_the_same_survivor_at_once_both_move_everything(
         app, user_id, [_organisation_merge(ids[0], ids[1]), _organisation_merge(ids[0], ids[2])]
     )
 
-    assert outcomes == ["merged", "merged"]
+    assert outcomes == ["done", "done"]
     assert db.session.scalars(sa.select(Organisation.id)).all() == [ids[0]]
     assert _gifts_and_interactions_by_organisation() == {ids[0]: (3, 9)}
 
@@ -151,6 +126,6 @@ def test_a_chain_of_merges_at_once_loses_no_participant(app, make_organisation, 
 
     assert not [outcome for outcome in outcomes if outcome.startswith("error")], outcomes
     remaining = set(db.session.scalars(sa.select(Contact.id)))
-    assert third in remaining and len(remaining) == 3 - outcomes.count("merged")
+    assert third in remaining and len(remaining) == 3 - outcomes.count("done")
     participants = db.session.execute(sa.select(interaction_contacts)).all()
     assert len(participants) == 3 and {contact_id for _, contact_id in participants} <= remaining

@@ -14,6 +14,7 @@ from app.pipeline.services.arithmetic import SplitRow
 from app.pipeline.services.opportunities import StageChangeRefused
 from app.pipeline.services.pledges import ApplicationRefused
 from app.pipeline.stages import Stage
+from tests.helpers import at_once
 
 D = Decimal
 
@@ -134,8 +135,6 @@ def test_two_people_applying_one_gift_at_once_never_apply_more_than_the_gift(
 ):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("concurrent transactions need PostgreSQL; in-memory SQLite has one connection per thread")
-    import threading
-
     from app.auth.models import User
     from app.donors.models import Gift
 
@@ -147,33 +146,14 @@ def test_two_people_applying_one_gift_at_once_never_apply_more_than_the_gift(
     db.session.commit()
     db.session.remove()
 
-    barrier = threading.Barrier(len(wanted))
-    outcomes: list[str] = []
+    def apply(instalment_id: int, amount: Decimal):
+        user, the_gift = db.session.get(User, user_id), db.session.get(Gift, gift_id)
+        return lambda: pledges.apply_gift(the_gift, {instalment_id: amount}, user)
 
-    def apply(instalment_id: int, amount: Decimal) -> None:
-        with app.app_context():
-            try:
-                user = db.session.get(User, user_id)
-                the_gift = db.session.get(Gift, gift_id)
-                barrier.wait()
-                pledges.apply_gift(the_gift, {instalment_id: amount}, user)
-                db.session.commit()
-                outcomes.append("applied")
-            except ApplicationRefused:
-                db.session.rollback()
-                outcomes.append("refused")
-            except BaseException as error:  # noqa: BLE001 - reported by the main thread
-                db.session.rollback()
-                outcomes.append(f"error: {error!r}")
-            finally:
-                db.session.remove()
+    outcomes = at_once(
+        app, [lambda pair=pair: apply(*pair) for pair in wanted], refused=(ApplicationRefused,)
+    )
 
-    workers = [threading.Thread(target=apply, args=pair) for pair in wanted]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-
-    assert sorted(outcomes) == ["applied", "refused"]
+    assert sorted(outcome.split(":")[0] for outcome in outcomes) == ["done", "refused"]
     applied = db.session.scalar(sa.select(sa.func.sum(GiftApplication.amount)))
     assert applied == D("40000.00")

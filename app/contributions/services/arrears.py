@@ -29,12 +29,12 @@ from ...common.money import convert, format_rate, rate_label
 from ...extensions import db
 from ...hubs.models import Hub
 from ..models import (
+    STANDING_ANNUAL_INVOICE,
     ZERO,
     AdjustmentKind,
     ContributionAdjustment,
     ContributionPolicy,
     Invoice,
-    InvoiceKind,
     InvoiceStatus,
     Member,
     MemberIncomeGroup,
@@ -187,10 +187,11 @@ def _year_range(first_year: int | None, last_year: int | None) -> tuple[int, int
     return (last_year, first_year) if first_year > last_year else (first_year, last_year)
 
 
-def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
+def flagged_members_query(first_year: int, last_year: int, hub_id: int | None = None) -> sa.Select:
     """The ids of members (of the hub, when given) with ARREARS_THRESHOLD_YEARS or more consecutive unpaid
-    years in the range, from one aggregate query, read once so that a page, its count and its totals do not
-    compute them again.
+    years in the range, as one aggregate query over the kept totals: a page uses it as a subquery, so that
+    hundreds of ids never travel back and forth as bound parameters (on PostgreSQL, preparing such lists
+    cost more than running the queries).
 
     A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
     outstanding: the SQL twin of `YearCell.unpaid`; enough such years in a row is `ArrearsRow.flagged`."""
@@ -213,12 +214,24 @@ def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = Non
         )
     if hub_id:
         query = query.join(Member, Member.id == unpaid.c.member_id).where(Member.hub_id == hub_id)
-    return list(db.session.scalars(query))
+    return query
+
+
+def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
+    """The ids `flagged_members_query` selects, as a list (one query)."""
+    return list(db.session.scalars(flagged_members_query(first_year, last_year, hub_id)))
+
+
+def flagged_member_count(first_year: int, last_year: int, hub_id: int | None = None) -> int:
+    """How many members `flagged_members_query` selects (one query)."""
+    flagged = flagged_members_query(first_year, last_year, hub_id).subquery("flagged")
+    return db.session.scalar(sa.select(sa.func.count()).select_from(flagged))
 
 
 def arrears_members_query(hub_id: int | None = None, member_ids=None) -> sa.Select:
-    """The members the arrears matrix lists, by name: of one hub, and only those of `member_ids` when given
-    (the flagged ones: restricting the query, not the page, keeps every page of flagged members full)."""
+    """The members the arrears matrix lists, by name: of one hub, and only those of `member_ids` (ids, or a
+    select of ids such as `flagged_members_query`) when given (the flagged ones: restricting the query, not
+    the page, keeps every page of flagged members full)."""
     query = sa.select(Member).order_by(Member.name, Member.id)
     if hub_id:
         query = query.where(Member.hub_id == hub_id)
@@ -227,8 +240,9 @@ def arrears_members_query(hub_id: int | None = None, member_ids=None) -> sa.Sele
     return query
 
 
-def _policies(first_year: int, last_year: int) -> dict[int, ContributionPolicy]:
-    """The policies of the range, with their exchange rates (two queries)."""
+def year_policies(first_year: int, last_year: int) -> dict[int, ContributionPolicy]:
+    """The policies of the range, with their exchange rates (two queries): read once by a page for its rows
+    and its totals."""
     return {
         policy.fiscal_year: policy
         for policy in db.session.scalars(
@@ -301,7 +315,7 @@ def arrears_rows(members, first_year: int, last_year: int, policies=None) -> lis
     members = list(members)
     if not members:
         return []
-    policies = _policies(first_year, last_year) if policies is None else policies
+    policies = year_policies(first_year, last_year) if policies is None else policies
     member_ids = [member.id for member in members]
     invoice_rows = db.session.execute(
         _invoice_sums(first_year, last_year).where(InvoiceYearTotal.member_id.in_(member_ids))
@@ -404,10 +418,10 @@ class ArrearsTotals:
 
 
 def arrears_totals(
-    first_year: int, last_year: int, hub_id: int | None = None, member_ids=None
+    first_year: int, last_year: int, hub_id: int | None = None, member_ids=None, policies=None
 ) -> ArrearsTotals:
     """The totals of the members `arrears_members_query(hub_id, member_ids)` lists, from SQL aggregates, never
-    by loading every member (four queries)."""
+    by loading every member (two queries, and two more for the range's policies unless given)."""
     member_ids = arrears_members_query(hub_id, member_ids).with_only_columns(Member.id).order_by(None)
     years = list(range(first_year, last_year + 1))
     outstanding: dict[int, dict[str, Decimal]] = {year: {} for year in years}
@@ -420,7 +434,8 @@ def arrears_totals(
     ):
         if from_cents(amount):
             outstanding[year][currency] = from_cents(amount)
-    return ArrearsTotals(_assessed_totals(member_ids, first_year, last_year), outstanding)
+    policies = year_policies(first_year, last_year) if policies is None else policies
+    return ArrearsTotals(_assessed_totals(member_ids, first_year, last_year, policies), outstanding)
 
 
 @dataclass(frozen=True)
@@ -442,7 +457,9 @@ class _Adjustment:
     amount: Decimal | None
 
 
-def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> dict[int, dict[str, Decimal]]:
+def _assessed_totals(
+    member_ids: sa.Select, first_year: int, last_year: int, policies
+) -> dict[int, dict[str, Decimal]]:
     """Assessed per year and billing currency for the selected members, exactly as their cells would add up.
 
     Members whose assessment has the same inputs (year, kind, income group, adjustment, the annual invoice's
@@ -456,15 +473,8 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
         )
     ).subquery("years")
     # At most one per member and year: the partial unique index allows one annual invoice per member and year
-    # that is not credited (the same invoice `_invoiced_conversions` finds). Read apart first, so that the
-    # join below meets a few thousand narrow rows rather than every invoice of every member.
-    annual = (
-        _annual_invoice_conversions(first_year, last_year)
-        .cte("annual")
-        # SQLite would fold it into the join and read every invoice of every member; materialised, it is read
-        # once (PostgreSQL plans this well by itself).
-        .prefix_with("MATERIALIZED", dialect="sqlite")
-    )
+    # that is not credited (the same invoice `_invoiced_conversions` finds), and the join names that index's
+    # condition, so that each member's year is one lookup in it rather than a read of every invoice.
 
     inputs = (
         sa.select(
@@ -473,10 +483,10 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
             MemberIncomeGroup.income_group,
             ContributionAdjustment.kind,
             ContributionAdjustment.amount,
-            annual.c.currency,
-            annual.c.assessed_amount,
-            annual.c.assessed_currency,
-            annual.c.exchange_rate,
+            Invoice.currency,
+            Invoice.assessed_amount,
+            Invoice.assessed_currency,
+            Invoice.exchange_rate,
             Hub.base_currency,
             sa.func.count(),
         )
@@ -497,7 +507,13 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
             ),
         )
         .outerjoin(
-            annual, sa.and_(annual.c.member_id == Member.id, annual.c.fiscal_year == years.c.fiscal_year)
+            Invoice,
+            sa.and_(
+                Invoice.member_id == Member.id,
+                Invoice.fiscal_year == years.c.fiscal_year,
+                STANDING_ANNUAL_INVOICE,
+                Invoice.status != InvoiceStatus.DRAFT,
+            ),
         )
         .where(Member.id.in_(member_ids))
         .group_by(
@@ -506,14 +522,13 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
             MemberIncomeGroup.income_group,
             ContributionAdjustment.kind,
             ContributionAdjustment.amount,
-            annual.c.currency,
-            annual.c.assessed_amount,
-            annual.c.assessed_currency,
-            annual.c.exchange_rate,
+            Invoice.currency,
+            Invoice.assessed_amount,
+            Invoice.assessed_currency,
+            Invoice.exchange_rate,
             Hub.base_currency,
         )
     )
-    policies = _policies(first_year, last_year)
     totals: dict[int, dict[str, Decimal]] = {
         year: defaultdict(lambda: ZERO) for year in range(first_year, last_year + 1)
     }
@@ -555,7 +570,8 @@ def _assessed_totals(member_ids: sa.Select, first_year: int, last_year: int) -> 
 
 def _annual_invoice_conversions(first_year: int, last_year: int) -> sa.Select:
     """Member, year, currency and the assessed amount, currency and rate of the issued (not credited) annual
-    invoices of those years: what the arrears compare assessments with."""
+    invoices of those years: what the arrears compare assessments with (read through the partial index of
+    standing annual invoices)."""
     return sa.select(
         Invoice.member_id,
         Invoice.fiscal_year,
@@ -564,8 +580,8 @@ def _annual_invoice_conversions(first_year: int, last_year: int) -> sa.Select:
         Invoice.assessed_currency,
         Invoice.exchange_rate,
     ).where(
-        Invoice.kind == InvoiceKind.ANNUAL_CONTRIBUTION,
-        Invoice.status.not_in([InvoiceStatus.DRAFT, InvoiceStatus.CREDITED]),
+        STANDING_ANNUAL_INVOICE,
+        Invoice.status != InvoiceStatus.DRAFT,
         Invoice.fiscal_year.between(first_year, last_year),
     )
 
@@ -702,7 +718,7 @@ def arrears_records(first_year: int, last_year: int, hub_id: int | None = None, 
     streamed queries in the members' order (members, invoice sums, annual invoice conversions, income
     groups, adjustments), merged one member at a time so that memory stays flat."""
     flagged = flagged_member_ids(first_year, last_year, hub_id) if only_flagged else None
-    policies = _policies(first_year, last_year)
+    policies = year_policies(first_year, last_year)
     listed = arrears_members_query(hub_id, flagged)  # by name and id: every stream below keeps that order
     members = streamed_rows(
         listed.with_only_columns(

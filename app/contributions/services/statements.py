@@ -181,13 +181,39 @@ def _balances_until(member_id: int, until: date) -> dict[str, Decimal]:
     }
 
 
+def open_invoices_query(member_id: int, as_of: date) -> sa.Select:
+    """The member's issued invoices up to `as_of` that still owe something, oldest first: what a statement
+    as of today lists under its accounts (the page a page at a time, the PDF whole)."""
+    return (
+        sa.select(Invoice)
+        .where(
+            Invoice.member_id == member_id,
+            OPEN_INVOICE,
+            Invoice.balance_due > ZERO,
+            Invoice.issued_on <= as_of,
+        )
+        .options(*_INVOICE_FIGURES)
+        .order_by(Invoice.issued_on, Invoice.id)
+    )
+
+
+def lists_open_invoices(as_of: date) -> bool:
+    """Balances are today's: the list of open invoices only belongs on a statement as of today."""
+    return as_of >= today()
+
+
 def build_statement(
-    member: Member, as_of: date | None = None, lang: str = "en", records: int | None = None
+    member: Member,
+    as_of: date | None = None,
+    lang: str = "en",
+    records: int | None = None,
+    with_open_invoices: bool = True,
 ) -> Statement:
     """The member's account up to `as_of` (today by default), per currency; descriptions in `lang`.
 
     The latest `records` records are listed; when there are more, each account opens with the balance the
-    earlier ones leave (from an aggregate), and only the listed period's rows are read."""
+    earlier ones leave (from an aggregate), and only the listed period's rows are read. The open invoices
+    are read whole unless `with_open_invoices` is false (the page reads them a page at a time)."""
     as_of = as_of or today()
     until = _brought_forward_until(member.id, as_of, records or STATEMENT_RECORDS)
 
@@ -384,20 +410,9 @@ def build_statement(
             balance = line.balance if line.kind == "opening" else balance + line.debit - line.credit
             line.balance = balance
         accounts.append(CurrencyAccount(currency, ordered))
-    # Balances are today's: the list of open invoices only belongs on a statement as of today.
     open_invoices = (
-        db.session.scalars(
-            sa.select(Invoice)
-            .where(
-                Invoice.member_id == member.id,
-                OPEN_INVOICE,
-                Invoice.balance_due > ZERO,
-                Invoice.issued_on <= as_of,
-            )
-            .options(*_INVOICE_FIGURES)
-            .order_by(Invoice.issued_on, Invoice.id)
-        ).all()
-        if as_of >= today()
+        db.session.scalars(open_invoices_query(member.id, as_of)).all()
+        if with_open_invoices and lists_open_invoices(as_of)
         else []
     )
     return Statement(member, as_of, accounts, open_invoices, brought_forward_until=until)

@@ -58,6 +58,9 @@ def preview_run(fiscal_year: int):
         preview=preview,
         form=form,
         page=paginate_list(rows),
+        # Problems and adjustments can be many (every member without a billing e-mail): a page of each.
+        problems=paginate_list(preview.problems, arg="problems_page"),
+        adjusted=paginate_list(preview.adjusted, arg="adjustments_page"),
         filtered=filtered,
         open_run=annual_run.open_run(fiscal_year),
         member_url=member_url,

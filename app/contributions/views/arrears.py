@@ -45,21 +45,23 @@ def arrears_report():
             return csv_response(arrears.arrears_csv_rows(records), f"{stem}.csv")
         sheet = arrears.arrears_sheet(records, f"Arrears FY{first_year}-FY{last_year}")
         return xlsx_response(f"{stem}.xlsx", sheet)
-    flagged_ids = arrears.flagged_member_ids(first_year, last_year, hub_id)
-    listed = flagged_ids if only_flagged else None
+    listed = arrears.flagged_members_query(first_year, last_year, hub_id) if only_flagged else None
     page = paginate(arrears.arrears_members_query(hub_id, listed), exact_total=True)
+    policies = arrears.year_policies(first_year, last_year)
+    report = arrears.ArrearsReport(
+        first_year, last_year, arrears.arrears_rows(page.items, first_year, last_year, policies)
+    )
     return render_template(
         "contributions/reports/arrears.html",
         form=form,
         page=page,
-        report=arrears.ArrearsReport(
-            first_year, last_year, arrears.arrears_rows(page.items, first_year, last_year)
-        ),
-        totals=arrears.arrears_totals(first_year, last_year, hub_id, listed),
-        flagged_count=len(flagged_ids),
+        report=report,
+        totals=arrears.arrears_totals(first_year, last_year, hub_id, listed, policies),
+        flagged_count=page.total
+        if only_flagged
+        else arrears.flagged_member_count(first_year, last_year, hub_id),
         only_flagged=only_flagged,
         arrears_rule=arrears.ARREARS_RULE,
-        blockers=payment_blockers.blockers_by_member(
-            member.id for member in page.items if member.id in set(flagged_ids)
-        ),
+        # A row is flagged by the same rule as the query (`ArrearsRow.flagged`, its Python twin).
+        blockers=payment_blockers.blockers_by_member(row.member.id for row in report.rows if row.flagged),
     )

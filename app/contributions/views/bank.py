@@ -105,9 +105,19 @@ def import_bank_statement():
         db.session.rollback()
         return _statements_page(form, problem=f"Nothing was imported: {refused}", status=422)
     except (bank_import.StatementAlreadyImported, bank_import.NothingNewInStatement) as nothing:
-        db.session.rollback()
-        flash(str(nothing), "info")
-        return redirect(url_for("contributions.list_bank_statements"))
+        return nothing_imported(nothing)
+    return commit_import(result)
+
+
+def nothing_imported(nothing: DomainError):
+    """A file with nothing new (imported before, or no booked entry): say so on the statements page."""
+    db.session.rollback()
+    flash(str(nothing), "info")
+    return redirect(url_for("contributions.list_bank_statements"))
+
+
+def commit_import(result: bank_import.ImportResult):
+    """Commit an imported statement (a file or a confirmed CSV preview) and show it."""
     try:
         db.session.commit()
     except IntegrityError:

@@ -7,7 +7,6 @@ import base64
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.exc import IntegrityError
 
 from ...auth.permissions import Permission, requires
 from ...common.imports import ImportRejected, PreviewSigner, PreviewTokenInvalid, read_upload
@@ -17,6 +16,7 @@ from .. import bp
 from ..forms.bank import CsvConfirmForm, CsvMappingForm, CsvUploadForm
 from ..services import bank_csv, bank_import
 from ..services.bank_statements import StatementRefused
+from .bank import commit_import, nothing_imported
 
 #: The uploaded file travels signed between the preview and a new mapping, so the process keeps nothing.
 FILE_SIGNER = PreviewSigner("tributary.bank-csv-file")
@@ -134,17 +134,5 @@ def confirm_bank_csv_import():
         flash(f"Nothing was imported: {refused}", "error")
         return redirect(url_for("contributions.new_bank_csv_import"))
     except (bank_import.StatementAlreadyImported, bank_import.NothingNewInStatement) as nothing:
-        db.session.rollback()
-        flash(str(nothing), "info")
-        return redirect(url_for("contributions.list_bank_statements"))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        flash(
-            "Another import of the same entries ran at the same moment; nothing was added. Try again.",
-            "warning",
-        )
-        return redirect(url_for("contributions.list_bank_statements"))
-    flash(result.summary(), "success")
-    return redirect(url_for("contributions.show_bank_statement", statement_id=result.statement.id))
+        return nothing_imported(nothing)
+    return commit_import(result)

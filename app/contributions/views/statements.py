@@ -8,11 +8,21 @@ from flask import abort, render_template, request
 
 from ...auth.permissions import Permission, requires
 from ...common.exports import PDF_MIMETYPE, download_response
+from ...common.pagination import paginate
 from ...common.time import today
 from ...extensions import db
 from .. import bp
 from ..models import Member
-from ..services.statements import build_statement, render_statement_pdf, statement_filename
+from ..services.statements import (
+    build_statement,
+    lists_open_invoices,
+    open_invoices_query,
+    render_statement_pdf,
+    statement_filename,
+)
+
+#: Open invoices listed per page under the accounts (a member may have hundreds; the PDF lists them all).
+OPEN_INVOICES_PER_PAGE = 25
 
 
 def _member_or_404(member_id: int) -> Member:
@@ -32,11 +42,22 @@ def _as_of():
 def member_statement(member_id: int):
     member = _member_or_404(member_id)
     as_of = _as_of()
-    statement = build_statement(member, as_of)
+    statement = build_statement(member, as_of, with_open_invoices=False)
+    open_invoices = (
+        paginate(
+            open_invoices_query(member.id, as_of),
+            per_page=OPEN_INVOICES_PER_PAGE,
+            arg="open_page",
+            exact_total=True,
+        )
+        if lists_open_invoices(as_of)
+        else None
+    )
     return render_template(
         "contributions/reports/statement.html",
         member=member,
         statement=statement,
+        open_invoices=open_invoices,
         as_of=as_of,
         has_email=any(contact.email for contact in member.contacts),
     )
