@@ -137,14 +137,15 @@ def _payments_csv(query) -> Response:
 def _payment_csv_rows(query):
     """The filtered payments as CSV cells, from one streamed query: each payment joined to its allocations
     (amount taken from the payment, invoice number), one row per allocation (in the payments' order, so a
-    payment's rows come together), folded into one line per payment here."""
+    payment's rows come together), folded into one line per payment here (cells read by position and the
+    method as stored: this loop runs once per allocation)."""
     yield PAYMENTS_CSV_HEADER
     rows = streamed_rows(
         query.with_only_columns(
             Payment.id,
             as_stored(Payment.received_on),
             Member.name.label("member"),
-            Payment.method,
+            as_stored(Payment.method),
             Payment.reference,
             Payment.amount,
             Payment.currency,
@@ -157,17 +158,17 @@ def _payment_csv_rows(query):
         .outerjoin(Invoice, Invoice.id == PaymentAllocation.invoice_id)
         .order_by(PaymentAllocation.id)
     )
-    labels = {method: method.label for method in PaymentMethod}
+    labels = {method.value: method.label for method in PaymentMethod}
     payment, allocated, numbers = None, ZERO, []
     for row in rows:
         if payment is not None and row[0] == payment[0]:  # another allocation of the same payment
-            allocated += row.payment_amount
-            numbers.append(row.number)
+            allocated += row[8]
+            numbers.append(row[9])
             continue
         if payment is not None:
             yield _payment_line(payment, labels, allocated, numbers)
         payment = row
-        allocated, numbers = (ZERO, []) if row.payment_amount is None else (row.payment_amount, [row.number])
+        allocated, numbers = (ZERO, []) if row[8] is None else (row[8], [row[9]])
     if payment is not None:
         yield _payment_line(payment, labels, allocated, numbers)
 
