@@ -20,8 +20,8 @@ pages the workers share with the fork server more than once) and proportional (P
 `--concurrent-issues N` then times N people issuing one invoice each at the same moment, as the issue
 view does it (issue and commit, then render and store the PDF), served by 2 x cores + 1 worker processes
 one at a time each, as gunicorn's sync workers would: the median and the slowest wait, queueing included;
-then the same with the number's row lock held while the PDF renders (the old way), for comparison.
-PostgreSQL only: on SQLite, separate processes writing at once run into "database is locked".
+then the same with the number's row lock held while the PDF renders (the old way), for comparison. On SQLite
+(in WAL mode, as `flask db upgrade` leaves it) writers queue for the one write lock (BEGIN IMMEDIATE).
 """
 
 from __future__ import annotations
@@ -83,12 +83,16 @@ class Figures:
         ]
         if self.concurrent:
             figures = self.concurrent
-            lines.append(
+            line = (
                 f"  {figures['people']} people issuing one invoice each at once ({figures['processes']} "
-                f"worker processes): p50 {figures['p50_ms']:.0f} ms, slowest {figures['max_ms']:.0f} ms; "
-                f"with the number locked while the PDF renders (as before): p50 "
-                f"{figures['lock_held_p50_ms']:.0f} ms, slowest {figures['lock_held_max_ms']:.0f} ms"
+                f"worker processes): p50 {figures['p50_ms']:.0f} ms, slowest {figures['max_ms']:.0f} ms"
             )
+            if "lock_held_p50_ms" in figures:
+                line += (
+                    f"; with the number locked while the PDF renders (as before): p50 "
+                    f"{figures['lock_held_p50_ms']:.0f} ms, slowest {figures['lock_held_max_ms']:.0f} ms"
+                )
+            lines.append(line)
         return "\n".join(lines)
 
 
@@ -283,11 +287,13 @@ def _issue_one(invoice_id: int, operator_id: int, lock_while_rendering: bool) ->
             raise RuntimeError(f"issuing invoice #{invoice_id} answered {response.status_code}")
         return time.time()
     from app.auth.models import User
+    from app.common import sqlite
     from app.contributions.models import Invoice
     from app.contributions.services import invoicing
     from app.extensions import db
 
     with _issuer["app"].app_context():
+        sqlite.begin_writing(db.session)  # as the issue view's POST does on SQLite
         invoice = db.session.get(Invoice, invoice_id)
         invoicing.issue_invoice(invoice, db.session.get(User, operator_id))
         invoicing.store_invoice_pdf(invoice)
@@ -307,6 +313,7 @@ def concurrent_issues(url: str, people: int, processes: int) -> dict:
     import sqlalchemy as sa
 
     from app.auth.models import User
+    from app.common import sqlite
     from app.contributions.models import InvoiceKind, Member
     from app.contributions.services import invoicing
     from app.extensions import db
@@ -320,7 +327,14 @@ def concurrent_issues(url: str, people: int, processes: int) -> dict:
     )
     with pool:
         list(pool.map(_ready, range(processes)))
-        for label, lock_while_rendering in (("", False), ("lock_held_", True)):
+        phases = [("", False), ("lock_held_", True)]
+        if db.engine.dialect.name == "sqlite":
+            # The old way holds SQLite's one write lock while each PDF renders: sixteen in a row outlast the
+            # busy timeout, and the last ones fail with "database is locked" rather than wait.
+            phases = phases[:1]
+        for label, lock_while_rendering in phases:
+            db.session.rollback()
+            sqlite.begin_writing(db.session)  # the workers write too: take SQLite's write lock first
             drafts = [
                 invoicing.create_draft_invoice(
                     member, FISCAL_YEAR, [("Peer-learning workshop", Decimal("950.00"))], operator,
@@ -351,6 +365,7 @@ def run_benchmark(
 
     from app import create_app
     from app.auth.models import User
+    from app.common import sqlite
     from app.common.audit import acting_as
     from app.common.pdf import default_worker_count, pdf_workers
     from app.contributions.models import Invoice, InvoiceKind
@@ -365,6 +380,7 @@ def run_benchmark(
     with app.app_context():
         db.drop_all()
         db.create_all()
+        sqlite.use_wal(db.engine)  # as `flask db upgrade` leaves a SQLite database
         try:
             build_membership(members)
             operator = db.session.scalar(sa.select(User).where(User.email == "bench@example.org"))
@@ -408,12 +424,8 @@ def run_benchmark(
                 )
             )
             concurrent_figures = None
-            if concurrent and label == "PostgreSQL":
+            if concurrent:
                 concurrent_figures = concurrent_issues(url, concurrent, 2 * default_worker_count() + 1)
-            elif concurrent:
-                # One SQLite writer at a time, and readers hold off a commit (rollback journal): server
-                # processes issuing at once get "database is locked"; production runs on PostgreSQL.
-                print("Concurrent issuing is measured on PostgreSQL only.")
             by_prefix: dict[str, list[int]] = {}
             for _, number in invoices:
                 prefix, _, sequence = number.split("-")

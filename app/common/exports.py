@@ -4,9 +4,9 @@
   rows. Read them with `streamed_rows(statement)`: ONE query on a server-side cursor, plain tuples (no ORM
   objects), the related data joined into that query (or a fixed number of queries), never a query per
   batch; `as_stored(column)` and `money_text(column)` let the database hand over text a CSV writes as is.
-- `xlsx_response(filename, XlsxSheet(title, columns, rows))` writes a spreadsheet with XlsxWriter in
-  constant-memory mode: a bold, frozen header row, a filter, column widths and number formats
-  (`MONEY_FORMAT`, ...).
+- `xlsx_response(filename, XlsxSheet(title, columns, rows))` writes a spreadsheet as the rows stream in (its
+  XML written here, straight into the zip, with constant memory): a bold, frozen header row, a filter,
+  column widths and number formats (`MONEY_FORMAT`, ...).
 - `download_response(content, filename, mimetype)` sends bytes, a file or a stream of pieces with a
   `Content-Disposition` that quotes the name as RFC 6266 says, non-ASCII names included: every download in the
   app goes through it.

@@ -34,8 +34,23 @@ PREFIX_LENGTH = 3
 
 
 @dataclass(frozen=True)
+class Candidate:
+    """What a suggestion shows of the record it points to (read with the candidates, in the same query):
+    its id, its name (str() of it, as of the record), and its country (an organisation) or e-mail (a
+    contact)."""
+
+    id: int
+    name: str
+    country_code: str | None = None
+    email: str = ""
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
 class Suggestion:
-    record: Organisation | Contact
+    record: Candidate
     reason: str
 
 
@@ -83,69 +98,91 @@ def close_names(
     return [(block.ids[index], score) for _, score, index in matches]
 
 
-def _close(model, record, block: sa.ColumnElement[bool], exclude: set[int]) -> list[tuple[int, str]]:
-    """(id, reason) of the records in `block` whose names are close to `record`'s, best first."""
-    statement = sa.select(model.id, model.name_key).where(block, model.id.not_in(exclude)).limit(BLOCK_LIMIT)
-    if model is Contact:
-        statement = statement.where(Contact.erased_at.is_(None))
-    choices = {row.id: row.name_key for row in db.session.execute(statement)}
-    return [(record_id, similar_reason(score)) for record_id, score in close_names(record.name_key, choices)]
+def _shown(model) -> list:
+    """The columns a suggestion shows of a record (see Candidate)."""
+    if model is Organisation:
+        return [Organisation.name, Organisation.country_code, sa.literal("").label("email")]
+    return [Contact.name, sa.null().label("country_code"), Contact.email]
 
 
-def _load(model, found: list[tuple[int, str]]) -> list[Suggestion]:
-    records = {
-        r.id: r for r in db.session.scalars(sa.select(model).where(model.id.in_([i for i, _ in found])))
-    }
-    return [Suggestion(records[record_id], reason) for record_id, reason in found if record_id in records]
+def _candidates(model, record, exact: list[tuple[sa.ColumnElement[bool], str]], block):
+    """One query for a page's suggestions: the records matching each exact condition (SUGGESTIONS of each,
+    by id), then up to BLOCK_LIMIT records of the block to score, as (id, name key, which part, and what a
+    suggestion shows) rows. Each part is limited on its own, inside a UNION ALL, so that the block cannot
+    crowd out an exact match."""
+    living = [Contact.erased_at.is_(None)] if model is Contact else []
+    columns = [model.id, model.name_key, *_shown(model)]
+    parts = [
+        sa.select(*columns, sa.literal(index).label("part"))
+        .where(condition, model.id != record.id, *living)
+        .order_by(model.id)
+        .limit(SUGGESTIONS * (index + 1))  # room for the rows an earlier part found already
+        .subquery()
+        for index, (condition, _reason) in enumerate(exact)
+    ]
+    if block is not None:
+        parts.append(
+            sa.select(*columns, sa.literal(len(exact)).label("part"))
+            .where(block, model.id != record.id, *living)
+            .limit(BLOCK_LIMIT + SUGGESTIONS * len(exact))
+            .subquery()
+        )
+    if not parts:
+        return []
+    statements = [sa.select(*part.c) for part in parts]
+    union = statements[0] if len(statements) == 1 else sa.union_all(*statements)
+    return db.session.execute(union).all()
+
+
+def _suggestions(model, record, exact: list[tuple[sa.ColumnElement[bool], str]], block) -> list[Suggestion]:
+    """Exact matches first (in the order of `exact`, each record once), then close names in the block
+    (never one found already): one query, whatever the number of suggestions."""
+    rows = _candidates(model, record, exact, block)
+    by_id = {row.id: row for row in rows}
+    found: list[tuple[int, str]] = []
+    seen = {record.id}
+    for index, (_condition, reason) in enumerate(exact):
+        for row in rows:
+            if row.part == index and row.id not in seen and len(found) < SUGGESTIONS:
+                found.append((row.id, reason))
+                seen.add(row.id)
+    if len(found) < SUGGESTIONS and block is not None and record.name_key:
+        in_block = [row for row in rows if row.part == len(exact) and row.id not in seen]
+        choices = {row.id: row.name_key for row in in_block[:BLOCK_LIMIT]}
+        found += [(i, similar_reason(score)) for i, score in close_names(record.name_key, choices)]
+    return [
+        Suggestion(
+            Candidate(row.id, row.name, row.country_code, row.email or ""),
+            reason,
+        )
+        for row, reason in ((by_id[record_id], reason) for record_id, reason in found[:SUGGESTIONS])
+    ]
 
 
 def organisation_duplicates(organisation: Organisation) -> list[Suggestion]:
     """Other organisations that may be this one: the same name key first, then close names nearby."""
-    found = [
-        (record_id, "Same name")
-        for record_id in db.session.scalars(
-            sa.select(Organisation.id)
-            .where(Organisation.name_key == organisation.name_key, Organisation.id != organisation.id)
-            .order_by(Organisation.id)
-            .limit(SUGGESTIONS)
-        )
-    ]
-    if len(found) < SUGGESTIONS and organisation.name_key:
+    block = None
+    if organisation.name_key:
         block = (
             Organisation.country_code == organisation.country_code
             if organisation.country_code
             else _prefix_block(Organisation, organisation.name_key)
         )
-        exclude = {organisation.id, *(record_id for record_id, _ in found)}
-        found += _close(Organisation, organisation, block, exclude)
-    return _load(Organisation, found[:SUGGESTIONS])
+    exact = [(Organisation.name_key == organisation.name_key, "Same name")]
+    return _suggestions(Organisation, organisation, exact, block)
 
 
 def contact_duplicates(contact: Contact) -> list[Suggestion]:
     """Other people who may be this one: the same e-mail, the same name, then close names."""
     if contact.is_erased:
         return []
-    found: list[tuple[int, str]] = []
     exact = []
     if contact.email_key:
         exact.append((Contact.email_key == contact.email_key, "Same e-mail"))
     if contact.name_key:
         exact.append((Contact.name_key == contact.name_key, "Same name"))
-    for condition, reason in exact:
-        seen = {contact.id, *(record_id for record_id, _ in found)}
-        found += [
-            (record_id, reason)
-            for record_id in db.session.scalars(
-                sa.select(Contact.id)
-                .where(condition, Contact.id.not_in(seen), Contact.erased_at.is_(None))
-                .order_by(Contact.id)
-                .limit(SUGGESTIONS)
-            )
-        ]
-    if len(found) < SUGGESTIONS and contact.name_key:
-        exclude = {contact.id, *(record_id for record_id, _ in found)}
-        found += _close(Contact, contact, _prefix_block(Contact, contact.name_key), exclude)
-    return _load(Contact, found[:SUGGESTIONS])
+    block = _prefix_block(Contact, contact.name_key) if contact.name_key else None
+    return _suggestions(Contact, contact, exact, block)
 
 
 # --- In bulk, for an import ------------------------------------------------------------------------------

@@ -8,7 +8,15 @@ from flask import Response
 from ..auth.models import User
 from ..common.exports import XlsxColumn, XlsxSheet, csv_response, merge_related, streamed_rows, xlsx_response
 from ..common.time import today
-from .models import Affiliation, Contact, Organisation, Theme, organisation_themes
+from .models import (
+    Affiliation,
+    Contact,
+    Organisation,
+    OrganisationKind,
+    OrganisationStatus,
+    Theme,
+    organisation_themes,
+)
 from .services import country_name
 
 COLUMNS = [
@@ -60,12 +68,15 @@ def organisation_rows(statement: sa.Select):
         .join(contact, contact.id == affiliation.contact_id)
         .order_by(contact.name)
     )
+    # Each label once, not once per row.
+    kind_labels = {kind: kind.label for kind in OrganisationKind}
+    status_labels = {status: status.label for status in OrganisationStatus}
     for organisation, its_themes, its_contacts in merge_related(organisations, themes, contacts):
         _id, name, kind, status, country_code, website, owner_name, owner_email = organisation
         yield [
             name,
-            kind.label,
-            status.label,
+            kind_labels[kind],
+            status_labels[status],
             country_name(country_code),
             website,
             owner_name or owner_email or "",

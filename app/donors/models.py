@@ -411,9 +411,8 @@ class Interaction(db.Model):
     # The optional next step: what, by when, by whom, and when it was done.
     next_step: Mapped[str] = mapped_column(sa.String(500), default="")
     next_step_due_on: Mapped[date | None]
-    next_step_owner_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
-    )
+    #: Indexed by ix_interactions_open_next_steps_due (open steps only: no user is ever deleted).
+    next_step_owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     next_step_done_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
 
     organisation: Mapped[Organisation | None] = relationship()

@@ -6,6 +6,7 @@ Every function takes the acting user, flushes and never commits; the view commit
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -85,6 +86,7 @@ def countries() -> list[tuple[str, str]]:
     return sorted(((c.alpha_2, c.name) for c in pycountry.countries), key=lambda pair: pair[1])
 
 
+@functools.cache  # a few hundred codes; pycountry's look-up costs about 15 µs, once per row of an export
 def country_name(code: str | None) -> str:
     country = pycountry.countries.get(alpha_2=code) if code else None
     return country.name if country else (code or "")

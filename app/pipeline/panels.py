@@ -8,9 +8,9 @@ from datetime import timedelta
 import sqlalchemy as sa
 from flask import url_for
 from flask_login import current_user
-from sqlalchemy.orm import lazyload
 
 from ..auth.permissions import Permission
+from ..common.db_types import MONEY
 from ..common.money import format_money
 from ..common.panels import panel_provider
 from ..common.time import today
@@ -18,7 +18,7 @@ from ..donors.panels import organisation_panel
 from ..extensions import db
 from .models import Deliverable, DeliverableStatus, Instalment, Opportunity, Pledge
 from .services.deadlines import UPCOMING_DAYS
-from .stages import OPEN_STAGES
+from .stages import OPEN_STAGES, Stage
 
 
 @panel_provider(Permission.PIPELINE_VIEW)
@@ -70,22 +70,27 @@ PANEL_ROWS = 10
 
 @organisation_panel(Permission.PIPELINE_VIEW)
 def organisation_pipeline_panel(organisation) -> dict | None:
-    """The organisation's newest asks and pledges on its donor page (two queries, PANEL_ROWS rows each)."""
-    asks = db.session.scalars(
-        sa.select(Opportunity)
+    """The organisation's newest asks and pledges on its donor page: PANEL_ROWS of each, in one query (a
+    UNION ALL of the two lists, each limited and ranked on its own)."""
+    asks = (
+        sa.select(
+            sa.literal(0).label("part"),
+            sa.func.row_number()
+            .over(order_by=(Opportunity.created_at.desc(), Opportunity.id.desc()))
+            .label("rank"),
+            Opportunity.id,
+            Opportunity.title,
+            Opportunity.stage,
+            Opportunity.amount,
+            Opportunity.currency,
+            sa.cast(sa.null(), MONEY).label("received"),
+            sa.cast(sa.null(), sa.Date).label("agreed_on"),
+        )
         .where(Opportunity.organisation_id == organisation.id)
-        .options(lazyload(Opportunity.splits))
         .order_by(Opportunity.created_at.desc(), Opportunity.id.desc())
         .limit(PANEL_ROWS)
-    ).all()
-    rows = [
-        (
-            f"{opportunity.title} ({opportunity.stage.label.lower()})",
-            format_money(opportunity.amount, opportunity.currency),
-            url_for("pipeline.show_opportunity", opportunity_id=opportunity.id),
-        )
-        for opportunity in asks
-    ]
+        .subquery()
+    )
     # What each pledge received is the sum over its instalments, added up in SQL (no instalment loaded).
     received = (
         sa.select(sa.func.coalesce(sa.func.sum(Instalment.received_amount), 0))
@@ -93,22 +98,42 @@ def organisation_pipeline_panel(organisation) -> dict | None:
         .correlate(Pledge)
         .scalar_subquery()
     )
-    pledged = db.session.execute(
-        sa.select(Pledge, received)
+    pledges = (
+        sa.select(
+            sa.literal(1).label("part"),
+            sa.func.row_number().over(order_by=(Pledge.agreed_on.desc(), Pledge.id.desc())).label("rank"),
+            Pledge.id,
+            sa.literal("").label("title"),
+            sa.null().label("stage"),
+            Pledge.awarded_amount,
+            Pledge.currency,
+            sa.cast(received, MONEY).label("received"),
+            Pledge.agreed_on,
+        )
         .where(Pledge.organisation_id == organisation.id)
-        .options(lazyload(Pledge.instalments))
         .order_by(Pledge.agreed_on.desc(), Pledge.id.desc())
         .limit(PANEL_ROWS)
-    ).all()
-    rows += [
-        (
-            f"Pledge agreed {pledge.agreed_on.isoformat()}: received",
-            f"{format_money(pledge_received, pledge.currency)} of "
-            f"{format_money(pledge.awarded_amount, pledge.currency)}",
-            url_for("pipeline.show_pledge", pledge_id=pledge.id),
-        )
-        for pledge, pledge_received in pledged
-    ]
+        .subquery()
+    )
+    both = sa.union_all(sa.select(*asks.c), sa.select(*pledges.c)).subquery()
+    rows = []
+    for row in db.session.execute(sa.select(*both.c).order_by(both.c.part, both.c.rank)):
+        if row.part == 0:
+            rows.append(
+                (
+                    f"{row.title} ({Stage(row.stage).label.lower()})",
+                    format_money(row.amount, row.currency),
+                    url_for("pipeline.show_opportunity", opportunity_id=row.id),
+                )
+            )
+        else:
+            rows.append(
+                (
+                    f"Pledge agreed {row.agreed_on.isoformat()}: received",
+                    f"{format_money(row.received, row.currency)} of {format_money(row.amount, row.currency)}",
+                    url_for("pipeline.show_pledge", pledge_id=row.id),
+                )
+            )
     # The registry shows the panel to readers; only those who may add an ask get the link to do so.
     editable = current_user.can(Permission.PIPELINE_EDIT)
     link = ("New opportunity", url_for("pipeline.new_opportunity", organisation_id=organisation.id))

@@ -281,7 +281,7 @@ def test_a_member_invoiced_by_a_concurrent_step_is_counted_as_already_invoiced(
     run_id = run.id
     real_issue_for_member = annual_run._issue_for_member
 
-    def another_step_gets_there_first(run_id, fiscal_year, member_id, actor):
+    def another_step_gets_there_first(run_id, fiscal_year, member_id, actor, *batch):
         if member_id == membership["high"].id:
             other = invoicing.create_draft_invoice(
                 db.session.get(type(membership["high"]), member_id),
@@ -293,7 +293,7 @@ def test_a_member_invoiced_by_a_concurrent_step_is_counted_as_already_invoiced(
             )
             invoicing.issue_invoice(other, operator)
             db.session.commit()
-        return real_issue_for_member(run_id, fiscal_year, member_id, actor)
+        return real_issue_for_member(run_id, fiscal_year, member_id, actor, *batch)
 
     # Both application checks look the other way, so that only the unique index can notice.
     monkeypatch.setattr(annual_run, "_issue_for_member", another_step_gets_there_first)

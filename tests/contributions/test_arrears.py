@@ -248,14 +248,12 @@ def test_the_arrears_page_runs_as_many_queries_for_many_members_as_for_few(
     url = "/contributions/reports/arrears?first_year=2025&last_year=2028"
     late_member(make_member, make_issued_invoice, "Alpha")
     few = count_queries(client, url)
-    few_flagged = count_queries(client, url + "&flagged=y")
 
     for number in range(12):
         late_member(make_member, make_issued_invoice, f"Beta {number:02d}", years=(2025, 2026, 2027))
     assert count_queries(client, url) == few
     assert count_queries(client, url + "&page=4") == few
-    # The flagged page counts them from its pager, one query fewer.
-    assert count_queries(client, url + "&flagged=y&page=3") == few_flagged <= few
+    assert count_queries(client, url + "&flagged=y&page=3") == few
 
 
 def test_only_flagged_members_fill_every_page_and_the_pager_counts_them(

@@ -71,3 +71,35 @@ def test_the_pages_show_possible_duplicates_with_a_merge_link(login_as, make_org
 def test_no_panel_when_nothing_looks_alike(login_as, make_organisation):
     lonely = make_organisation(name="Wellcome Trust", country_code="GB")
     assert "Possible duplicates" not in login_as("fundraising").get(f"/donors/organisations/{lonely.id}").text
+
+
+def _queries(function, record) -> tuple[list, int]:
+    import sqlalchemy as sa
+
+    from app.extensions import db
+
+    statements = []
+    listener = lambda *args, **kwargs: statements.append(1)  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        return function(record), len(statements)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", listener)
+
+
+def test_suggestions_cost_one_query_whatever_their_number(make_organisation, make_contact):
+    ford = make_organisation(name="Ford Foundation", country_code="US")
+    for n in range(12):
+        make_organisation(name=f"Ford Foundation {n}", country_code="US")
+    make_organisation(name="FORD-Foundation.", country_code="GB")
+    found, queries = _queries(duplicates.organisation_duplicates, ford)
+    assert queries == 1 and len(found) == duplicates.SUGGESTIONS
+    assert found[0].reason == "Same name"  # the exact match first, whatever the size of the block
+    lonely = make_organisation(name="Wellcome Trust", country_code="GB")
+    assert _queries(duplicates.organisation_duplicates, lonely) == ([], 1)
+
+    ana = make_contact(name="Ana Ribeiro", email="ana@fsp.example")
+    make_contact(name="A. Ribeiro", email="ANA@fsp.example")
+    make_contact(name="Ana Ribeiro", email="")
+    found, queries = _queries(duplicates.contact_duplicates, ana)
+    assert queries == 1 and [s.reason for s in found] == ["Same e-mail", "Same name"]

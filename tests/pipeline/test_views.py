@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 from icalendar import Calendar
 
 from app.common.fiscal import current_fiscal_year
@@ -185,6 +186,33 @@ def test_an_organisations_donor_page_shows_its_asks_and_pledges(login_as, make_o
     assert f'href="/pipeline/pledges/{pledge.id}"' in page
     assert "$0.00 of $9,000.00" in page
     assert "New opportunity" not in page  # the board reads, it does not add asks
+
+
+def test_the_donor_pages_pipeline_panel_lists_the_newest_asks_then_pledges_in_one_query(
+    app, make_organisation, make_opportunity, make_pledge
+):
+    from app.pipeline import panels
+
+    organisation = make_organisation()
+    for n in range(panels.PANEL_ROWS + 2):
+        make_opportunity(organisation=organisation, title=f"Ask {n:02}", stage=Stage.PROPOSAL)
+    pledge = make_pledge(amount="9000.00", organisation=organisation, title="The grant")
+    statements = []
+    listener = lambda *args, **kwargs: statements.append(1)  # noqa: E731
+    sa.event.listen(db.engine, "before_cursor_execute", listener)
+    with app.test_request_context():
+        from flask_login import login_user
+
+        login_user(pledge.opportunity.owner)
+        statements.clear()
+        rows = panels.organisation_pipeline_panel(organisation)["rows"]
+    sa.event.remove(db.engine, "before_cursor_execute", listener)
+    assert len(statements) == 1
+    labels = [label for label, _amount, _url in rows]
+    # The won ask is the newest; then the others newest first, PANEL_ROWS in all; then the pledge.
+    assert labels[0] == "The grant (won)" and labels[1] == "Ask 11 (proposal)"
+    assert len(labels) == panels.PANEL_ROWS + 1
+    assert rows[-1][1] == "$0.00 of $9,000.00" and rows[-1][2] == f"/pipeline/pledges/{pledge.id}"
 
 
 def test_the_feed_holds_interaction_next_steps_deliverables_and_instalments(

@@ -2,9 +2,10 @@
 `annual_run_preview`).
 
 The run is an `AnnualRun` row, never state in a process. Issuing goes in small steps (`run_step`), and
-each member's invoice is created, issued and committed in a transaction of its own, with its number
-allocated in that same transaction: a killed process loses at most the one uncommitted invoice and its
-number with it, so numbers stay gap-free, and starting the run again simply carries on. The PDFs are rendered
+a few members' invoices at a time (`ISSUE_BATCH`) are created, issued and committed in one short transaction,
+read together and each in a savepoint of its own (a refusal rolls back that member alone), with their
+numbers allocated in that same transaction: a killed process loses at most the uncommitted batch and its
+numbers with it, so numbers stay gap-free, and starting the run again simply carries on. The PDFs are rendered
 after those short transactions (in worker processes when the caller passes `pdf_workers()`, while this
 process issues the next members) and stored as they come back (`invoice_pdfs.PdfQueue`); an invoice a killed
 step left without its PDF is rendered by the next step, and the run finishes only when every invoice it
@@ -68,6 +69,9 @@ log = logging.getLogger(__name__)
 ZERO = Decimal("0.00")
 #: Members issued per browser step: small enough that a step answers within a few seconds.
 DEFAULT_BATCH_SIZE = 10
+#: Members issued in one transaction (one commit; the hub's numbering row is locked for this many invoices'
+#: SQL, a few tens of milliseconds, never for a PDF).
+ISSUE_BATCH = 10
 #: Rendered PDFs stored together while a step issues (fewer commits; the rest are stored at its end).
 STORE_WHEN_READY = 5
 
@@ -287,25 +291,43 @@ class _Outcome(enum.Enum):
     BUSY = "busy"
 
 
-def _issue_for_member(run_id: int, fiscal_year: int, member_id: int, actor):
-    """Create, issue and commit one member's annual invoice; anything refused is rolled back alone."""
-    # Two steps at once skip each other's members rather than queue on them (PostgreSQL; SQLite has one
-    # writer at a time anyway).
-    locked = db.session.scalar(
-        sa.select(Member.id).where(Member.id == member_id).with_for_update(skip_locked=True, key_share=True)
-    )
-    if locked is None:
-        db.session.rollback()
+class _Batch:
+    """What issuing a few members needs, read for all of them at once, under their row locks."""
+
+    def __init__(self, fiscal_year: int, member_ids: list[int]):
+        # Two steps at once skip each other's members rather than queue on them (PostgreSQL; SQLite has one
+        # writer at a time anyway).
+        self.locked = set(
+            db.session.scalars(
+                sa.select(Member.id)
+                .where(Member.id.in_(member_ids))
+                .with_for_update(skip_locked=True, key_share=True)
+            )
+        )
+        # Invoiced since this step read its list of members to do.
+        self.invoiced = set(annual_invoices(fiscal_year, list(self.locked))) if self.locked else set()
+        to_read = [member_id for member_id in member_ids if member_id in self.locked - self.invoiced]
+        members = list(
+            db.session.scalars(
+                sa.select(Member).where(Member.id.in_(to_read)).options(selectinload(Member.contacts))
+            )
+        ) if to_read else []  # fmt: skip
+        self.rows = {
+            member.id: classify(member, assessment, None)
+            for member, assessment in zip(members, assess_members(members, fiscal_year), strict=True)
+        }
+
+
+def _issue_for_member(run_id: int, fiscal_year: int, member_id: int, actor, batch: _Batch):
+    """Create and issue one member's annual invoice in a savepoint of the batch's transaction: anything
+    refused is rolled back alone, and the number is taken only if the invoice is issued."""
+    if member_id not in batch.locked:
         return _Outcome.BUSY, None
-    if annual_invoices(fiscal_year, [member_id]):  # invoiced since this step read its batch
-        db.session.rollback()
+    if member_id in batch.invoiced:
         return _Outcome.ALREADY_INVOICED, None
-    member = db.session.scalars(
-        sa.select(Member).where(Member.id == member_id).options(selectinload(Member.contacts))
-    ).one()
-    row = classify(member, assess_members([member], fiscal_year)[0], None)
+    row = batch.rows[member_id]
+    member = row.member
     if row.status == RowStatus.WAIVED:
-        db.session.rollback()
         # Waived after the run started: it is set aside with the reason, so that the run moves on.
         return _Outcome.PROBLEM, {
             "member_id": member_id,
@@ -313,40 +335,65 @@ def _issue_for_member(run_id: int, fiscal_year: int, member_id: int, actor):
             "problem": row.waived_because,
         }
     if row.status != RowStatus.TO_INVOICE:
-        entry = _problem_entry(member, row.problems)
-        db.session.rollback()
-        return _Outcome.PROBLEM, entry
+        return _Outcome.PROBLEM, _problem_entry(member, row.problems)
     language = member.language.value
     try:
-        invoice = create_draft_invoice(
-            member,
-            fiscal_year,
-            [(line_description(fiscal_year, row, language), row.amount)],
-            actor,
-            kind=InvoiceKind.ANNUAL_CONTRIBUTION,
-            currency=row.currency,
-            hub=member.hub,
-            language=language,
-            conversion=row.billing,
-        )
-        invoice.annual_run_id = run_id
-        issue_invoice(invoice, actor)
-        number, invoice_id = invoice.number, invoice.id
-        db.session.commit()
+        with db.session.begin_nested():
+            invoice = create_draft_invoice(
+                member,
+                fiscal_year,
+                [(line_description(fiscal_year, row, language), row.amount)],
+                actor,
+                kind=InvoiceKind.ANNUAL_CONTRIBUTION,
+                currency=row.currency,
+                hub=member.hub,
+                language=language,
+                conversion=row.billing,
+                annual_run_id=run_id,
+            )
+            issue_invoice(invoice, actor)
     except DuplicateAnnualInvoice:
-        db.session.rollback()
         return _Outcome.ALREADY_INVOICED, None
     except IntegrityError:
-        db.session.rollback()
         if not _has_annual_invoice(member_id, fiscal_year):
             raise  # not the unique index on annual invoices: an unexpected error, which stops the run
         # Another step invoiced this member first, and the unique index refused the second invoice.
         return _Outcome.ALREADY_INVOICED, None
     except DomainError as error:
-        entry = {"member_id": member_id, "member": member.name, "problem": f"Could not be issued: {error}"}
-        db.session.rollback()
-        return _Outcome.PROBLEM, entry
-    return _Outcome.ISSUED, (number, invoice_id)
+        return _Outcome.PROBLEM, {
+            "member_id": member_id,
+            "member": member.name,
+            "problem": f"Could not be issued: {error}",
+        }
+    return _Outcome.ISSUED, (invoice.number, invoice.id)
+
+
+class _StoppedAt(Exception):
+    """An unexpected error while issuing a member: the batch is rolled back, and the run stops on it."""
+
+    def __init__(self, member_id: int, error: Exception):
+        super().__init__(f"Stopped at member #{member_id}: {error}")
+        self.member_id = member_id
+
+
+def _issue_members(run_id: int, fiscal_year: int, member_ids: list[int], actor) -> list[tuple]:
+    """Issue a few members' invoices in one transaction, committed once: (member id, outcome, detail) each.
+
+    Their numbers are allocated under the hub's numbering row lock, held until this commit (a few invoices'
+    work, never a PDF render), and a failure rolls back the whole batch with its numbers: a killed process
+    leaves no gap, and the members are simply still to do.
+    """
+    batch = _Batch(fiscal_year, member_ids)
+    outcomes = []
+    for member_id in member_ids:
+        try:
+            outcome, detail = _issue_for_member(run_id, fiscal_year, member_id, actor, batch)
+        except Exception as error:
+            db.session.rollback()
+            raise _StoppedAt(member_id, error) from error
+        outcomes.append((member_id, outcome, detail))
+    db.session.commit()
+    return outcomes
 
 
 def _record_step(run_id: int, new_problems: list[dict], error: str = "") -> tuple[AnnualRun, int]:
@@ -410,19 +457,22 @@ def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE, renderer=
     # PDFs a stopped step left behind (their invoices are issued and committed) go first.
     owed = missing_pdf_ids(run_id, limit=batch_size)
     try:
-        for invoice_id in owed:
-            pdfs.add(invoice_id)
-        for member_id in member_ids:
-            outcome, detail = _issue_for_member(run_id, fiscal_year, member_id, actor)
-            if outcome == _Outcome.ISSUED:
-                number, invoice_id = detail
-                result.issued.append(number)
-                pdfs.add(invoice_id)
-                pdfs.store_finished(at_least=STORE_WHEN_READY)
-            elif outcome == _Outcome.ALREADY_INVOICED:
-                result.already_invoiced += 1
-            elif outcome == _Outcome.PROBLEM:
-                result.new_problems.append(detail)
+        pdfs.add_many(owed)
+        for start in range(0, len(member_ids), ISSUE_BATCH):
+            issued_ids = []
+            for _, outcome, detail in _issue_members(
+                run_id, fiscal_year, member_ids[start : start + ISSUE_BATCH], actor
+            ):
+                if outcome == _Outcome.ISSUED:
+                    number, invoice_id = detail
+                    result.issued.append(number)
+                    issued_ids.append(invoice_id)
+                elif outcome == _Outcome.ALREADY_INVOICED:
+                    result.already_invoiced += 1
+                elif outcome == _Outcome.PROBLEM:
+                    result.new_problems.append(detail)
+            pdfs.add_many(issued_ids)
+            pdfs.store_finished(at_least=STORE_WHEN_READY)
         pdfs.finish()
     except Exception as error:  # noqa: BLE001 - one member's failure must not leave the run unrecorded
         pdfs.abandon()
@@ -430,9 +480,12 @@ def run_step(run_id: int, actor, batch_size: int = DEFAULT_BATCH_SIZE, renderer=
         if isinstance(error, PdfNotMade):
             log.exception("Annual run %s stopped while storing its PDFs", run_id)
             result.error = f"Stopped while storing the invoices' PDFs: {error}"
+        elif isinstance(error, _StoppedAt):
+            log.exception("Annual run %s stopped at member %s", run_id, error.member_id)
+            result.error = str(error)
         else:
-            log.exception("Annual run %s stopped at member %s", run_id, member_id)
-            result.error = f"Stopped at member #{member_id}: {error}"
+            log.exception("Annual run %s stopped", run_id)
+            result.error = f"Stopped: {error}"
         run, result.remaining = _record_step(run_id, result.new_problems, result.error)
         return result
     run, result.remaining = _record_step(run_id, result.new_problems)

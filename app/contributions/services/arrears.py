@@ -189,9 +189,7 @@ def _year_range(first_year: int | None, last_year: int | None) -> tuple[int, int
 
 def flagged_members_query(first_year: int, last_year: int, hub_id: int | None = None) -> sa.Select:
     """The ids of members (of the hub, when given) with ARREARS_THRESHOLD_YEARS or more consecutive unpaid
-    years in the range, as one aggregate query over the kept totals: a page uses it as a subquery, so that
-    hundreds of ids never travel back and forth as bound parameters (on PostgreSQL, preparing such lists
-    cost more than running the queries).
+    years in the range, as one aggregate query over the kept totals (usable as a subquery).
 
     A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
     outstanding: the SQL twin of `YearCell.unpaid`; enough such years in a row is `ArrearsRow.flagged`."""
@@ -218,14 +216,9 @@ def flagged_members_query(first_year: int, last_year: int, hub_id: int | None = 
 
 
 def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
-    """The ids `flagged_members_query` selects, as a list (one query)."""
+    """The ids `flagged_members_query` selects, as a list (one query), read once so that a page, its count
+    and its totals do not compute them again."""
     return list(db.session.scalars(flagged_members_query(first_year, last_year, hub_id)))
-
-
-def flagged_member_count(first_year: int, last_year: int, hub_id: int | None = None) -> int:
-    """How many members `flagged_members_query` selects (one query)."""
-    flagged = flagged_members_query(first_year, last_year, hub_id).subquery("flagged")
-    return db.session.scalar(sa.select(sa.func.count()).select_from(flagged))
 
 
 def arrears_members_query(hub_id: int | None = None, member_ids=None) -> sa.Select:
@@ -235,8 +228,15 @@ def arrears_members_query(hub_id: int | None = None, member_ids=None) -> sa.Sele
     query = sa.select(Member).order_by(Member.name, Member.id)
     if hub_id:
         query = query.where(Member.hub_id == hub_id)
-    if member_ids is not None:
+    if isinstance(member_ids, sa.Select):
         query = query.where(Member.id.in_(member_ids))
+    elif member_ids is not None:
+        # Hundreds of ids (nearly every member may be flagged) are written into the SQL as numbers rather
+        # than sent as as many bound parameters, which psycopg spends longer preparing than the query runs.
+        ids = sorted({int(member_id) for member_id in member_ids})
+        query = query.where(
+            Member.id.in_(sa.bindparam("member_ids", ids, expanding=True, literal_execute=True))
+        )
     return query
 
 

@@ -4,7 +4,7 @@ Issuing an invoice (number, frozen content) commits without its PDF, so that the
 for milliseconds rather than for a render. The PDF follows: `PdfQueue` builds each invoice's HTML here (it
 reads the database), hands it to a renderer (`app.common.pdf.IN_PROCESS`, or the worker processes of
 `pdf_workers()`, one per core) and stores what comes back, a few invoices per commit, each under its row lock
-(`invoicing.store_invoice_pdf`: a PDF already stored by someone else is kept). A process killed in between
+(`invoicing.store_rendered_pdf`: a PDF already stored by someone else is kept). A process killed in between
 leaves issued invoices without a PDF, never a gap or a duplicate: they are found by `invoicing.pdf_missing()`
 and rendered by the next annual-run step or by `flask contributions render-invoice-pdfs`; until then nothing
 sends or serves them (`sending.stored_invoice_pdf`, the download view).
@@ -23,7 +23,7 @@ from sqlalchemy.orm import selectinload
 from ...common.pdf import IN_PROCESS
 from ...extensions import db
 from ..models import Invoice
-from .invoicing import invoice_pdf_html, pdf_missing, store_invoice_pdf
+from .invoicing import invoice_pdf_html, pdf_missing, store_rendered_pdf
 
 #: Rendered PDFs stored per commit (at most; fewer when fewer are ready).
 STORE_BATCH = 10
@@ -55,6 +55,18 @@ class PdfQueue:
             wait([next(iter(self._pending.values()))])
             self.store_finished()
 
+    def add_many(self, invoice_ids: list[int]) -> None:
+        """`add` each of these invoices, read together first (with their lines, member and hub)."""
+        if not invoice_ids:
+            return
+        db.session.scalars(
+            sa.select(Invoice)
+            .where(Invoice.id.in_(invoice_ids))
+            .options(selectinload(Invoice.lines), selectinload(Invoice.member), selectinload(Invoice.hub))
+        ).all()
+        for invoice_id in invoice_ids:
+            self.add(invoice_id)
+
     def store_finished(self, at_least: int = 1) -> int:
         """Store the PDFs that are ready, oldest first, if there are `at_least` of them; commits."""
         ready = [invoice_id for invoice_id, future in self._pending.items() if future.done()]
@@ -67,8 +79,7 @@ class PdfQueue:
                 except Exception as error:
                     message = f"The PDF of invoice #{invoice_id} could not be made: {error}"
                     raise PdfNotMade(message) from error
-                invoice = db.session.get(Invoice, invoice_id)
-                if invoice is not None and store_invoice_pdf(invoice, pdf):
+                if store_rendered_pdf(invoice_id, pdf):
                     self.stored += 1
             db.session.commit()
         return len(ready)

@@ -217,7 +217,9 @@ def record_invoice_event(
         reminder_level=reminder_level,
         at=utcnow(),
     )
-    invoice.events.append(event)
+    # Set from the event's side: appending to `invoice.events` would load the whole history first.
+    event.invoice = invoice
+    db.session.add(event)
     db.session.flush()
     return event
 
@@ -237,10 +239,11 @@ def create_draft_invoice(
     language: Language | str | None = None,
     notes: str = "",
     conversion: BillingAmount | None = None,
+    annual_run_id: int | None = None,
 ) -> Invoice:
     """Create a draft invoice for a member: currency defaults to the hub's base currency, language to the
     member's. `conversion` (an annual contribution's billing amount) is kept with the invoice: what the
-    policy assessed, in its currency, and the rate it was converted at."""
+    policy assessed, in its currency, and the rate it was converted at; `annual_run_id`: the issuing run."""
     hub = hub or member.hub
     currency, language, fiscal_year = _validate_details(
         (currency or hub.base_currency or "").upper(), language or member.language, fiscal_year
@@ -259,6 +262,7 @@ def create_draft_invoice(
         notes=(notes or "").strip(),
         created_by_id=getattr(actor, "id", None),
         bill_to={},
+        annual_run_id=annual_run_id,
     )
     if conversion is not None:
         _keep_conversion(invoice, conversion)
@@ -393,13 +397,21 @@ def store_invoice_pdf(invoice: Invoice, pdf: bytes | None = None) -> bool:
     if pdf is None:
         with db.session.no_autoflush:
             pdf = render_invoice_pdf(invoice)
+    return store_rendered_pdf(invoice.id, pdf)
+
+
+def store_rendered_pdf(invoice_id: int, pdf: bytes) -> bool:
+    """Store a PDF rendered elsewhere for the issued invoice with this id, unless one is stored already (one
+    UPDATE, as in `store_invoice_pdf`, without reading the invoice first). Returns whether it stored it."""
     stored = db.session.execute(
         sa.update(Invoice)
-        .where(Invoice.id == invoice.id, pdf_missing())
+        .where(Invoice.id == invoice_id, pdf_missing())
         .values(pdf_bytes=pdf, pdf_sha256=sha256_hex(pdf))
         .execution_options(synchronize_session=False)
     )
-    db.session.expire(invoice, ["pdf_bytes", "pdf_sha256"])
+    loaded = db.session.identity_map.get(sa.inspect(Invoice).identity_key_from_primary_key([invoice_id]))
+    if loaded is not None:
+        db.session.expire(loaded, ["pdf_bytes", "pdf_sha256"])
     return stored.rowcount == 1
 
 

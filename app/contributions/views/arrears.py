@@ -45,7 +45,9 @@ def arrears_report():
             return csv_response(arrears.arrears_csv_rows(records), f"{stem}.csv")
         sheet = arrears.arrears_sheet(records, f"Arrears FY{first_year}-FY{last_year}")
         return xlsx_response(f"{stem}.xlsx", sheet)
-    listed = arrears.flagged_members_query(first_year, last_year, hub_id) if only_flagged else None
+    # Read once: the flagged page, its count and its totals restrict to them, and every page counts them.
+    flagged_ids = arrears.flagged_member_ids(first_year, last_year, hub_id)
+    listed = flagged_ids if only_flagged else None
     page = paginate(arrears.arrears_members_query(hub_id, listed), exact_total=True)
     policies = arrears.year_policies(first_year, last_year)
     report = arrears.ArrearsReport(
@@ -57,9 +59,7 @@ def arrears_report():
         page=page,
         report=report,
         totals=arrears.arrears_totals(first_year, last_year, hub_id, listed, policies),
-        flagged_count=page.total
-        if only_flagged
-        else arrears.flagged_member_count(first_year, last_year, hub_id),
+        flagged_count=len(flagged_ids),
         only_flagged=only_flagged,
         arrears_rule=arrears.ARREARS_RULE,
         # A row is flagged by the same rule as the query (`ArrearsRow.flagged`, its Python twin).

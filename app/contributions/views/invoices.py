@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
 from ...common import pdf as pdf_rendering
+from ...common import sqlite
 from ...common.errors import DomainError, ValidationFailed
 from ...common.exports import (
     PDF_MIMETYPE,
@@ -337,7 +338,9 @@ def _make_stored_pdf(invoice_id: int) -> bool:
     try:
         html = invoicing.invoice_pdf_html(invoice)
         db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
-        invoicing.store_invoice_pdf(invoice, pdf_rendering.render_pdf(html))
+        pdf = pdf_rendering.render_pdf(html)
+        sqlite.begin_writing(db.session)  # also from a download (GET): it stores what it made
+        invoicing.store_invoice_pdf(invoice, pdf)
         db.session.commit()
     except Exception:  # noqa: BLE001 - the invoice stays issued; its PDF is made on the next try
         db.session.rollback()

@@ -13,7 +13,7 @@ from ...common.fiscal import fiscal_year_of
 from ...common.time import today
 from ...contributions.services.arrears import FlaggedArrears, flagged_arrears
 from ...extensions import db
-from ..models import Deliverable, Instalment, Opportunity, OpportunitySplit
+from ..models import Opportunity, OpportunitySplit
 from ..stages import OPEN_STAGES, Stage
 from . import deadlines
 from . import plan as plan_service
@@ -66,8 +66,9 @@ class BoardReport:
     by_year: list[PipelineCell]
     top: list[TopOpportunity]
     arrears: FlaggedArrears
-    upcoming_deliverables: list[Deliverable]
-    late_instalments: list[Instalment]
+    #: The first few of each list, with how many there are (the deadlines page lists them all).
+    upcoming_deliverables: deadlines.Shortlist
+    late_instalments: deadlines.Shortlist
     missing_rates: list[MissingPlanRate]
 
     @property
@@ -207,9 +208,10 @@ def board_report(as_of: date | None = None) -> BoardReport:
     the pipeline is summed from its distinct splits, never by loading every open ask."""
     as_of = as_of or today()
     years = plan_service.plan_years(fiscal_year_of(as_of))
-    plan = plan_report(years, as_of)
-    reporting = plan.reporting_currency
+    # One rate table for the plan's years and the splits' (an ask may be split over later years).
     rates = plan_service.rate_table(range(years[0] - 1, years[-1] + 6))
+    plan = plan_report(years, as_of, rates=rates)
+    reporting = plan.reporting_currency
     missing: set[MissingPlanRate] = set(plan.figures.missing_rates)
 
     stages = {stage: PipelineCell(stage.label, stage.value) for stage in OPEN_STAGES}
@@ -233,8 +235,8 @@ def board_report(as_of: date | None = None) -> BoardReport:
         year_cell.count += count
     top = _top_opportunities(as_of, rates, reporting)
 
-    upcoming = deadlines.upcoming_deliverables(as_of)
-    late = deadlines.late_instalments(as_of)
+    upcoming = deadlines.upcoming_shortlist(as_of)
+    late = deadlines.late_shortlist(as_of)
     current = years[0]
     arrears = flagged_arrears(current - 3, current)
     return BoardReport(

@@ -7,12 +7,12 @@ from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.orm import joinedload
 
 from ...auth.models import User
 from ...common.forms import choices
 from ...common.money import quantize
+from ...common.pagination import paginate_counted
 from ...common.time import utcnow
 from ...common.urls import bounded_int
 from ...donors.models import Affiliation, Contact, Introduction, Organisation, OrganisationKind
@@ -143,26 +143,33 @@ class OpportunityList:
     filters: Filters = field(default_factory=Filters)
 
 
-def opportunity_list(filters: Filters, page: int = 1) -> OpportunityList:
-    """A page of asks, and the totals of every ask the filters select: per currency, and converted at each
-    split year's plan rate."""
-    query = filters.apply(sa.select(Opportunity)).order_by(Opportunity.amount.desc(), Opportunity.id)
-    per_page = current_app.config.get("ITEMS_PER_PAGE", 50)
-    pagination = db.paginate(query, page=page, per_page=per_page, error_out=False)
-    ids = filters.apply(sa.select(Opportunity.id)).scalar_subquery()
-    totals = {
-        currency: quantize(Decimal(amount), currency)
-        for currency, amount in db.session.execute(
-            sa.select(Opportunity.currency, sa.func.sum(Opportunity.amount))
-            .where(Opportunity.id.in_(ids))
-            .group_by(Opportunity.currency)
-            .order_by(Opportunity.currency)
-        )
-    }
+def opportunity_list(filters: Filters) -> OpportunityList:
+    """The requested page of asks (`?page=`), and the totals of every ask the filters select: per currency,
+    and converted at each split year's plan rate. The totals query counts the asks too, and a page reads its
+    ids in order first (a narrow sort), then those asks: the list costs the same whatever the page."""
+    order = (Opportunity.amount.desc(), Opportunity.id)
+
+    def page_of(limit: int, offset: int) -> sa.Select:
+        ids = filters.apply(sa.select(Opportunity.id)).order_by(*order).limit(limit).offset(offset)
+        return sa.select(Opportunity).where(Opportunity.id.in_(ids)).order_by(*order)
+
+    # Unfiltered, the totals read the tables without asking every id whether it is in the list.
+    selected = [] if filters == Filters() else [Opportunity.id.in_(filters.apply(sa.select(Opportunity.id)))]
+    totals: dict[str, Decimal] = {}
+    count = 0
+    for currency, amount, asks in db.session.execute(
+        sa.select(Opportunity.currency, sa.func.sum(Opportunity.amount), sa.func.count())
+        .where(*selected)
+        .group_by(Opportunity.currency)
+        .order_by(Opportunity.currency)
+    ):
+        totals[currency] = quantize(Decimal(amount), currency)
+        count += asks
+    pagination = paginate_counted(page_of, count)
     by_year = db.session.execute(
         sa.select(OpportunitySplit.fiscal_year, Opportunity.currency, sa.func.sum(OpportunitySplit.amount))
         .join(Opportunity, Opportunity.id == OpportunitySplit.opportunity_id)
-        .where(Opportunity.id.in_(ids))
+        .where(*selected)
         .group_by(OpportunitySplit.fiscal_year, Opportunity.currency)
     ).all()
     reporting = plan_service.reporting_currency()

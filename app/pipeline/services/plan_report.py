@@ -173,10 +173,11 @@ def expected_contributions(forecasts: dict[int, ContributionForecast]) -> list[F
     return figures
 
 
-def plan_report(years: list[int], as_of: date | None = None) -> PlanReport:
-    """Target, secured, weighted and gap per year and source, as of a date (default today)."""
+def plan_report(years: list[int], as_of: date | None = None, rates=None) -> PlanReport:
+    """Target, secured, weighted and gap per year and source, as of a date (default today). `rates` is a
+    rate table holding at least these years' rates, for a caller that read a wider one already."""
     as_of = as_of or today()
-    rates = plan_service.rate_table(years)
+    rates = plan_service.rate_table(years) if rates is None else rates
     reporting_currency = plan_service.reporting_currency()
     targets = {key: target.amount for key, target in plan_service.targets(years).items()}
     forecasts = contribution_forecasts(years, rates, reporting_currency, current_year=fiscal_year_of(as_of))

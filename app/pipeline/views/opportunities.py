@@ -10,7 +10,7 @@ from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
 from ...common.money import format_money
 from ...common.time import today
-from ...common.urls import bounded_int, page_arg
+from ...common.urls import bounded_int
 from ...donors.services import country_name
 from ...extensions import db
 from .. import bp
@@ -42,7 +42,7 @@ def list_opportunities():
     form = OpportunityFilterForm(request.args)
     pipeline_lists.fill_filter_choices(form)
     filters = pipeline_lists.Filters.from_form(form) if form.validate() else pipeline_lists.Filters()
-    listing = pipeline_lists.opportunity_list(filters, page=page_arg())
+    listing = pipeline_lists.opportunity_list(filters)
     return render_template(
         "pipeline/opportunities/list.html",
         form=form,

@@ -13,6 +13,7 @@ from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors, choices
 from ...common.money import format_money
+from ...common.pagination import paginate
 from ...common.time import today
 from ...common.urls import page_arg
 from ...donors.models import Gift
@@ -226,8 +227,8 @@ def save_deliverable(deliverable_id: int):
 def list_deadlines():
     return render_template(
         "pipeline/deadlines.html",
-        late=deadlines.late_instalments(today()),
-        upcoming=deadlines.upcoming_deliverables(today()),
+        late=paginate(deadlines.late_instalments_query(today()), arg="late_page"),
+        upcoming=paginate(deadlines.upcoming_deliverables_query(today()), arg="due_page"),
         today=today(),
         days=deadlines.UPCOMING_DAYS,
         links=True,
