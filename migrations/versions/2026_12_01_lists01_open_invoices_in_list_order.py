@@ -3,7 +3,7 @@ so that the list's overdue filter reads a page's ids from the newest open invoic
 sorting every overdue invoice on each request.
 
 Revision ID: lists01
-Revises: reports01
+Revises: board01
 Create Date: 2026-12-01 17:20:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "lists01"
-down_revision = "reports01"
+down_revision = "board01"
 branch_labels = None
 depends_on = None
 
