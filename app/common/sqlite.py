@@ -69,6 +69,8 @@ def configure(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def on_begin(connection):
+        if connection.get_execution_options().get("isolation_level") == "AUTOCOMMIT":
+            return  # each statement on its own: a BEGIN here would never be committed (ANALYZE was lost)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if _takes_the_write_lock(connection) else "BEGIN")
 
 

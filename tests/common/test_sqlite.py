@@ -54,6 +54,14 @@ def test_a_file_database_is_in_wal_mode(file_engine):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
 
 
+def test_an_autocommit_connection_keeps_what_it_does(file_engine):
+    # bench.seed's ANALYZE runs so; a BEGIN of ours would have left it uncommitted, and lost.
+    with file_engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.exec_driver_sql("ANALYZE")
+    with file_engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM sqlite_stat1").scalar() > 0
+
+
 def test_a_post_takes_the_write_lock_at_begin_and_a_get_does_not(app, file_engine):
     with app.test_request_context("/", method="POST"):
         assert begins(file_engine, read) == ["BEGIN IMMEDIATE"]
