@@ -392,7 +392,10 @@ def test_the_overdue_filter_reads_a_page_of_ids_from_the_open_invoices_in_list_o
         plan = " ".join(str(row[-1]) for row in db.session.execute(sa.text(f"EXPLAIN QUERY PLAN {compiled}")))
         assert "ix_invoices_open_list_order" in plan and "TEMP B-TREE" not in plan, plan
     else:
-        db.session.execute(sa.text("SET LOCAL enable_seqscan = off"))  # a near-empty table would be scanned
+        # Whether the index *can* give the page in list order: on a near-empty table, or with statistics left
+        # by earlier tests, a scan, or a bitmap scan of another index and a sort, costs the planner as little.
+        for plan_kind in ("seqscan", "bitmapscan", "sort"):
+            db.session.execute(sa.text(f"SET LOCAL enable_{plan_kind} = off"))
         plan = " ".join(row[0] for row in db.session.execute(sa.text(f"EXPLAIN {compiled}")))
         assert "ix_invoices_open_list_order" in plan and "Sort" not in plan, plan
     assert list(db.session.scalars(ids)) == [several["overdue"].id]
