@@ -148,7 +148,6 @@ def donors_pages(data) -> list[Page]:
         Page("pledges", "/pipeline/pledges", "list", role="fundraising"),
         Page("pledge", f"/pipeline/pledges/{data.pledge_id}", "detail", role="fundraising"),
         Page("deadlines", "/pipeline/deadlines", "list", role="fundraising"),
-        Page("board dashboard", "/pipeline/board", "report", role="board"),
     ]  # fmt: skip
 
 
