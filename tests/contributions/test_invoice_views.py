@@ -17,6 +17,7 @@ from app.contributions.models import CreditNote, Invoice, InvoiceEventKind, Invo
 from app.contributions.services.invoicing import create_draft_invoice, issue_invoice, store_invoice_pdf
 from app.extensions import db
 from tests.conftest import count
+from tests.helpers import get_counting_queries
 
 
 def form_data(member, *lines, **overrides):
@@ -449,19 +450,10 @@ def test_the_csv_export_streams_every_row_in_a_constant_number_of_queries(
     operations, make_member, make_draft_invoice, make_issued_invoice
 ):
     def export() -> tuple[list[dict], int]:
-        statements = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            response = operations.get("/contributions/invoices/export.csv")
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
+        response, queries = get_counting_queries(operations, "/contributions/invoices/export.csv")
         assert response.status_code == 200 and response.mimetype == "text/csv"
         assert "Content-Length" not in response.headers  # written while it is read, never held whole
-        return list(csv.DictReader(io.StringIO(response.text))), len(statements)
+        return list(csv.DictReader(io.StringIO(response.text))), queries
 
     paid = make_issued_invoice(amount="1000.00")
     paid.amount_paid = Decimal("400.00")

@@ -37,6 +37,7 @@ from app.contributions.services.payments import (
 )
 from app.extensions import db
 from tests.conftest import count
+from tests.helpers import get_counting_queries
 
 D = Decimal
 RECEIVED = date(2027, 2, 20)
@@ -442,18 +443,9 @@ def test_the_payments_csv_streams_in_one_query_whatever_the_batch_size(
     client = login_as("board")
 
     def export() -> tuple[list[list[str]], int]:
-        statements = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            response = client.get("/contributions/payments/?format=csv")
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
+        response, queries = get_counting_queries(client, "/contributions/payments/?format=csv")
         assert response.status_code == 200 and "Content-Length" not in response.headers
-        return list(csv.reader(io.StringIO(response.text)))[1:], len(statements)
+        return list(csv.reader(io.StringIO(response.text)))[1:], queries
 
     member = make_member(name="Ghana")
     first = make_issued_invoice(member=member, amount="1000.00")

@@ -7,6 +7,8 @@ import io
 
 from openpyxl import load_workbook
 
+from tests.helpers import get_counting_queries
+
 
 def test_the_organisation_list_exports_to_csv_and_xlsx_with_formulas_escaped(login_as, make_organisation):
     make_organisation(name='=HYPERLINK("http://x","Fondation")')
@@ -30,7 +32,6 @@ def test_the_organisation_list_exports_to_csv_and_xlsx_with_formulas_escaped(log
 def test_the_organisation_export_lists_themes_owner_and_current_contacts_in_a_fixed_number_of_queries(
     login_as, make_organisation, make_contact, make_affiliation, make_user, monkeypatch
 ):
-    import sqlalchemy as sa
 
     from app.common import exports
     from app.donors.models import Theme
@@ -46,17 +47,8 @@ def test_the_organisation_export_lists_themes_owner_and_current_contacts_in_a_fi
     client = login_as("fundraising")
 
     def export() -> tuple[list[list[str]], int]:
-        statements = []
-
-        def record(conn, cursor, statement, parameters, context, executemany):
-            statements.append(statement)
-
-        sa.event.listen(db.engine, "before_cursor_execute", record)
-        try:
-            response = client.get("/donors/organisations/?format=csv")
-        finally:
-            sa.event.remove(db.engine, "before_cursor_execute", record)
-        return list(csv.reader(io.StringIO(response.text)))[1:], len(statements)
+        response, queries = get_counting_queries(client, "/donors/organisations/?format=csv")
+        return list(csv.reader(io.StringIO(response.text)))[1:], queries
 
     rows, few = export()
     assert rows[0][0] == "Aardvark Trust"
