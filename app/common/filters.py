@@ -8,6 +8,7 @@ from flask import Flask, request, url_for
 
 from .money import format_money, parsed_locale
 from .time import as_utc
+from .urls import row_url
 
 
 def money(amount, currency=None, locale: str = "en") -> str:
@@ -64,3 +65,4 @@ def register(app: Flask) -> None:
     app.add_template_filter(day, "day")
     app.add_template_filter(moment, "moment")
     app.add_template_global(url_with, "url_with")
+    app.add_template_global(row_url, "row_url")

@@ -198,7 +198,51 @@ def matching_ids(table: sa.Table, query: str, dialect: str | None = None) -> sa.
         # FTS5 serves only the two-argument LIKE: no ESCAPE, so a literal % or _ widens the match a little.
         fts = sa.table(f"search_{table.name}", sa.column("rowid"), sa.column("search_text"))
         return sa.select(fts.c.rowid).where(fts.c.search_text.like(f"%{folded}%"))
-    return sa.select(table.c.id).where(table.c.search_text.like(like_pattern(query), escape="\\"))
+    return sa.select(table.c.id).where(_column_matches(table, query))
+
+
+#: A search through a related table reads that table's matching ids first and names them in the condition,
+#: up to this many; beyond it (a very short query) the condition keeps the subquery.
+RELATED_IDS_LISTED = 1_000
+
+
+def matches(
+    table: sa.Table,
+    query: str,
+    related: Iterable[tuple[sa.ColumnElement, sa.Table]] = (),
+    dialect: str | None = None,
+) -> sa.ColumnElement[bool]:
+    """A condition on `table`'s rows: its folded text contains the folded query, or one of its foreign keys
+    points at a row of a related searched table whose text does (`related`: (foreign key, table) pairs, as
+    (Invoice.member_id, Member.__table__) finds invoices by their member's name).
+
+    One table, one condition (an OR that each database answers from an index per branch: a trigram bitmap
+    and a foreign-key bitmap on PostgreSQL, a multi-index OR on SQLite), rather than `id IN (a UNION of id
+    selects)`, which PostgreSQL answered by reading the whole table to join it with the union. The related
+    tables' matching ids are read first, in one query each, and written into the condition: the planner
+    then knows how many rows they stand for (a subquery's ids it can only guess). A list paged by such a
+    condition should find its rows before ordering them (common/pagination.py, `searched=True`)."""
+    dialect = _dialect_name(dialect)
+    branches = [table.c.id.in_(matching_ids(table, query, dialect))]
+    if dialect == "postgresql" or len(fold(query)) < MIN_INDEXED_LENGTH:
+        branches = [_column_matches(table, query)]
+    for foreign_key, related_table in related:
+        related_ids = matching_ids(related_table, query, dialect)
+        listed = _listed_ids(related_ids)
+        branches.append(foreign_key.in_(listed if listed is not None else related_ids))
+    return sa.or_(*branches)
+
+
+def _column_matches(table: sa.Table, query: str) -> sa.ColumnElement[bool]:
+    return table.c.search_text.like(like_pattern(query), escape="\\")
+
+
+def _listed_ids(ids: sa.Select) -> list[int] | None:
+    """The ids a select finds, or None when there are more than RELATED_IDS_LISTED."""
+    from ..extensions import db
+
+    found = list(db.session.scalars(ids.limit(RELATED_IDS_LISTED + 1)))
+    return found if len(found) <= RELATED_IDS_LISTED else None
 
 
 def is_searchable(query: str | None) -> bool:

@@ -8,7 +8,9 @@ the same as absent.
 
 from __future__ import annotations
 
-from flask import Flask, request
+from collections.abc import Callable
+
+from flask import Flask, request, url_for
 from werkzeug.routing import IntegerConverter
 
 from .fiscal import FIRST_FISCAL_YEAR, LAST_FISCAL_YEAR
@@ -56,3 +58,18 @@ def page_arg(name: str = "page") -> int:
     """The page number asked for (`?page=3`, or another argument's name for a page's second list): 1 when
     absent or nonsense, at most INTEGER_MAX."""
     return bounded_int(request.args.get(name)) or 1
+
+
+#: Stands for the varying id while `row_url` builds a URL once (within INTEGER_MAX, so `int` routes take it).
+_PLACEHOLDER = 2_087_654_321
+
+
+def row_url(endpoint: str, arg: str, **values) -> Callable[[int], str]:
+    """A function giving url_for(endpoint, **values, arg=id) for any integer id, from one url_for: a list's
+    link on every row costs a format instead of a URL build (about 15 µs, which fifty rows notice)."""
+    marker = str(_PLACEHOLDER)
+    built = url_for(endpoint, **values, **{arg: _PLACEHOLDER})
+    if built.count(marker) != 1:  # the placeholder also appears elsewhere: build each URL
+        return lambda value: url_for(endpoint, **values, **{arg: value})
+    prefix, suffix = built.split(marker)
+    return lambda value: f"{prefix}{int(value)}{suffix}"

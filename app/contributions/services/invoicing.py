@@ -506,12 +506,14 @@ def render_pro_forma(invoice_or_planned: Invoice | Assessment) -> bytes:
 INVOICE_LIST_ORDER = (Invoice.issued_on.desc().nulls_first(), Invoice.id.desc())
 
 
+def matching_invoices(text: str) -> sa.ColumnElement[bool]:
+    """Invoices whose number, or whose member's name, contains `text` (accents and case aside)."""
+    return search.matches(Invoice.__table__, text, related=[(Invoice.member_id, Member.__table__)])
+
+
 def matching_invoice_ids(text: str) -> sa.Select:
     """Ids of invoices whose number, or whose member's name, contains `text` (accents and case aside)."""
-    by_member = sa.select(Invoice.id).where(
-        Invoice.member_id.in_(search.matching_ids(Member.__table__, text))
-    )
-    return sa.union(search.matching_ids(Invoice.__table__, text), by_member)
+    return sa.select(Invoice.id).where(matching_invoices(text))
 
 
 def invoices_query(
@@ -533,7 +535,7 @@ def invoices_query(
         .order_by(*INVOICE_LIST_ORDER)
     )
     if text and search.is_searchable(text):
-        query = query.where(Invoice.id.in_(matching_invoice_ids(text)))
+        query = query.where(matching_invoices(text))
     if status is not None:
         query = query.where(Invoice.status == status)
     if hub_id is not None:

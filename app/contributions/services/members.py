@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
+from typing import NamedTuple
 
 import pycountry
 import sqlalchemy as sa
@@ -40,7 +41,7 @@ from ..models import (
     Payment,
     PaymentAllocation,
 )
-from ..totals import OpenInvoiceTotal, from_cents
+from ..totals import InvoiceYearTotal, OpenInvoiceTotal, from_cents
 
 OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 CENT = Decimal("0.01")
@@ -241,7 +242,7 @@ def member_query(
     """Members by name, narrowed by the list's search and filters (income group for `fiscal_year`)."""
     query = sa.select(Member).options(selectinload(Member.contacts)).order_by(Member.name, Member.id)
     if text and text.strip():
-        query = query.where(Member.id.in_(matching_member_ids(text)))
+        query = query.where(matching_members(text))
     if kind:
         query = query.where(Member.kind == MemberKind(kind))
     if status:
@@ -261,32 +262,22 @@ def member_query(
     return query
 
 
+def matching_members(text: str) -> sa.ColumnElement[bool]:
+    """Members whose name contains `text` (accents and case aside), or whose country code it is."""
+    by_name = search.matches(Member.__table__, text)
+    code = text.strip().upper()
+    return sa.or_(by_name, Member.country_code == code) if len(code) == 2 else by_name
+
+
 def matching_member_ids(text: str) -> sa.Select:
     """Ids of members whose name contains `text` (accents and case aside), or whose country code it is."""
-    by_name = search.matching_ids(Member.__table__, text)
-    code = text.strip().upper()
-    if len(code) != 2:
-        return by_name
-    return sa.union(by_name, sa.select(Member.id).where(Member.country_code == code))
-
-
-def income_groups_for(member_ids: Iterable[int], fiscal_year: int) -> dict[int, IncomeGroup]:
-    """Each member's income group for one fiscal year, in one query."""
-    ids = list(member_ids)
-    if not ids:
-        return {}
-    return dict(
-        db.session.execute(
-            sa.select(MemberIncomeGroup.member_id, MemberIncomeGroup.income_group).where(
-                MemberIncomeGroup.fiscal_year == fiscal_year, MemberIncomeGroup.member_id.in_(ids)
-            )
-        ).all()
-    )
+    return sa.select(Member.id).where(matching_members(text))
 
 
 def open_balances() -> sa.Select:
     """(member id, currency, amount) of what members still owe on their open invoices: one row per member
-    and currency, for a page's members or joined into an export."""
+    and currency, from the invoices themselves (the members CSV joins it; `outstanding_by_member` reads the
+    same figure from the kept totals)."""
     return (
         sa.select(
             Invoice.member_id,
@@ -299,18 +290,81 @@ def open_balances() -> sa.Select:
 
 
 def outstanding_by_member(member_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
-    """What each member still owes on its open invoices, per currency, in one aggregate query."""
+    """What each member still owes on its issued invoices, per currency, from the kept year totals (one row
+    per member, fiscal year and currency; `invoice_year_totals`, kept with every invoice change): the same
+    figure as adding up `open_balances()`, since only an open invoice still owes something."""
     ids = list(member_ids)
     if not ids:
         return {}
+    owed = sa.func.sum(InvoiceYearTotal.outstanding_cents)
     rows = db.session.execute(
-        open_balances().where(Invoice.member_id.in_(ids)).order_by(Invoice.member_id, Invoice.currency)
+        sa.select(InvoiceYearTotal.member_id, InvoiceYearTotal.currency, owed)
+        .where(InvoiceYearTotal.member_id.in_(ids))
+        .group_by(InvoiceYearTotal.member_id, InvoiceYearTotal.currency)
+        .having(owed != 0)
+        .order_by(InvoiceYearTotal.member_id, InvoiceYearTotal.currency)
     )
     balances: dict[int, dict[str, Decimal]] = {}
-    for member_id, currency, amount in rows:
-        if amount:
-            balances.setdefault(member_id, {})[currency] = Decimal(amount).quantize(Decimal("0.01"))
+    for member_id, currency, cents in rows:
+        balances.setdefault(member_id, {})[currency] = from_cents(cents)
     return balances
+
+
+class ListedMember(NamedTuple):
+    """A row of the member list: the columns of `member_list_rows`, in its order."""
+
+    id: int
+    name: str
+    kind: MemberKind
+    country_code: str
+    status: MemberStatus
+    hub_name: str
+    #: For the list's fiscal year; None when the member has none.
+    income_group: IncomeGroup | None
+    #: The primary contact's; None when the member has none.
+    contact_name: str | None
+    contact_email: str | None
+
+
+def member_list_rows(fiscal_year: int):
+    """For `paginate(rows=...)`: what each row of the member list shows, for the page's ids, in one query
+    with the hub, the year's income group and the primary contact joined (the contact the CSV names)."""
+    group = sa.orm.aliased(MemberIncomeGroup)
+    contact = sa.orm.aliased(MemberContact)
+
+    def rows(page_ids: sa.Subquery) -> sa.Select:
+        return (
+            sa.select(
+                Member.id,
+                Member.name,
+                Member.kind,
+                Member.country_code,
+                Member.status,
+                Hub.name,
+                group.income_group,
+                contact.name,
+                contact.email,
+            )
+            .join(page_ids, page_ids.c.id == Member.id)
+            .join(Hub, Hub.id == Member.hub_id)
+            .outerjoin(group, sa.and_(group.member_id == Member.id, group.fiscal_year == fiscal_year))
+            .outerjoin(contact, contact.id == _first_primary_contact())
+        )
+
+    return rows
+
+
+def _first_primary_contact():
+    """The id of the member's primary contact (the first, should two ever be marked), for a query of
+    members."""
+    return (
+        sa.select(MemberContact.id)
+        .where(MemberContact.member_id == Member.id, MemberContact.is_primary)
+        .order_by(MemberContact.id)
+        .limit(1)
+        .correlate(Member)
+        .scalar_subquery()
+    )
 
 
 def primary_contact(member: Member) -> MemberContact | None:
@@ -345,14 +399,6 @@ def member_csv_rows(query: sa.Select, fiscal_year: int) -> Iterator[list]:
     yield CSV_HEADER
     group = sa.orm.aliased(MemberIncomeGroup)
     contact = sa.orm.aliased(MemberContact)
-    first_primary = (
-        sa.select(MemberContact.id)
-        .where(MemberContact.member_id == Member.id, MemberContact.is_primary)
-        .order_by(MemberContact.id)
-        .limit(1)
-        .correlate(Member)
-        .scalar_subquery()
-    )
     members = streamed_rows(
         query.with_only_columns(
             Member.id,
@@ -369,7 +415,7 @@ def member_csv_rows(query: sa.Select, fiscal_year: int) -> Iterator[list]:
         )
         .outerjoin(Hub, Hub.id == Member.hub_id)
         .outerjoin(group, sa.and_(group.member_id == Member.id, group.fiscal_year == fiscal_year))
-        .outerjoin(contact, contact.id == first_primary)
+        .outerjoin(contact, contact.id == _first_primary_contact())
     )
     balances = streamed_rows(
         query.with_only_columns(

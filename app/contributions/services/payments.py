@@ -355,12 +355,14 @@ def record_refund(
 # --- Reading -----------------------------------------------------------------------------------------------
 
 
+def matching_payments(text: str) -> sa.ColumnElement[bool]:
+    """Payments whose reference, or whose member's name, contains `text` (accents and case aside)."""
+    return search.matches(Payment.__table__, text, related=[(Payment.member_id, Member.__table__)])
+
+
 def matching_payment_ids(text: str) -> sa.Select:
     """Ids of payments whose reference, or whose member's name, contains `text` (accents and case aside)."""
-    by_member = sa.select(Payment.id).where(
-        Payment.member_id.in_(search.matching_ids(Member.__table__, text))
-    )
-    return sa.union(search.matching_ids(Payment.__table__, text), by_member)
+    return sa.select(Payment.id).where(matching_payments(text))
 
 
 def open_invoices(member: Member) -> list[Invoice]:

@@ -116,18 +116,20 @@ def list_members():
         query = service.member_query(fiscal_year=fiscal_year).where(sa.false())
     if request.args.get("format") == "csv":
         return _csv_response(query, fiscal_year)
-    page = paginate(query)
-    ids = [member.id for member in page.items]
+    page = paginate(
+        query,
+        rows=service.member_list_rows(fiscal_year),
+        row_type=service.ListedMember,
+        searched=bool(filters.get("text")),
+    )
     return render_template(
         "contributions/members/list.html",
         form=form,
         page=page,
         fiscal_year=fiscal_year,
-        groups=service.income_groups_for(ids, fiscal_year),
-        balances=service.outstanding_by_member(ids),
+        balances=service.outstanding_by_member(member.id for member in page.items),
         filtered=any(filters.values()),
         country_name=service.country_name,
-        primary_contact=service.primary_contact,
     )
 
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -91,7 +94,7 @@ def _payments_query(form: PaymentFilterForm):
     )
     # A filter that is not acceptable is ignored (its message shows beside it); the others still apply.
     if (text := form.value("q")) and search.is_searchable(text):
-        query = query.where(Payment.id.in_(service.matching_payment_ids(text)))
+        query = query.where(service.matching_payments(text))
     if method := form.value("method"):
         query = query.where(Payment.method == PaymentMethod(method))
     if date_from := form.value("date_from"):
@@ -109,9 +112,74 @@ def list_payments():
     query = _payments_query(form)
     if request.args.get("format") == "csv":
         return _payments_csv(query)
-    page = paginate(query)
+    searched = search.is_searchable(form.value("q"))
+    page = paginate(query, rows=_payment_list_rows, searched=searched)
+    page.items = _listed_payments(page.items)
     filtered = any(request.args.get(name) for name in ("q", "method", "date_from", "date_to"))
     return render_template("contributions/payments/list.html", page=page, form=form, filtered=filtered)
+
+
+def _payment_list_rows(page_ids: sa.Subquery) -> sa.Select:
+    """What the payment list shows of the page's payments: one row per allocation (one for a payment with
+    none), with the member's name and the invoice's number, in the allocations' order."""
+    return (
+        sa.select(
+            Payment.id,
+            Payment.received_on,
+            Member.name,
+            Payment.method,
+            Payment.reference,
+            Payment.amount,
+            Payment.currency,
+            Payment.refunded_amount,
+            PaymentAllocation.payment_amount,
+            Invoice.number,
+        )
+        .join(page_ids, page_ids.c.id == Payment.id)
+        .join(Member, Member.id == Payment.member_id)
+        .outerjoin(PaymentAllocation, PaymentAllocation.payment_id == Payment.id)
+        .outerjoin(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+        .order_by(PaymentAllocation.id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _ListedPayment:
+    """A row of the payment list, folded from its allocation rows."""
+
+    id: int
+    received_on: date
+    member_name: str
+    method: PaymentMethod
+    reference: str
+    amount: Decimal
+    currency: str
+    refunded_amount: Decimal
+    #: What the allocations take from the payment, and the numbers of the invoices they pay.
+    allocated_amount: Decimal
+    invoice_numbers: list[str]
+
+    @property
+    def unallocated_amount(self) -> Decimal:
+        # As Payment.unallocated_amount.
+        return self.amount - self.refunded_amount - self.allocated_amount
+
+
+def _listed_payments(rows) -> list[_ListedPayment]:
+    """The page's rows folded into one item per payment (its allocation rows come together)."""
+    listed = []
+    for _id, group in itertools.groupby(rows, key=lambda row: row[0]):
+        group = list(group)
+        first = group[0]
+        allocations = [(row[8], row[9]) for row in group if row[8] is not None]
+        listed.append(
+            _ListedPayment(
+                *first[:8],
+                allocated_amount=sum((amount for amount, _ in allocations), ZERO),
+                invoice_numbers=[number for _, number in allocations],
+            )
+        )
+    return listed
 
 
 PAYMENTS_CSV_HEADER = [
