@@ -183,9 +183,10 @@ def _paginate_rows(
     more = limit is not None and total == limit
     if more:
         total -= 1
-    if not items and total:
+    if not items:
         page = _last_page(total, per_page)
-        items = read(page)
+        if total:
+            items = read(page)
     if row_type is not None:
         items = [row_type(*row[:-1]) for row in items]
     return _LoadedPagination(

@@ -64,3 +64,50 @@ def test_the_pager_says_more_than_and_offers_no_last_page(app, entries, monkeypa
         ).render(page=page)
     assert "1–5 of more than 12 entries" in html
     assert "Next" in html and ">4<" not in html
+
+
+def audit_rows(page_ids):
+    """A list's columns for the page's ids (paginate's `rows`)."""
+    return sa.select(AuditEntry.id, AuditEntry.record_label).join(page_ids, page_ids.c.id == AuditEntry.id)
+
+
+def test_a_page_of_columns_holds_the_same_rows_and_count_as_a_page_of_records(app, entries, monkeypatch):
+    query, ids = entries
+    for number in (1, 2, 3):
+        records = page_of(app, query, number)
+        columns = page_of(app, query, number, rows=audit_rows)
+        assert [row.id for row in columns.items] == [entry.id for entry in records.items]
+        assert [row.record_label for row in columns.items] == [entry.record_label for entry in records.items]
+        assert (columns.page, columns.total, columns.more) == (records.page, records.total, records.more)
+    assert page_of(app, query, 99, rows=audit_rows).page == 3
+    empty = page_of(app, query.where(sa.false()), 2, rows=audit_rows)
+    assert (empty.items, empty.total, empty.page) == ([], 0, 1)
+    monkeypatch.setattr(pagination, "COUNT_CAP", 12)
+    capped = page_of(app, query, 1, rows=audit_rows)
+    assert (capped.total, capped.more, capped.has_next) == (12, True, True)
+
+
+def test_a_page_of_columns_can_be_named_tuples_and_give_a_record_several_rows(app, entries):
+    query, ids = entries
+    labelled = page_of(app, query, 1, rows=audit_rows, row_type=lambda id, label: (label, id))
+    assert [row[1] for row in labelled.items] == ids[:10]
+    twice = sa.select(sa.literal(1).label("copy")).union_all(sa.select(sa.literal(2))).subquery("copies")
+
+    def two_rows_each(page_ids):
+        rows = audit_rows(page_ids).add_columns(twice.c.copy).join(twice, sa.true())
+        return rows.order_by(twice.c.copy.desc())
+
+    page = page_of(app, query, 1, rows=two_rows_each)
+    assert [(row.id, row.copy) for row in page.items] == [(id, copy) for id in ids[:10] for copy in (2, 1)]
+    assert page.total == 25
+
+
+def test_a_searched_list_keeps_its_order_and_count(app, entries):
+    query, ids = entries
+    for number in (1, 3):
+        assert [e.id for e in page_of(app, query, number, searched=True).items] == [
+            e.id for e in page_of(app, query, number).items
+        ]
+        by_rows = page_of(app, query, number, rows=audit_rows, searched=True)
+        assert [row.id for row in by_rows.items] == ids[(number - 1) * 10 : number * 10]
+        assert by_rows.total == 25

@@ -100,6 +100,18 @@ def test_the_audit_log_is_found_by_record_type_id_and_label(make_member):
     assert [entry.record_label for entry in labelled] == ["Bénin"]
 
 
+def test_a_search_through_a_related_table_finds_the_same_rows_with_many_related_matches(
+    make_member, monkeypatch
+):
+    kenya = make_member(name="Kenya", country_code="KE")
+    kenyan = make_payment(kenya, "")
+    by_reference = make_payment(make_member(name="Malawi", country_code="MW"), "for kenya's office")
+    assert payment_ids("kenya") == {kenyan.id, by_reference.id}
+    # Beyond RELATED_IDS_LISTED matching members, their ids stay a subquery: the same payments.
+    monkeypatch.setattr(search, "RELATED_IDS_LISTED", 0)
+    assert payment_ids("kenya") == {kenyan.id, by_reference.id}
+
+
 def test_like_characters_in_a_query_are_no_wildcards_on_postgresql(make_member):
     make_member(name="Province 100% Verte", country_code="FR", kind="local")
     make_member(name="Province 1000 Verte", country_code="FR", kind="local")

@@ -1,5 +1,6 @@
 """Numbers from a URL: ids beyond the integer columns are 404; a page beyond the last shows the last one."""
 
+import flask
 import pytest
 import sqlalchemy as sa
 from flask import Flask
@@ -101,3 +102,11 @@ def test_a_list_page_with_a_huge_page_number_still_answers(login_as):
     client = login_as("admin")
     for path in ("/hubs/?page=99999999999999999999", "/contributions/invoices/?page=2147483648"):
         assert client.get(path).status_code == 200
+
+
+def test_a_row_url_is_the_url_for_each_id(tiny_app):
+    with tiny_app.test_request_context("/"):
+        thing_url = urls.row_url("show_thing", "thing_id")
+        assert [thing_url(n) for n in (1, 42, INTEGER_MAX)] == [
+            flask.url_for("show_thing", thing_id=n) for n in (1, 42, INTEGER_MAX)
+        ]

@@ -15,7 +15,7 @@ from app.contributions.hub_uses import issued_documents
 from app.contributions.models import Invoice, InvoiceStatus, Payment, PaymentMethod
 from app.contributions.services import ageing
 from app.contributions.services.invoicing import delete_draft_invoice, issue_credit_note, issue_invoice
-from app.contributions.services.members import invoice_totals
+from app.contributions.services.members import invoice_totals, outstanding_by_member
 from app.contributions.services.payments import (
     allocate_payment,
     record_payment,
@@ -145,6 +145,16 @@ def assert_reports_read_from_totals_match_the_records(as_of: date):
             if invoice.status.is_open and invoice.balance_due:
                 owed[invoice.currency] = owed.get(invoice.currency, D("0")) + invoice.balance_due
         assert issued_documents(hub).outstanding == dict(sorted(owed.items()))
+    # What the member list and page say each member owes, from the kept year totals.
+    by_member: dict[int, dict[str, Decimal]] = {}
+    for invoice in db.session.scalars(sa.select(Invoice)):
+        if invoice.status.is_open and invoice.balance_due:
+            owed = by_member.setdefault(invoice.member_id, {})
+            owed[invoice.currency] = owed.get(invoice.currency, D("0")) + invoice.balance_due
+    member_ids = db.session.scalars(sa.select(Invoice.member_id).distinct()).all()
+    assert outstanding_by_member(member_ids) == {
+        member_id: dict(sorted(owed.items())) for member_id, owed in by_member.items()
+    }
 
 
 @pytest.mark.postgres_only
