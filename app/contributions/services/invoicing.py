@@ -38,6 +38,7 @@ from ..models import (
 from ..totals import OPEN_IN_LIST_ORDER, OPEN_INVOICE
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount
 from .documents import (
+    LOOK_UP,
     bill_to_for,
     invoice_html,
     render_credit_note_pdf,
@@ -198,6 +199,26 @@ def _lock(invoice: Invoice) -> None:
     lock_and_refresh(invoice)
 
 
+#: `db.session.info` key: (the transaction, ids of the drafts created in it).
+_DRAFTS_CREATED_IN = "tributary_drafts_created_in"
+
+
+def _note_created_here(invoice: Invoice) -> None:
+    transaction = db.session().get_transaction()
+    created_in, ids = db.session.info.get(_DRAFTS_CREATED_IN, (None, set()))
+    if created_in is not transaction:
+        ids = set()
+        db.session.info[_DRAFTS_CREATED_IN] = (transaction, ids)
+    ids.add(invoice.id)
+
+
+def _created_here(invoice: Invoice) -> bool:
+    """Whether this draft was created in the session's current transaction: no one else can see it yet, so
+    there is nothing to lock and nothing newer to reload (the annual run creates and issues together)."""
+    created_in, ids = db.session.info.get(_DRAFTS_CREATED_IN, (None, ()))
+    return created_in is not None and created_in is db.session().get_transaction() and invoice.id in ids
+
+
 # --- Events ------------------------------------------------------------------------------------------------
 
 
@@ -269,6 +290,7 @@ def create_draft_invoice(
     _set_lines(invoice, clean)
     db.session.add(invoice)
     db.session.flush()
+    _note_created_here(invoice)
     record_invoice_event(invoice, InvoiceEventKind.CREATED, actor)
     return invoice
 
@@ -347,7 +369,7 @@ def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Inv
     stores it with `store_invoice_pdf` (or renders many at once in worker processes, as the annual run does).
     Until its PDF is stored, an issued invoice is neither sent nor served (`sending.stored_invoice_pdf`).
     """
-    if invoice.id is not None:
+    if invoice.id is not None and not _created_here(invoice):
         _lock(invoice)
     _require_draft(invoice)
     if not invoice.lines or invoice.total <= 0:
@@ -378,10 +400,11 @@ def pdf_missing() -> sa.ColumnElement[bool]:
     return sa.and_(Invoice.status != InvoiceStatus.DRAFT, Invoice.pdf_sha256.is_(None))
 
 
-def invoice_pdf_html(invoice: Invoice) -> str:
-    """The HTML of an issued invoice's PDF, to render here or in a worker process."""
+def invoice_pdf_html(invoice: Invoice, purchase_order_number: str | None | object = LOOK_UP) -> str:
+    """The HTML of an issued invoice's PDF, to render here or in a worker process (`purchase_order_number`:
+    read already for many invoices at once, else looked up)."""
     with db.session.no_autoflush:
-        return invoice_html(invoice)
+        return invoice_html(invoice, purchase_order_number)
 
 
 def store_invoice_pdf(invoice: Invoice, pdf: bytes | None = None) -> bool:
