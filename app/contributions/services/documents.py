@@ -209,15 +209,20 @@ def render_pro_forma_pdf(invoice=None, assessment=None, billing=None) -> bytes:
     )
 
 
-def render_credit_note_pdf(credit_note, invoice) -> bytes:
-    """A credit note's PDF, in the invoice's language, referring to the invoice it reduces."""
-    lang = credit_note.language.value
-    return render_document(
+def credit_note_html(credit_note, invoice) -> str:
+    """A credit note's document as HTML, in the invoice's language, referring to the invoice it reduces and
+    printing the balance it left when it was issued (kept on the note; none on notes from before it was)."""
+    return document_html(
         "pdf/credit_note.html",
         issuer=invoice.hub,
-        lang=lang,
+        lang=credit_note.language.value,
         recipient=invoice.bill_to or {},
         credit_note=credit_note,
         invoice=invoice,
-        balance_after=invoice.balance_due - credit_note.amount,
+        balance_after=credit_note.balance_after,
     )
+
+
+def render_credit_note_pdf(credit_note, invoice) -> bytes:
+    """A credit note's PDF (rendered once, after the issuing transaction)."""
+    return pdf.render_pdf(credit_note_html(credit_note, invoice))

@@ -22,8 +22,14 @@ from sqlalchemy.orm import selectinload
 
 from ...common.pdf import IN_PROCESS
 from ...extensions import db
-from ..models import Invoice
-from .invoicing import invoice_pdf_html, pdf_missing, store_rendered_pdf
+from ..models import CreditNote, Invoice
+from .invoicing import (
+    credit_notes_without_pdf,
+    invoice_pdf_html,
+    pdf_missing,
+    store_credit_note_pdf,
+    store_rendered_pdf,
+)
 from .payment_blockers import purchase_orders_of
 
 #: Rendered PDFs stored per commit (at most; fewer when fewer are ready).
@@ -117,15 +123,30 @@ def missing_pdf_ids(annual_run_id: int | None = None, limit: int | None = None) 
 
 
 def render_missing(renderer=IN_PROCESS, annual_run_id: int | None = None) -> int:
-    """Render and store every issued invoice's missing PDF; commits. Returns how many were stored."""
+    """Render and store every issued invoice's missing PDF (and, for all invoices, every credit note's);
+    commits. Returns how many were stored."""
     queue = PdfQueue(renderer)
     try:
         missing = missing_pdf_ids(annual_run_id)
         for start in range(0, len(missing), STORE_BATCH):
             queue.add_many(missing[start : start + STORE_BATCH])
             queue.store_finished(at_least=STORE_BATCH)
-        return queue.finish()
+        stored = queue.finish()
     except BaseException:
         queue.abandon()
         db.session.rollback()
         raise
+    if annual_run_id is None:
+        stored += render_missing_credit_notes()
+    return stored
+
+
+def render_missing_credit_notes() -> int:
+    """Render and store, here, the PDF of every credit note that lacks one (a render that failed after the
+    note was issued: a rare few); commits after each. Returns how many were stored."""
+    stored = 0
+    for credit_note_id in credit_notes_without_pdf():
+        credit_note = db.session.get(CreditNote, credit_note_id)
+        stored += store_credit_note_pdf(credit_note)
+        db.session.commit()
+    return stored

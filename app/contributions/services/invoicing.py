@@ -40,6 +40,7 @@ from .assessments import Assessment, BillingAmount, assess_member, billing_amoun
 from .documents import (
     LOOK_UP,
     bill_to_for,
+    credit_note_html,
     invoice_html,
     render_credit_note_pdf,
     render_invoice_pdf,
@@ -452,7 +453,11 @@ def issue_credit_note(
     invoice: Invoice, amount: Decimal, reason: str, actor, issued_on: date | None = None
 ) -> CreditNote:
     """Reduce or cancel an issued invoice: a numbered credit note (PREFIX-CN-FY-NNNN, in the invoice's fiscal
-    year) with its own stored PDF, never more than the balance due."""
+    year), never more than the balance due, keeping the balance it leaves for its PDF; flush, never commit.
+
+    The PDF is not rendered here, as for an invoice: the caller commits first, which releases the hub's
+    numbering row, then stores it with `store_credit_note_pdf`. Until then the note is not served.
+    """
     if invoice.is_draft:
         raise InvoiceNotIssued("A draft is changed or deleted, not credited.")
     _lock(invoice)
@@ -472,17 +477,13 @@ def issue_credit_note(
         hub_id=invoice.hub_id,
         currency=invoice.currency,
         amount=amount,
+        balance_after=balance - amount,
         reason=reason,
         language=invoice.language,
         issued_on=issued_on or today(),
         issued_at=utcnow(),
         issued_by_id=getattr(actor, "id", None),
     )
-    # The note is rendered before it joins the session: once flushed, it may never change again.
-    with db.session.no_autoflush:
-        pdf = render_credit_note_pdf(credit_note, invoice)
-    credit_note.pdf_bytes = pdf
-    credit_note.pdf_sha256 = sha256_hex(pdf)
     db.session.add(credit_note)
     credit_note.invoice = invoice
     db.session.flush()
@@ -491,6 +492,39 @@ def issue_credit_note(
         invoice, InvoiceEventKind.CREDITED, actor, detail=f"Credit note {credit_note.number}: {reason}"
     )
     return credit_note
+
+
+def credit_note_pdf_html(credit_note: CreditNote) -> str:
+    """The HTML of an issued credit note's PDF: its figures as issued (the balance it left is kept)."""
+    with db.session.no_autoflush:
+        return credit_note_html(credit_note, credit_note.invoice)
+
+
+def store_credit_note_pdf(credit_note: CreditNote, pdf: bytes | None = None) -> bool:
+    """Store a credit note's PDF once, as `store_invoice_pdf` does an invoice's: rendered here unless `pdf` is
+    given, then written by one UPDATE that applies only while none is stored. Returns whether it stored it."""
+    if credit_note.pdf_sha256 is not None:
+        return False
+    if pdf is None:
+        with db.session.no_autoflush:
+            pdf = render_credit_note_pdf(credit_note, credit_note.invoice)
+    stored = db.session.execute(
+        sa.update(CreditNote)
+        .where(CreditNote.id == credit_note.id, CreditNote.pdf_sha256.is_(None))
+        .values(pdf_bytes=pdf, pdf_sha256=sha256_hex(pdf))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(credit_note, ["pdf_bytes", "pdf_sha256"])
+    return stored.rowcount == 1
+
+
+def credit_notes_without_pdf() -> list[int]:
+    """Ids of credit notes whose PDF is not stored yet (their render failed after the issuing commit)."""
+    return list(
+        db.session.scalars(
+            sa.select(CreditNote.id).where(CreditNote.pdf_sha256.is_(None)).order_by(CreditNote.id)
+        )
+    )
 
 
 # --- Pro-formas --------------------------------------------------------------------------------------------
