@@ -65,8 +65,8 @@ class PlanTotal(db.Model):
 
 
 #: Whether the records are dated after a day (the kept totals hold everything; an earlier as-of reads the
-#: records): each latest date is one index lookup.
-sa.Index("ix_pledges_agreed_on", Pledge.agreed_on)
+#: records): each latest date is one index lookup (pledges' agreement dates: ix_pledges_agreed_on, in
+#: app/pipeline/indexes.py).
 sa.Index("ix_opportunities_created_at", Opportunity.created_at)
 #: The largest open asks of a currency, read from the top of this index (the board's top asks).
 sa.Index("ix_opportunities_currency_amount", Opportunity.currency, Opportunity.amount)

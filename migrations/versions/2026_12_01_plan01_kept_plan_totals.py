@@ -4,7 +4,7 @@ per fiscal year, plan source and currency, in cents; backfilled from the records
 tell whether any record is dated after a day, and the one the board's top asks are read from.
 
 Revision ID: plan01
-Revises: lists01
+Revises: pipe01
 Create Date: 2026-12-01 20:40:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "plan01"
-down_revision = "lists01"
+down_revision = "pipe01"
 branch_labels = None
 depends_on = None
 
@@ -34,7 +34,6 @@ def upgrade():
             "measure", "stage", "fiscal_year", "source", "currency", name=op.f("pk_plan_totals")
         ),
     )
-    op.create_index("ix_pledges_agreed_on", "pledges", ["agreed_on"])
     op.create_index("ix_opportunities_created_at", "opportunities", ["created_at"])
     op.create_index("ix_opportunities_currency_amount", "opportunities", ["currency", "amount"])
     # Backfill with the rules the listener keeps (the same code the test compares the kept rows with).
@@ -46,5 +45,4 @@ def upgrade():
 def downgrade():
     op.drop_index("ix_opportunities_currency_amount", table_name="opportunities")
     op.drop_index("ix_opportunities_created_at", table_name="opportunities")
-    op.drop_index("ix_pledges_agreed_on", table_name="pledges")
     op.drop_table("plan_totals")
