@@ -29,7 +29,6 @@ from ..models import (
 from ..text import name_key
 from .organisations import organisation_or_404
 
-
 #: Interactions per page of the contact's history.
 HISTORY_ROWS = 20
 
