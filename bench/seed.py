@@ -1809,10 +1809,21 @@ def _seed_opportunities(
             applications,
             counts,
         )
+    _fill_kept_opportunity_totals(connection, counts)
     data.opportunity_id = 1
     data.pledge_id = 1
     if connection.dialect.name == "postgresql":
         connection.exec_driver_sql("SET LOCAL session_replication_role = origin")
+
+
+def _fill_kept_opportunity_totals(connection: sa.Connection, counts: dict[str, int]) -> None:
+    """The opportunity totals kept for the board and the list, from the asks just inserted (bulk inserts
+    bypass the session listener that keeps them)."""
+    from app.pipeline.opportunity_totals import OpportunityTotal, OpportunityYearTotal, rebuild_totals
+
+    rebuild_totals(connection)
+    for model in (OpportunityTotal, OpportunityYearTotal):
+        counts[model.__tablename__] = connection.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 SEEDERS["donors"] = _seed_donors
