@@ -4,7 +4,7 @@ it replaces the index of country_code alone), and contacts' name key indexed wit
 suggestions, first by id, which PostgreSQL read by walking the primary key through every contact).
 
 Revision ID: dpages01
-Revises: pipe01
+Revises: plan01
 Create Date: 2026-12-01 20:10:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "dpages01"
-down_revision = "pipe01"
+down_revision = "plan01"
 branch_labels = None
 depends_on = None
 
