@@ -2,7 +2,7 @@
 button (or a browser retrying the POST) is recognised and sends nothing more. Earlier messages have none.
 
 Revision ID: coord01
-Revises: plan01
+Revises: dpages01
 Create Date: 2026-12-01 20:10:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "coord01"
-down_revision = "plan01"
+down_revision = "dpages01"
 branch_labels = None
 depends_on = None
 
