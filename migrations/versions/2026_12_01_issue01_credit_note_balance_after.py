@@ -7,7 +7,7 @@ that issued them, and is never rendered again (the balance of that moment cannot
 payments have moved since).
 
 Revision ID: issue01
-Revises: lists01
+Revises: coord01
 Create Date: 2026-12-01 20:20:00
 
 """
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "issue01"
-down_revision = "lists01"
+down_revision = "coord01"
 branch_labels = None
 depends_on = None
 
