@@ -418,3 +418,8 @@ class Deliverable(db.Model):
 
     def __str__(self) -> str:
         return self.title or self.kind.label
+
+
+# The totals the board and the opportunity list read (kept by a session listener); indexes in list order.
+from . import indexes as _indexes  # noqa: E402, F401
+from . import opportunity_totals as _opportunity_totals  # noqa: E402, F401

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -31,7 +32,6 @@ from ...hubs.models import Hub
 from ..models import (
     STANDING_ANNUAL_INVOICE,
     ZERO,
-    AdjustmentKind,
     ContributionAdjustment,
     ContributionPolicy,
     Invoice,
@@ -40,12 +40,8 @@ from ..models import (
     MemberIncomeGroup,
     MemberKind,
 )
-
-# `assess_from` holds the rules of an assessment; the arrears apply them to income groups and adjustments
-# read for every year at once (and, for totals, to sets of alike members), where `assess_members` reads
-# one year.
 from ..totals import InvoiceYearTotal, from_cents
-from .assessments import Assessment, assess_from, billing_amount
+from .assessments import AlikeAssessments, AssessedAmount, billing_amount
 
 #: A member is flagged for the Steering Committee once this many consecutive fiscal years are unpaid.
 ARREARS_THRESHOLD_YEARS = 2
@@ -251,17 +247,16 @@ def year_policies(first_year: int, last_year: int) -> dict[int, ContributionPoli
     }
 
 
-def _assessments(members, first_year: int, last_year: int, policies) -> dict[tuple[int, int], Assessment]:
-    """(member, year) -> what the member was expected to contribute that year: income groups and
-    adjustments for every year of the range in one query each (the rules are `assess_members`')."""
-    ids = [member.id for member in members]
+def _inputs(member_ids, first_year: int, last_year: int) -> tuple[dict, dict]:
+    """(member, year) -> income group, and (member, year) -> adjustment, for every year of the range: one
+    query each."""
     groups = {
         (member_id, year): group
         for member_id, year, group in db.session.execute(
             sa.select(
                 MemberIncomeGroup.member_id, MemberIncomeGroup.fiscal_year, MemberIncomeGroup.income_group
             ).where(
-                MemberIncomeGroup.member_id.in_(ids),
+                MemberIncomeGroup.member_id.in_(member_ids),
                 MemberIncomeGroup.fiscal_year.between(first_year, last_year),
             )
         )
@@ -270,26 +265,12 @@ def _assessments(members, first_year: int, last_year: int, policies) -> dict[tup
         (adjustment.member_id, adjustment.fiscal_year): adjustment
         for adjustment in db.session.scalars(
             sa.select(ContributionAdjustment).where(
-                ContributionAdjustment.member_id.in_(ids),
+                ContributionAdjustment.member_id.in_(member_ids),
                 ContributionAdjustment.fiscal_year.between(first_year, last_year),
             )
         )
     }
-    return _assess(members, first_year, last_year, policies, groups, adjustments)
-
-
-def _assess(members, first_year: int, last_year: int, policies, groups, adjustments):
-    return {
-        (member.id, year): assess_from(
-            member,
-            year,
-            policies.get(year),
-            groups.get((member.id, year)),
-            adjustments.get((member.id, year)),
-        )
-        for member in members
-        for year in range(first_year, last_year + 1)
-    }
+    return groups, adjustments
 
 
 def _invoice_sums(first_year: int, last_year: int) -> sa.Select:
@@ -321,32 +302,66 @@ def arrears_rows(members, first_year: int, last_year: int, policies=None) -> lis
         _invoice_sums(first_year, last_year).where(InvoiceYearTotal.member_id.in_(member_ids))
     ).all()
     conversions = _invoiced_conversions(member_ids, first_year, last_year)
-    assessments = _assessments(members, first_year, last_year, policies)
-    return _build_rows(members, first_year, last_year, invoice_rows, conversions, assessments)
-
-
-def _build_rows(members, first_year: int, last_year: int, invoice_rows, conversions, assessments):
-    """The rows from what was read: invoice sums (member, year, currency, five sums), (member, year) ->
-    annual invoice conversion, and (member, year) -> assessment."""
-    cells: dict[tuple[int, int], YearCell] = {
-        (member.id, year): YearCell(year) for member in members for year in range(first_year, last_year + 1)
-    }
-    for member_id, year, currency, total, paid, credited, written_off, outstanding in invoice_rows:
-        cell = cells[(member_id, year)]
-        cell.invoiced[currency] = from_cents(total)
-        cell.paid[currency] = from_cents(paid)
-        cell.credited[currency] = from_cents(credited)
-        cell.written_off[currency] = from_cents(written_off)
-        cell.outstanding[currency] = from_cents(outstanding)
-    for key, assessment in assessments.items():
-        cell = cells[key]
-        _set_assessed(cell, assessment, conversions.get(key))
-        cell.waived = assessment.waived
-        cell.waived_amount = assessment.policy_amount if assessment.waived else None
+    groups, adjustments = _inputs(member_ids, first_year, last_year)
+    sums_by_member = defaultdict(list)
+    for line in invoice_rows:
+        sums_by_member[line[0]].append(line)
+    assessor = _CellAssessor(policies)
     return [
-        ArrearsRow(member, [cells[(member.id, year)] for year in range(first_year, last_year + 1)])
+        ArrearsRow(
+            member,
+            _year_cells(
+                member.id,
+                member.kind,
+                member.hub.base_currency,
+                first_year,
+                last_year,
+                sums_by_member[member.id],
+                conversions,
+                groups,
+                adjustments,
+                assessor,
+            ),
+        )
         for member in members
     ]
+
+
+def _year_cells(
+    member_id: int,
+    kind: MemberKind,
+    hub_currency: str,
+    first_year: int,
+    last_year: int,
+    invoice_rows,
+    conversions,
+    groups,
+    adjustments,
+    assessor: _CellAssessor,
+) -> list[YearCell]:
+    """One member's cells from what was read: its invoice sums (member, year, currency, five sums), and
+    (member, year) -> annual invoice conversion, income group and adjustment (with a kind and an amount)."""
+    cells = {year: YearCell(year) for year in range(first_year, last_year + 1)}
+    for _member_id, year, currency, total, paid, credited, written_off, outstanding in invoice_rows:
+        cell, amount = cells[year], assessor.amounts
+        cell.invoiced[currency] = amount[total]
+        cell.paid[currency] = amount[paid]
+        cell.credited[currency] = amount[credited]
+        cell.written_off[currency] = amount[written_off]
+        cell.outstanding[currency] = amount[outstanding]
+    for year, cell in cells.items():
+        key = (member_id, year)
+        adjustment = adjustments.get(key)
+        assessor.cell(
+            year,
+            kind,
+            hub_currency,
+            groups.get(key),
+            adjustment.kind if adjustment is not None else None,
+            adjustment.amount if adjustment is not None else None,
+            conversions.get(key),
+        ).set_on(cell)
+    return list(cells.values())
 
 
 def arrears_report(
@@ -438,25 +453,6 @@ def arrears_totals(
     return ArrearsTotals(_assessed_totals(member_ids, first_year, last_year, policies), outstanding)
 
 
-@dataclass(frozen=True)
-class _HubCurrency:
-    base_currency: str
-
-
-@dataclass(frozen=True)
-class _MemberOfAKind:
-    """What an assessment reads of a member: its kind and its hub's currency."""
-
-    kind: MemberKind
-    hub: _HubCurrency
-
-
-@dataclass(frozen=True)
-class _Adjustment:
-    kind: AdjustmentKind
-    amount: Decimal | None
-
-
 def _assessed_totals(
     member_ids: sa.Select, first_year: int, last_year: int, policies
 ) -> dict[int, dict[str, Decimal]]:
@@ -464,8 +460,8 @@ def _assessed_totals(
 
     Members whose assessment has the same inputs (year, kind, income group, adjustment, the annual invoice's
     currency and stored conversion, the hub's currency) are assessed alike, so one aggregate query counts
-    them per set of inputs, and each set is assessed once by the same rules as a cell (`_set_assessed`),
-    in Decimal, then multiplied by its count."""
+    them per set of inputs, and each set is assessed once as a cell is (`_CellAssessor`), in Decimal, then
+    multiplied by its count."""
     years = sa.union_all(
         *(
             sa.select(sa.literal(year, sa.Integer).label("fiscal_year"))
@@ -532,6 +528,7 @@ def _assessed_totals(
     totals: dict[int, dict[str, Decimal]] = {
         year: defaultdict(lambda: ZERO) for year in range(first_year, last_year + 1)
     }
+    assessor = _CellAssessor(policies)
     for (
         year,
         kind,
@@ -545,22 +542,15 @@ def _assessed_totals(
         hub_currency,
         members,
     ) in db.session.execute(inputs):
-        adjustment = _Adjustment(adjustment_kind, adjustment_amount) if adjustment_kind is not None else None
-        assessment = assess_from(
-            _MemberOfAKind(kind, _HubCurrency(hub_currency)),
-            year,
-            policies.get(year),
-            income_group,
-            adjustment,
-        )
         annual_invoice = (
             (invoice_currency, assessed_amount, assessed_currency, exchange_rate)
             if invoice_currency is not None
             else None
         )
-        cell = YearCell(year)
-        _set_assessed(cell, assessment, annual_invoice)
-        if cell.assessed is not None and cell.assessed_currency and not assessment.waived:
+        cell = assessor.cell(
+            year, kind, hub_currency, income_group, adjustment_kind, adjustment_amount, annual_invoice
+        )
+        if cell.counted:
             totals[year][cell.assessed_currency] += cell.assessed * members
     return {
         year: {currency: amount for currency, amount in sorted(values.items()) if amount}
@@ -606,37 +596,122 @@ def _invoiced_conversions(member_ids, first_year: int, last_year: int) -> dict[t
     }
 
 
-def _set_assessed(cell: YearCell, assessment, annual_invoice: tuple | None) -> None:
+@dataclass(frozen=True)
+class _CellAssessment:
+    """A year's assessment as its cell shows it (the `YearCell` fields of the same names): the same for
+    every member with the same inputs."""
+
+    assessed: Decimal | None = None
+    assessed_currency: str | None = None
+    policy_assessed: Decimal | None = None
+    policy_currency: str | None = None
+    exchange_rate: Decimal | None = None
+    rate_source: str | None = None
+    assessed_problem: str | None = None
+    waived: bool = False
+    waived_amount: Decimal | None = None
+
+    @property
+    def counted(self) -> bool:
+        """What the assessed totals add up: an amount in a billing currency, a waiver counting as nothing."""
+        return self.assessed is not None and bool(self.assessed_currency) and not self.waived
+
+    def set_on(self, cell: YearCell) -> None:
+        cell.assessed, cell.assessed_currency = self.assessed, self.assessed_currency
+        cell.policy_assessed, cell.policy_currency = self.policy_assessed, self.policy_currency
+        cell.exchange_rate, cell.rate_source = self.exchange_rate, self.rate_source
+        cell.assessed_problem = self.assessed_problem
+        cell.waived, cell.waived_amount = self.waived, self.waived_amount
+
+
+class _Amounts(dict):
+    """Whole cents -> the money amount, each distinct value converted once (an export reads thousands of
+    sums, most of them alike: zeros, the same contribution)."""
+
+    def __missing__(self, value) -> Decimal:
+        amount = self[value] = from_cents(value)
+        return amount
+
+
+class _CellAssessor:
+    """The cells' assessments, each distinct set of inputs (year, member kind, hub currency, income group,
+    adjustment, annual invoice's conversion) assessed and converted once: the cells of a page, the rows of
+    an export and the sets of alike members the totals count. (`amounts` does the same for the cells'
+    invoice sums.)"""
+
+    def __init__(self, policies: dict[int, ContributionPolicy]):
+        self.assessments = AlikeAssessments(policies)
+        self._cells: dict[tuple, _CellAssessment] = {}
+        self.amounts = _Amounts()
+
+    def cell(
+        self,
+        fiscal_year: int,
+        kind: MemberKind,
+        hub_currency: str,
+        income_group,
+        adjustment_kind,
+        adjustment_amount: Decimal | None,
+        annual_invoice: tuple | None,
+    ) -> _CellAssessment:
+        """The cell's assessment; `annual_invoice` is the year's issued annual invoice's currency, assessed
+        amount, assessed currency and rate (None when not invoiced)."""
+        key = (fiscal_year, kind, hub_currency, income_group, adjustment_kind, adjustment_amount)
+        key += (annual_invoice,)
+        found = self._cells.get(key)
+        if found is None:
+            assessed = self.assessments.amount(
+                kind, fiscal_year, income_group, adjustment_kind, adjustment_amount
+            )
+            found = self._cells[key] = _cell_assessment(assessed, hub_currency, annual_invoice)
+        return found
+
+
+def _cell_assessment(
+    assessment: AssessedAmount, hub_currency: str, annual_invoice: tuple | None
+) -> _CellAssessment:
     """The year's assessment in the billing currency: as the issued annual invoice assessed and converted
     it, or else at the policy's budget rate into the currency billed (the invoice's, or the member's hub's
     for a year not invoiced yet). A missing rate leaves it in the policy's currency, with the problem."""
-    cell.policy_assessed = assessment.amount
-    cell.policy_currency = assessment.currency
+    waived = dict(
+        waived=assessment.waived, waived_amount=assessment.policy_amount if assessment.waived else None
+    )
     if assessment.amount is None:
-        cell.assessed_problem = assessment.problem
-        return
+        return _CellAssessment(
+            policy_assessed=assessment.amount,
+            policy_currency=assessment.currency,
+            assessed_problem=assessment.problem,
+            **waived,
+        )
     billed_in = None
     if annual_invoice is not None:
         billed_in, assessed_amount, assessed_currency, rate = annual_invoice
         if assessed_amount is not None and assessed_currency == assessment.currency:
             # What the invoice assessed, at the rate it was issued with: the figure it actually billed.
-            cell.policy_assessed = assessed_amount
-            cell.assessed_currency = billed_in
-            cell.exchange_rate = rate
-            cell.rate_source = "invoice" if rate is not None else None
-            cell.assessed = (
-                assessed_amount
-                if rate is None
-                else convert(assessed_amount, assessed_currency, billed_in, rate).amount
+            return _CellAssessment(
+                assessed=(
+                    assessed_amount
+                    if rate is None
+                    else convert(assessed_amount, assessed_currency, billed_in, rate).amount
+                ),
+                assessed_currency=billed_in,
+                policy_assessed=assessed_amount,
+                policy_currency=assessment.currency,
+                exchange_rate=rate,
+                rate_source="invoice" if rate is not None else None,
+                **waived,
             )
-            return
-    billing = billing_amount(assessment, currency=billed_in)
-    cell.assessed_currency = billing.currency
-    cell.assessed = billing.amount
-    cell.exchange_rate = billing.exchange_rate
-    cell.rate_source = "policy" if billing.exchange_rate is not None else None
-    if billing.problem:
-        cell.assessed_problem = billing.problem
+    billing = billing_amount(assessment, currency=billed_in or hub_currency)
+    return _CellAssessment(
+        assessed=billing.amount,
+        assessed_currency=billing.currency,
+        policy_assessed=assessment.amount,
+        policy_currency=assessment.currency,
+        exchange_rate=billing.exchange_rate,
+        rate_source="policy" if billing.exchange_rate is not None else None,
+        assessed_problem=billing.problem or None,
+        **waived,
+    )
 
 
 ARREARS_COLUMNS = [
@@ -663,53 +738,41 @@ ARREARS_COLUMNS = [
 
 
 def _records(rows):
-    """One record per member, fiscal year and invoice currency, in the order of ARREARS_COLUMNS."""
+    """One record per member, fiscal year and invoice currency of these rows, in the order of
+    ARREARS_COLUMNS."""
     for row in rows:
         member = row.member
-        hub_name = member.hub.name if member.hub else ""
-        consecutive = row.consecutive_unpaid
-        flagged = "yes" if row.flagged else "no"
-        for cell in row.cells:
-            waived, unpaid = "yes" if cell.waived else "no", "yes" if cell.unpaid else "no"
-            for currency in cell.currencies or [None]:
-                yield [
-                    member.name,
-                    member.country_code,
-                    hub_name,
-                    cell.fiscal_year,
-                    cell.assessed,
-                    cell.assessed_currency or "",
-                    cell.policy_assessed,
-                    cell.policy_currency or "",
-                    _plain_rate(cell.exchange_rate),
-                    waived,
-                    currency or "",
-                    cell.invoiced.get(currency, ZERO) if currency else ZERO,
-                    cell.paid.get(currency, ZERO) if currency else ZERO,
-                    cell.credited.get(currency, ZERO) if currency else ZERO,
-                    cell.written_off.get(currency, ZERO) if currency else ZERO,
-                    cell.outstanding.get(currency, ZERO) if currency else ZERO,
-                    unpaid,
-                    consecutive,
-                    flagged,
-                ]
+        yield from _row_records(member.name, member.country_code, member.hub.name if member.hub else "", row)
 
 
-@dataclass(frozen=True)
-class _ExportHub:
-    name: str
-    base_currency: str
-
-
-@dataclass(frozen=True)
-class _ExportMember:
-    """What the assessment rules and the records read of a member, from the export's plain columns."""
-
-    id: int
-    name: str
-    kind: MemberKind
-    country_code: str
-    hub: _ExportHub | None
+def _row_records(name: str, country_code: str, hub_name: str, row: ArrearsRow):
+    """One record per fiscal year and invoice currency of a member's row, in the order of ARREARS_COLUMNS."""
+    consecutive = row.consecutive_unpaid
+    flagged = "yes" if consecutive >= ARREARS_THRESHOLD_YEARS else "no"
+    for cell in row.cells:
+        waived, unpaid = "yes" if cell.waived else "no", "yes" if cell.unpaid else "no"
+        for currency in cell.currencies or [None]:
+            yield [
+                name,
+                country_code,
+                hub_name,
+                cell.fiscal_year,
+                cell.assessed,
+                cell.assessed_currency or "",
+                cell.policy_assessed,
+                cell.policy_currency or "",
+                _plain_rate(cell.exchange_rate),
+                waived,
+                currency or "",
+                cell.invoiced.get(currency, ZERO) if currency else ZERO,
+                cell.paid.get(currency, ZERO) if currency else ZERO,
+                cell.credited.get(currency, ZERO) if currency else ZERO,
+                cell.written_off.get(currency, ZERO) if currency else ZERO,
+                cell.outstanding.get(currency, ZERO) if currency else ZERO,
+                unpaid,
+                consecutive,
+                flagged,
+            ]
 
 
 def arrears_records(first_year: int, last_year: int, hub_id: int | None = None, only_flagged: bool = False):
@@ -761,20 +824,11 @@ def arrears_records(first_year: int, last_year: int, hub_id: int | None = None, 
             sa.and_(adjustment.member_id == Member.id, adjustment.fiscal_year.between(first_year, last_year)),
         )
     )
+    assessor = _CellAssessor(policies)
     for row, its_sums, its_conversions, its_groups, its_adjustments in merge_related(
         members, invoice_sums, conversions, groups, adjustments
     ):
         member_id, name, kind, country_code, hub_name, base_currency = row
-        hub = _ExportHub(hub_name, base_currency) if hub_name is not None else None
-        member = _ExportMember(member_id, name, kind, country_code, hub)
-        assessments = _assess(
-            [member],
-            first_year,
-            last_year,
-            policies,
-            {(member_id, year): income_group for _id, year, income_group in its_groups},
-            {(member_id, line.fiscal_year): line for line in its_adjustments},
-        )
         # The latest annual invoice of a year wins (they come by invoice id), as in _invoiced_conversions.
         member_conversions = {
             (member_id, line.fiscal_year): (
@@ -785,11 +839,22 @@ def arrears_records(first_year: int, last_year: int, hub_id: int | None = None, 
             )
             for line in its_conversions
         }
-        yield from _records(
-            _build_rows([member], first_year, last_year, its_sums, member_conversions, assessments)
+        cells = _year_cells(
+            member_id,
+            kind,
+            base_currency,
+            first_year,
+            last_year,
+            its_sums,
+            member_conversions,
+            {(member_id, year): income_group for _id, year, income_group in its_groups},
+            {(member_id, line.fiscal_year): line for line in its_adjustments},
+            assessor,
         )
+        yield from _row_records(name, country_code, hub_name or "", ArrearsRow(None, cells))
 
 
+@lru_cache(maxsize=256)
 def _plain_rate(rate: Decimal | None) -> Decimal | None:
     """0.92000000 as 0.92 (and 10.00000000 as 10, not 1E+1)."""
     return None if rate is None else Decimal(f"{rate.normalize():f}")

@@ -53,30 +53,113 @@ def policy_for(fiscal_year: int) -> ContributionPolicy | None:
     )
 
 
-def assess_members(members: Iterable[Member], fiscal_year: int) -> list[Assessment]:
-    """Assess many members in a constant number of queries."""
-    members = list(members)
-    ids = [member.id for member in members]
-    policy = policy_for(fiscal_year)
-    groups = dict(
-        db.session.execute(
-            sa.select(MemberIncomeGroup.member_id, MemberIncomeGroup.income_group).where(
-                MemberIncomeGroup.fiscal_year == fiscal_year, MemberIncomeGroup.member_id.in_(ids)
-            )
-        ).all()
+@dataclass(frozen=True)
+class AssessedAmount:
+    """What the assessment rules give for one set of inputs (a member kind, a fiscal year, an income group
+    and an adjustment's kind and amount), whichever member has them: alike members share one."""
+
+    fiscal_year: int
+    #: In `currency`, the policy's; None when it cannot be computed (see `problem`).
+    amount: Decimal | None
+    currency: str | None
+    policy_amount: Decimal | None
+    problem: str | None
+    policy: ContributionPolicy | None
+    waived: bool
+
+
+def assessed_amount(
+    kind: MemberKind,
+    fiscal_year: int,
+    policy: ContributionPolicy | None,
+    income_group: IncomeGroup | None,
+    adjustment_kind: AdjustmentKind | None = None,
+    adjustment_amount: Decimal | None = None,
+) -> AssessedAmount:
+    """The assessment rules: the policy amount for the kind and income group, replaced by an adjustment
+    (a waiver is zero) when there is one; a problem instead when no amount can be computed."""
+    problem = None
+    policy_amount = None
+    if policy is None:
+        problem = f"There is no contribution policy for FY{fiscal_year}."
+    elif kind == MemberKind.NATIONAL and income_group is None:
+        problem = f"No income group is recorded for FY{fiscal_year}."
+    else:
+        policy_amount = policy.amount_for(kind, income_group)
+    amount = policy_amount
+    if adjustment_kind is not None:
+        amount = Decimal("0.00") if adjustment_kind == AdjustmentKind.WAIVER else adjustment_amount
+        if policy is not None:
+            problem = None  # a decided amount stands even without an income group
+    return AssessedAmount(
+        fiscal_year=fiscal_year,
+        amount=amount if problem is None else None,
+        currency=policy.currency if policy is not None else None,
+        policy_amount=policy_amount,
+        problem=problem,
+        policy=policy,
+        waived=adjustment_kind == AdjustmentKind.WAIVER,
     )
-    adjustments = {
-        adjustment.member_id: adjustment
-        for adjustment in db.session.scalars(
-            sa.select(ContributionAdjustment).where(
-                ContributionAdjustment.fiscal_year == fiscal_year, ContributionAdjustment.member_id.in_(ids)
+
+
+class AlikeAssessments:
+    """Assesses many members over many years, applying the rules once per set of alike inputs: a report of
+    every member and year computes each distinct figure once (members share a few policy amounts)."""
+
+    def __init__(self, policies: dict[int, ContributionPolicy]):
+        #: fiscal year -> its policy (a year missing has none).
+        self.policies = policies
+        self._amounts: dict[tuple, AssessedAmount] = {}
+
+    def amount(
+        self,
+        kind: MemberKind,
+        fiscal_year: int,
+        income_group: IncomeGroup | None,
+        adjustment_kind: AdjustmentKind | None = None,
+        adjustment_amount: Decimal | None = None,
+    ) -> AssessedAmount:
+        """`assessed_amount` for these inputs, computed once."""
+        key = (kind, fiscal_year, income_group, adjustment_kind, adjustment_amount)
+        found = self._amounts.get(key)
+        if found is None:
+            found = self._amounts[key] = assessed_amount(
+                kind, fiscal_year, self.policies.get(fiscal_year), *key[2:]
             )
+        return found
+
+    def of(self, member, fiscal_year: int, income_group, adjustment) -> Assessment:
+        """One member's assessment for a year, from its income group and adjustment already read."""
+        if adjustment is None:
+            assessed = self.amount(member.kind, fiscal_year, income_group)
+        else:
+            assessed = self.amount(member.kind, fiscal_year, income_group, adjustment.kind, adjustment.amount)
+        return Assessment(
+            member=member,
+            fiscal_year=fiscal_year,
+            amount=assessed.amount,
+            currency=assessed.currency,
+            income_group=income_group,
+            policy_amount=assessed.policy_amount,
+            adjustment=adjustment,
+            problem=assessed.problem,
+            policy=assessed.policy,
+        )
+
+
+def policies_for(fiscal_years: Iterable[int]) -> dict[int, ContributionPolicy]:
+    """fiscal year -> its contribution policy, for those of these years that have one (one query)."""
+    return {
+        policy.fiscal_year: policy
+        for policy in db.session.scalars(
+            sa.select(ContributionPolicy).where(ContributionPolicy.fiscal_year.in_(list(fiscal_years)))
         )
     }
-    return [
-        assess_from(member, fiscal_year, policy, groups.get(member.id), adjustments.get(member.id))
-        for member in members
-    ]
+
+
+def assess_members(members: Iterable[Member], fiscal_year: int) -> list[Assessment]:
+    """Assess many members in a constant number of queries."""
+    return assess_members_years(members, [fiscal_year])[fiscal_year]
 
 
 def assess_members_years(
@@ -87,12 +170,7 @@ def assess_members_years(
     members = list(members)
     years = list(fiscal_years)
     ids = [member.id for member in members]
-    policies = {
-        policy.fiscal_year: policy
-        for policy in db.session.scalars(
-            sa.select(ContributionPolicy).where(ContributionPolicy.fiscal_year.in_(years))
-        )
-    }
+    assessor = AlikeAssessments(policies_for(years))
     groups = {
         (member_id, year): group
         for member_id, year, group in db.session.execute(
@@ -111,13 +189,7 @@ def assess_members_years(
     }
     return {
         year: [
-            assess_from(
-                member,
-                year,
-                policies.get(year),
-                groups.get((member.id, year)),
-                adjustments.get((member.id, year)),
-            )
+            assessor.of(member, year, groups.get((member.id, year)), adjustments.get((member.id, year)))
             for member in members
         ]
         for year in years
@@ -129,12 +201,7 @@ def assess_member_years(member: Member, fiscal_years: Iterable[int], adjustments
     (the years' policies, with their rates): income groups come from `member.income_groups` and
     adjustments from `adjustments` when given (the member page has read both already)."""
     years = list(fiscal_years)
-    policies = {
-        policy.fiscal_year: policy
-        for policy in db.session.scalars(
-            sa.select(ContributionPolicy).where(ContributionPolicy.fiscal_year.in_(years))
-        )
-    }
+    assessor = AlikeAssessments(policies_for(years))
     groups = {record.fiscal_year: record.income_group for record in member.income_groups}
     if adjustments is None:
         adjustments = db.session.scalars(
@@ -143,9 +210,7 @@ def assess_member_years(member: Member, fiscal_years: Iterable[int], adjustments
             )
         )
     by_year = {adjustment.fiscal_year: adjustment for adjustment in adjustments}
-    return [
-        assess_from(member, year, policies.get(year), groups.get(year), by_year.get(year)) for year in years
-    ]
+    return [assessor.of(member, year, groups.get(year), by_year.get(year)) for year in years]
 
 
 def assess_member(member: Member, fiscal_year: int) -> Assessment:
@@ -155,29 +220,8 @@ def assess_member(member: Member, fiscal_year: int) -> Assessment:
 
 def assess_from(member, fiscal_year, policy, income_group, adjustment) -> Assessment:
     """Apply the assessment rules to a policy, an income group and an adjustment already read."""
-    problem = None
-    policy_amount = None
-    if policy is None:
-        problem = f"There is no contribution policy for FY{fiscal_year}."
-    elif member.kind == MemberKind.NATIONAL and income_group is None:
-        problem = f"No income group is recorded for FY{fiscal_year}."
-    else:
-        policy_amount = policy.amount_for(member.kind, income_group)
-    amount = policy_amount
-    if adjustment is not None:
-        amount = Decimal("0.00") if adjustment.kind == AdjustmentKind.WAIVER else adjustment.amount
-        if policy is not None:
-            problem = None  # a decided amount stands even without an income group
-    return Assessment(
-        member=member,
-        fiscal_year=fiscal_year,
-        amount=amount if problem is None else None,
-        currency=policy.currency if policy is not None else None,
-        income_group=income_group,
-        policy_amount=policy_amount,
-        adjustment=adjustment,
-        problem=problem,
-        policy=policy,
+    return AlikeAssessments({fiscal_year: policy} if policy is not None else {}).of(
+        member, fiscal_year, income_group, adjustment
     )
 
 

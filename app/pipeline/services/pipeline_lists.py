@@ -7,7 +7,7 @@ from datetime import timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, lazyload
 
 from ...auth.models import User
 from ...common.forms import choices
@@ -15,10 +15,12 @@ from ...common.money import quantize
 from ...common.pagination import paginate_counted
 from ...common.time import utcnow
 from ...common.urls import bounded_int
+from ...contributions.totals import from_cents
 from ...donors.models import Affiliation, Contact, Introduction, Organisation, OrganisationKind
 from ...donors.queries import OrganisationFilters, organisations_statement
 from ...extensions import db
 from ..models import Opportunity, OpportunitySplit
+from ..opportunity_totals import OpportunityTotal, OpportunityYearTotal
 from ..stages import CLOSED_STAGES, OPEN_STAGES, Stage
 from . import plan as plan_service
 from .conversion import MissingPlanRate, to_reporting
@@ -28,6 +30,8 @@ ZERO = Decimal("0.00")
 RECENTLY_CLOSED_DAYS = 90
 #: The largest asks of each stage shown as cards; the rest are counted, and listed by the stage's filter.
 CARDS_PER_COLUMN = 25
+#: Biggest first, the latest of equal asks first: the order the indexes by amount serve, read backwards.
+LIST_ORDER = (Opportunity.amount.desc(), Opportunity.id.desc())
 
 
 @dataclass
@@ -43,45 +47,57 @@ class BoardColumn:
         return self.count - len(self.cards)
 
 
-def _on_board() -> sa.ColumnElement[bool]:
-    """The asks the board shows: every open one, and those closed in the last 90 days."""
-    since = utcnow() - timedelta(days=RECENTLY_CLOSED_DAYS)
-    return sa.or_(
-        Opportunity.stage.in_([stage.value for stage in OPEN_STAGES]),
-        sa.and_(
-            Opportunity.stage.in_([stage.value for stage in CLOSED_STAGES]),
-            Opportunity.stage_changed_at >= since,
-        ),
-    )
-
-
 def board_columns() -> list[BoardColumn]:
-    """One column per stage: its count and totals per currency from one aggregate, and its largest asks as
-    cards (one ranked query, organisation and owner joined): two queries whatever the pipeline's size."""
+    """One column per stage with its count and totals per currency, and its largest asks as cards.
+
+    The open stages' counts and totals are the kept ones (app/pipeline/opportunity_totals.py); the closed
+    stages' are those of the asks closed in the last 90 days, a range of an index by stage and date. The cards
+    are each stage's CARDS_PER_COLUMN largest asks, read in amount order from an index by stage and amount
+    (one limited query per stage, in one statement), with their organisation and owner joined. Four queries
+    whatever the pipeline's size, none of them reading every ask."""
     columns = {stage: BoardColumn(stage, [], {}) for stage in Stage}
+    #: Won, lost and declined asks are on the board for 90 days after they closed.
+    since = utcnow() - timedelta(days=RECENTLY_CLOSED_DAYS)
+    kept = OpportunityTotal
+    open_totals = (
+        sa.select(kept.stage, kept.currency, sa.func.sum(kept.ask_count), sa.func.sum(kept.amount_cents))
+        .where(kept.stage.in_([stage.value for stage in OPEN_STAGES]))
+        .group_by(kept.stage, kept.currency)
+        .having(sa.func.sum(kept.ask_count) > 0)
+    )
+    for stage, currency, count, amount in db.session.execute(open_totals):
+        column = columns[Stage(stage)]
+        column.count += int(count)
+        column.totals[currency] = quantize(from_cents(amount), currency)
     for stage, currency, count, amount in db.session.execute(
         sa.select(Opportunity.stage, Opportunity.currency, sa.func.count(), sa.func.sum(Opportunity.amount))
-        .where(_on_board())
+        .where(
+            Opportunity.stage.in_([stage.value for stage in CLOSED_STAGES]),
+            Opportunity.stage_changed_at >= since,
+        )
         .group_by(Opportunity.stage, Opportunity.currency)
     ):
         column = columns[Stage(stage)]
         column.count += count
         column.totals[currency] = quantize(Decimal(amount), currency)
-    ranked = (
-        sa.select(
-            Opportunity.id,
-            sa.func.row_number()
-            .over(partition_by=Opportunity.stage, order_by=(Opportunity.amount.desc(), Opportunity.id))
-            .label("rank"),
+    largest = [
+        sa.select(Opportunity.id)
+        .where(
+            Opportunity.stage == stage,
+            *([Opportunity.stage_changed_at >= since] if not stage.is_open else []),
         )
-        .where(_on_board())
+        .order_by(*LIST_ORDER)
+        .limit(CARDS_PER_COLUMN)
         .subquery()
-    )
+        .select()
+        for stage in Stage
+    ]
+    card_ids = list(db.session.scalars(sa.union_all(*largest)))
     cards = db.session.scalars(
         sa.select(Opportunity)
-        .join(ranked, ranked.c.id == Opportunity.id)
-        .where(ranked.c.rank <= CARDS_PER_COLUMN)
-        .order_by(Opportunity.amount.desc(), Opportunity.id)
+        .where(Opportunity.id.in_(card_ids))
+        .options(lazyload(Opportunity.splits))  # the cards do not show the split
+        .order_by(*LIST_ORDER)
     )
     for opportunity in cards:
         columns[opportunity.stage].cards.append(opportunity)
@@ -145,40 +161,27 @@ class OpportunityList:
 
 def opportunity_list(filters: Filters) -> OpportunityList:
     """The requested page of asks (`?page=`), and the totals of every ask the filters select: per currency,
-    and converted at each split year's plan rate. The totals query counts the asks too, and a page reads its
-    ids in order first (a narrow sort), then those asks: the list costs the same whatever the page."""
-    order = (Opportunity.amount.desc(), Opportunity.id)
+    and converted at each split year's plan rate. A page reads its ids in order from an index by amount
+    (alone, or after the stage or the owner) and then those asks. The totals are the kept ones
+    (app/pipeline/opportunity_totals.py) when the filters are among their keys (stage, owner, restricted),
+    else added up from the asks selected. The list costs the same whatever the page."""
 
     def page_of(limit: int, offset: int) -> sa.Select:
-        ids = filters.apply(sa.select(Opportunity.id)).order_by(*order).limit(limit).offset(offset)
-        return sa.select(Opportunity).where(Opportunity.id.in_(ids)).order_by(*order)
+        ids = filters.apply(sa.select(Opportunity.id)).order_by(*LIST_ORDER).limit(limit).offset(offset)
+        return sa.select(Opportunity).where(Opportunity.id.in_(ids)).order_by(*LIST_ORDER)
 
-    # Unfiltered, the totals read the tables without asking every id whether it is in the list.
-    selected = [] if filters == Filters() else [Opportunity.id.in_(filters.apply(sa.select(Opportunity.id)))]
-    totals: dict[str, Decimal] = {}
-    count = 0
-    for currency, amount, asks in db.session.execute(
-        sa.select(Opportunity.currency, sa.func.sum(Opportunity.amount), sa.func.count())
-        .where(*selected)
-        .group_by(Opportunity.currency)
-        .order_by(Opportunity.currency)
-    ):
-        totals[currency] = quantize(Decimal(amount), currency)
-        count += asks
+    if filters.fiscal_year is None and filters.kind is None:
+        count, totals, by_year = _kept_totals(filters)
+    else:
+        count, totals, by_year = _added_up_totals(filters)
     pagination = paginate_counted(page_of, count)
-    by_year = db.session.execute(
-        sa.select(OpportunitySplit.fiscal_year, Opportunity.currency, sa.func.sum(OpportunitySplit.amount))
-        .join(Opportunity, Opportunity.id == OpportunitySplit.opportunity_id)
-        .where(*selected)
-        .group_by(OpportunitySplit.fiscal_year, Opportunity.currency)
-    ).all()
     reporting = plan_service.reporting_currency()
     rates = plan_service.rate_table({year for year, _c, _a in by_year})
     converted: Decimal | None = ZERO
     used: dict[tuple[int, str], Decimal] = {}
     missing: set[MissingPlanRate] = set()
     for year, currency, amount in by_year:
-        conversion = to_reporting(quantize(Decimal(amount), currency), currency, year, rates, reporting)
+        conversion = to_reporting(amount, currency, year, rates, reporting)
         if isinstance(conversion, MissingPlanRate):
             missing.add(conversion)
             converted = None
@@ -190,6 +193,73 @@ def opportunity_list(filters: Filters) -> OpportunityList:
     return OpportunityList(
         pagination, totals, converted, dict(sorted(used.items())), sorted(missing), reporting, filters
     )
+
+
+Totals = tuple[int, dict[str, Decimal], list[tuple[int, str, Decimal]]]
+
+
+def _kept_totals(filters: Filters) -> Totals:
+    """(asks, {currency: amount}, [(fiscal year, currency, split amount)]) from the kept totals."""
+
+    def kept_rows(model, *columns) -> sa.Select:
+        query = sa.select(*columns)
+        if filters.owner_id:
+            query = query.where(model.owner_id == filters.owner_id)
+        if filters.stage:
+            query = query.where(model.stage == filters.stage)
+        if filters.restricted is not None:
+            query = query.where(model.is_restricted.is_(filters.restricted))
+        return query
+
+    kept, kept_years = OpportunityTotal, OpportunityYearTotal
+    totals: dict[str, Decimal] = {}
+    count = 0
+    for currency, amount, asks in db.session.execute(
+        kept_rows(kept, kept.currency, sa.func.sum(kept.amount_cents), sa.func.sum(kept.ask_count))
+        .group_by(kept.currency)
+        .having(sa.func.sum(kept.ask_count) > 0)
+        .order_by(kept.currency)
+    ):
+        totals[currency] = quantize(from_cents(amount), currency)
+        count += int(asks)
+    by_year = [
+        (year, currency, quantize(from_cents(amount), currency))
+        for year, currency, amount in db.session.execute(
+            kept_rows(
+                kept_years, kept_years.fiscal_year, kept_years.currency, sa.func.sum(kept_years.amount_cents)
+            )
+            .group_by(kept_years.fiscal_year, kept_years.currency)
+            .having(sa.func.sum(kept_years.amount_cents) != 0)
+        )
+    ]
+    return count, totals, by_year
+
+
+def _added_up_totals(filters: Filters) -> Totals:
+    """The same, added up from the asks the filters select (a filter the kept totals have no key for)."""
+    selected = Opportunity.id.in_(filters.apply(sa.select(Opportunity.id)))
+    totals: dict[str, Decimal] = {}
+    count = 0
+    for currency, amount, asks in db.session.execute(
+        sa.select(Opportunity.currency, sa.func.sum(Opportunity.amount), sa.func.count())
+        .where(selected)
+        .group_by(Opportunity.currency)
+        .order_by(Opportunity.currency)
+    ):
+        totals[currency] = quantize(Decimal(amount), currency)
+        count += asks
+    by_year = [
+        (year, currency, quantize(Decimal(amount), currency))
+        for year, currency, amount in db.session.execute(
+            sa.select(
+                OpportunitySplit.fiscal_year, Opportunity.currency, sa.func.sum(OpportunitySplit.amount)
+            )
+            .join(Opportunity, Opportunity.id == OpportunitySplit.opportunity_id)
+            .where(selected)
+            .group_by(OpportunitySplit.fiscal_year, Opportunity.currency)
+        )
+    ]
+    return count, totals, by_year
 
 
 def fill_filter_choices(form) -> None:
