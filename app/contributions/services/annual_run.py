@@ -549,6 +549,13 @@ def runs_query(fiscal_year: int | None = None) -> sa.Select:
     return query
 
 
+#: A run's invoices in the run page's order (hub, then number), with their status: the page's ids and
+#: count come from this index alone, however many invoices other runs issued.
+sa.Index(
+    "ix_invoices_annual_run_list_order", Invoice.annual_run_id, Invoice.hub_id, Invoice.number, Invoice.status
+)
+
+
 def run_invoices_query(run: AnnualRun) -> sa.Select:
     """The invoices a run issued, in number order."""
     return (

@@ -13,6 +13,7 @@ Every function flushes and never commits.
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from collections.abc import Iterable
 from contextlib import nullcontext
@@ -48,7 +49,7 @@ from ..models import (
     MemberKind,
     MemberStatus,
 )
-from .members import country_name, matching_member_ids
+from .members import country_name, matching_members
 
 FIRST_YEAR, LAST_YEAR = 2000, 2100
 #: What an import reads at most: the World Bank's file has about 270 rows and five columns.
@@ -413,14 +414,24 @@ def preview_import(parsed: ParsedFile, fiscal_year: int) -> ImportPreview:
     return ImportPreview(fiscal_year, lines, ignored, parsed.skipped, still_missing)
 
 
-def missing_members(fiscal_year: int) -> list[tuple[int, str]]:
-    """(id, name) of every national member with no income group for the year, by name. One query."""
+def missing_members(fiscal_year: int, limit: int | None = None) -> list[tuple[int, str]]:
+    """(id, name) of every national member with no income group for the year (the first `limit`), by
+    name. One query."""
     rows = db.session.execute(
-        sa.select(Member.id, Member.name)
-        .where(Member.kind == MemberKind.NATIONAL, ~_has_group(fiscal_year))
-        .order_by(Member.name, Member.id)
+        _missing_members_statement(limit is not None), {"fiscal_year": fiscal_year, "limit": limit}
     )
     return [(row.id, row.name) for row in rows]
+
+
+@functools.cache
+def _missing_members_statement(limited: bool) -> sa.Select:
+    """missing_members' query for any year (and `limit` when `limited`), built once per process."""
+    query = (
+        sa.select(Member.id, Member.name)
+        .where(Member.kind == MemberKind.NATIONAL, ~_has_group(sa.bindparam("fiscal_year", type_=sa.Integer)))
+        .order_by(Member.name, Member.id)
+    )
+    return query.limit(sa.bindparam("limit", type_=sa.Integer)) if limited else query
 
 
 # --- Confirming: the signed rows ---------------------------------------------------------------------------
@@ -598,6 +609,22 @@ class YearCounts:
 
 def year_counts(fiscal_year: int) -> YearCounts:
     """Counts for the overview of a fiscal year, in one query."""
+    row = db.session.execute(_year_counts_statement(), {"fiscal_year": fiscal_year}).one()
+    return YearCounts(
+        fiscal_year=fiscal_year,
+        national=int(row.national or 0),
+        by_group={group: int(getattr(row, group.value) or 0) for group in IncomeGroup},
+        missing=int(row.missing or 0),
+        missing_active=int(row.missing_active or 0),
+        copyable=int(row.copyable or 0),
+    )
+
+
+@functools.cache
+def _year_counts_statement() -> sa.Select:
+    """year_counts' query for any year (a bound `fiscal_year`), built once per process: building it costs
+    several times what running it does."""
+    fiscal_year = sa.bindparam("fiscal_year", type_=sa.Integer)
     current = aliased(MemberIncomeGroup)
     previous = aliased(MemberIncomeGroup)
     group_counts = [
@@ -605,7 +632,7 @@ def year_counts(fiscal_year: int) -> YearCounts:
         for group in IncomeGroup
     ]
     missing = current.id.is_(None)
-    row = db.session.execute(
+    return (
         sa.select(
             sa.func.count(Member.id).label("national"),
             *group_counts,
@@ -621,14 +648,6 @@ def year_counts(fiscal_year: int) -> YearCounts:
             previous, sa.and_(previous.member_id == Member.id, previous.fiscal_year == fiscal_year - 1)
         )
         .where(Member.kind == MemberKind.NATIONAL)
-    ).one()
-    return YearCounts(
-        fiscal_year=fiscal_year,
-        national=int(row.national or 0),
-        by_group={group: int(getattr(row, group.value) or 0) for group in IncomeGroup},
-        missing=int(row.missing or 0),
-        missing_active=int(row.missing_active or 0),
-        copyable=int(row.copyable or 0),
     )
 
 
@@ -638,25 +657,12 @@ def overview_query(
     """National members by name for the overview, narrowed by its search and filters."""
     query = sa.select(Member).where(Member.kind == MemberKind.NATIONAL).order_by(Member.name, Member.id)
     if text and text.strip():
-        query = query.where(Member.id.in_(matching_member_ids(text)))
+        query = query.where(matching_members(text))
     if hub_id:
         query = query.where(Member.hub_id == hub_id)
     if missing_only:
         query = query.where(~_has_group(fiscal_year))
     return query
-
-
-def groups_by_year(member_ids: Iterable[int], years: Iterable[int]) -> dict[tuple[int, int], IncomeGroup]:
-    """{(member id, fiscal year): group} for some members and years, in one query."""
-    ids, years = sorted(set(member_ids)), sorted(set(years))
-    if not ids or not years:
-        return {}
-    rows = db.session.execute(
-        sa.select(
-            MemberIncomeGroup.member_id, MemberIncomeGroup.fiscal_year, MemberIncomeGroup.income_group
-        ).where(MemberIncomeGroup.member_id.in_(ids), MemberIncomeGroup.fiscal_year.in_(years))
-    )
-    return {(member_id, year): group for member_id, year, group in rows}
 
 
 def hubs_with_national_members() -> list[Hub]:

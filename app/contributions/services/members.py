@@ -326,11 +326,15 @@ class ListedMember(NamedTuple):
     contact_email: str | None
 
 
+#: The member list's joins, made once (an ORM alias costs more to make than the query takes to run).
+_LISTED_GROUP = sa.orm.aliased(MemberIncomeGroup)
+_LISTED_CONTACT = sa.orm.aliased(MemberContact)
+
+
 def member_list_rows(fiscal_year: int):
     """For `paginate(rows=...)`: what each row of the member list shows, for the page's ids, in one query
     with the hub, the year's income group and the primary contact joined (the contact the CSV names)."""
-    group = sa.orm.aliased(MemberIncomeGroup)
-    contact = sa.orm.aliased(MemberContact)
+    group, contact = _LISTED_GROUP, _LISTED_CONTACT
 
     def rows(page_ids: sa.Subquery) -> sa.Select:
         return (
@@ -354,9 +358,10 @@ def member_list_rows(fiscal_year: int):
     return rows
 
 
+@functools.cache
 def _first_primary_contact():
     """The id of the member's primary contact (the first, should two ever be marked), for a query of
-    members."""
+    members (made once)."""
     return (
         sa.select(MemberContact.id)
         .where(MemberContact.member_id == Member.id, MemberContact.is_primary)

@@ -159,10 +159,23 @@ def _who(actor) -> str:
 # --- Lists -------------------------------------------------------------------------------------------------
 
 
+#: A payment that came through Stripe (a Checkout Session or a payment intent), the list's own filter.
+STRIPE_PAYMENT = sa.or_(
+    Payment.stripe_checkout_session_id.is_not(None), Payment.stripe_payment_intent_id.is_not(None)
+)
+#: The Stripe payments in the list's order: the list, its count and its totals read them alone, instead of
+#: every payment (the condition has no bound value, so SQLite matches the partial index to the query).
+sa.Index(
+    "ix_payments_stripe_list_order",
+    Payment.received_on,
+    Payment.id,
+    sqlite_where=STRIPE_PAYMENT,
+    postgresql_where=STRIPE_PAYMENT,
+)
+
+
 def _stripe_payment_filters(text: str | None) -> list:
-    filters = [
-        sa.or_(Payment.stripe_checkout_session_id.is_not(None), Payment.stripe_payment_intent_id.is_not(None))
-    ]
+    filters = [STRIPE_PAYMENT]
     if text and text.strip():
         pattern = f"%{text.strip()}%"
         invoice_match = (

@@ -27,10 +27,12 @@ from ...common.errors import DomainError
 from ...common.fiscal import current_fiscal_year
 from ...common.pagination import paginate
 from ...common.time import as_utc, utcnow
+from ...common.urls import row_url
 from ...extensions import db
+from ...hubs.models import Hub
 from .. import bp
 from ..forms.annual_run import FiscalYearForm
-from ..models import AnnualRun, AnnualRunStatus, ContributionPolicy
+from ..models import AnnualRun, AnnualRunStatus, ContributionPolicy, Invoice, Member
 from ..services import annual_run as service
 from ..services.assessments import policy_for
 
@@ -128,7 +130,7 @@ def show_run(run_id: int):
         and heartbeat is not None
         and utcnow() - heartbeat > PAUSED_AFTER
     )
-    invoices = paginate(service.run_invoices_query(run))
+    invoices = paginate(service.run_invoices_query(run), rows=_run_invoice_rows)
     return render_template(
         "contributions/runs/show.html",
         run=run,
@@ -136,10 +138,38 @@ def show_run(run_id: int):
         paused=paused,
         totals=service.run_totals(run),
         page=invoices,
-        member_url=member_url,
-        invoice_url=invoice_url,
+        member_url=_row_link("contributions.show_member", "member_id"),
+        invoice_url=_row_link("contributions.show_invoice", "invoice_id"),
         batch_size=service.DEFAULT_BATCH_SIZE,
     )
+
+
+def _run_invoice_rows(page_ids: sa.Subquery) -> sa.Select:
+    """What the run page lists of each invoice on the page: plain columns, no invoice objects."""
+    return (
+        sa.select(
+            Invoice.id,
+            Invoice.number,
+            Invoice.member_id,
+            Member.name.label("member_name"),
+            Hub.name.label("hub_name"),
+            Invoice.language,
+            Invoice.total,
+            Invoice.currency,
+            Invoice.issued_on,
+        )
+        .join(page_ids, page_ids.c.id == Invoice.id)
+        .join(Member, Member.id == Invoice.member_id)
+        .join(Hub, Hub.id == Invoice.hub_id)
+    )
+
+
+def _row_link(endpoint: str, arg: str):
+    """As member_url and invoice_url, built once for a list's rows (row_url): None while the page does not
+    exist."""
+    if endpoint not in current_app.view_functions:
+        return lambda value: None
+    return row_url(endpoint, arg)
 
 
 def _wants_json() -> bool:
