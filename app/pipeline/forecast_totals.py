@@ -10,10 +10,10 @@ They are written in one place: an `after_flush` listener sees every change to wh
 depends on (its invoices' totals, the member itself, its income groups and adjustments) and computes the
 touched members' rows again with the same code; a policy change, a bulk statement on those tables, or rows
 measured against another current year (a new fiscal year began) rebuild every row. The listener runs after
-the invoice totals' own (app/contributions/totals.py), whose rows the record is read from. On PostgreSQL the
-touched members are locked first (in id order), so that two transactions changing the same member's records
-compute its row one after the other. `recompute_forecasts` derives the rows from the records for the test
-that proves them equal and for backfilling (the migration, the bench seed).
+the invoice totals' own (app/contributions/totals.py), whose rows the record is read from. On PostgreSQL
+the touched members are locked first (in id order, FOR NO KEY UPDATE), so that two transactions changing the
+same member's records compute its row one after the other. `recompute_forecasts` derives the rows from the
+records for the test that proves them equal and for backfilling (the migration, the bench seed).
 """
 
 from __future__ import annotations
@@ -120,7 +120,9 @@ def refresh_members(member_ids) -> None:
     ids = sorted(member_ids)
     if connection.dialect.name == "postgresql":
         connection.execute(
-            sa.select(Member.id).where(Member.id.in_(ids)).order_by(Member.id).with_for_update()
+            # FOR NO KEY UPDATE: it queues refreshes of one member without conflicting with the key-share
+            # locks that rows referring to the member (its payments, its invoice totals) take meanwhile.
+            sa.select(Member.id).where(Member.id.in_(ids)).order_by(Member.id).with_for_update(key_share=True)
         )
     rows = recompute_forecasts(ids)
     connection.execute(
