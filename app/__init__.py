@@ -12,7 +12,7 @@ from .admin import bp as admin_bp
 from .auth import bp as auth_bp
 from .auth.cli import users_cli
 from .bench_cli import bench_cli
-from .common import audit, errors, filters, request_guards, search, security, sqlite, urls
+from .common import audit, errors, filters, mail, request_guards, search, security, sqlite, urls
 from .common.forms import share_wtforms_translations
 from .common.mail_cli import mail_cli
 from .common.translations import compile_stale_catalogues
@@ -91,6 +91,8 @@ def register_blueprints(app: Flask) -> None:
 
 def register_template_helpers(app: Flask) -> None:
     filters.register(app)
+    app.add_template_global(mail.new_send_token, "new_send_token")
+    app.add_template_global(mail.SEND_TOKEN_FIELD, "SEND_TOKEN_FIELD")
 
 
 def register_security(app: Flask) -> None:

@@ -130,6 +130,7 @@ def seed(connection: sa.Connection, scale: float, random_seed: int = 20261128) -
             data.skipped.append(f"{area} (its models exist; bench/seed.py does not fill them yet)")
         else:
             SEEDERS[area](connection, scale, rng, data, models)
+    _fill_plan_totals(connection, data)
     if connection.dialect.name == "postgresql":
         _advance_sequences(connection)
     data.seconds = time.perf_counter() - started
@@ -912,6 +913,14 @@ def _fill_kept_totals(connection: sa.Connection, counts: dict[str, int]) -> None
     rebuild_totals(connection)
     for model in (InvoiceYearTotal, OpenInvoiceTotal):
         counts[model.__tablename__] = connection.scalar(sa.select(sa.func.count()).select_from(model))
+
+
+def _fill_plan_totals(connection: sa.Connection, data: DataSet) -> None:
+    """The plan's kept totals, from the records just inserted (bulk inserts bypass the session listener)."""
+    from app.pipeline.plan_totals import PlanTotal, rebuild_plan_totals
+
+    rebuild_plan_totals(connection)
+    data.rows[PlanTotal.__tablename__] = connection.scalar(sa.select(sa.func.count()).select_from(PlanTotal))
 
 
 def _seed_plan(connection: sa.Connection, scale: float, rng: random.Random, data: DataSet, models) -> None:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import enum
 import re
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -33,6 +34,7 @@ from sqlalchemy.orm import Mapped, Session, column_property, deferred, mapped_co
 from ..extensions import db
 from .audit import current_actor
 from .db_types import enum_column
+from .errors import DomainError
 from .mail_transport import MailDeliveryFailed, mail_server_configured, transmit
 from .time import utcnow
 
@@ -82,6 +84,9 @@ class MailMessage(db.Model):
     requested_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     #: Who asked, as text ("cli", an e-mail address), so that it still reads if the user row is gone.
     requested_by_label: Mapped[str] = mapped_column(sa.String(254), default="")
+    #: The one-time token of the form that asked for this message (see `new_send_token`): a second request
+    #: carrying the same token is a repeat of the first and sends nothing.
+    send_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True, index=True)
     created_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), default=utcnow, index=True)
     #: When a deliverer claimed the message; only the one whose claim succeeded sends it.
     attempted_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
@@ -174,8 +179,11 @@ def _sender_domain(sender: str) -> str:
 # --- Logging inside the transaction ------------------------------------------------------------------------
 
 
-def queue_message(message: EmailMessage, *, kind: str, actor, about: str | None = None) -> MailMessage:
-    """Log a built message as pending in this transaction; `deliver_pending` sends it after the commit."""
+def queue_message(
+    message: EmailMessage, *, kind: str, actor, about: str | None = None, send_token: str | None = None
+) -> MailMessage:
+    """Log a built message as pending in this transaction; `deliver_pending` sends it after the commit.
+    `send_token` is the asking form's one-time token, checked first by `refuse_repeated_send`."""
     if actor is not None:
         actor_id, label = actor.id, actor.email
     else:
@@ -192,12 +200,54 @@ def queue_message(message: EmailMessage, *, kind: str, actor, about: str | None 
         mime=message.as_bytes(policy=policy.SMTP),
         requested_by_id=actor_id,
         requested_by_label=(label or "system")[:254],
+        send_token=send_token,
         created_at=utcnow(),
     )
     db.session.add(logged)
     db.session.flush()
     db.session.info.setdefault(_QUEUED_KEY, set()).add(logged.id)
     return logged
+
+
+# --- One message per click ----------------------------------------------------------------------------------
+#
+# A send button's form carries a one-time token, made when the page is drawn. The first request with it
+# queues the message and stores the token with it; a second request with the same token (a double click, a
+# browser retrying a POST, a form sent again with the back button) finds it and sends nothing. Sending again
+# on purpose is a new page, so a new token. The service checks under a row lock on what it sends, so two
+# requests with one token take turns; the unique column is the last guard.
+
+#: The form field that carries the token.
+SEND_TOKEN_FIELD = "send_token"
+_SEND_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,64}")
+
+
+class RepeatedSend(DomainError):
+    """A send form came a second time: its first request's message stands, and nothing more is sent."""
+
+    def __init__(self, earlier: MailMessage):
+        self.category, first = outcome_message(earlier)
+        super().__init__(f"That was the same button pressed again, so nothing more was sent. {first}")
+
+
+def new_send_token() -> str:
+    """A one-time token for a send form (templates: `post_button(..., once=True)`)."""
+    return secrets.token_urlsafe(18)
+
+
+def send_token(value) -> str | None:
+    """The token a request carried, or None if it carried none or something that is not a token."""
+    return value if isinstance(value, str) and _SEND_TOKEN_SHAPE.fullmatch(value) else None
+
+
+def refuse_repeated_send(token: str | None) -> None:
+    """Raise `RepeatedSend` if a message was already queued with this token. Call it after locking the row
+    of what is sent (the invoice, the member, the letter)."""
+    if token is None:
+        return
+    earlier = db.session.scalar(sa.select(MailMessage).where(MailMessage.send_token == token))
+    if earlier is not None:
+        raise RepeatedSend(earlier)
 
 
 #: session.info key: ids of messages queued in the session's current transaction, not yet committed.

@@ -88,11 +88,12 @@ def organisations_statement(filters: OrganisationFilters) -> sa.Select:
     if filters.country_code:
         statement = statement.where(Organisation.country_code == filters.country_code)
     if filters.theme_id:
+        # EXISTS, probed per row of the list's order index: as IN, SQLite read every organisation of the theme
+        # (a quarter of them) by id and sorted them for each page.
         statement = statement.where(
-            Organisation.id.in_(
-                sa.select(organisation_themes.c.organisation_id).where(
-                    organisation_themes.c.theme_id == filters.theme_id
-                )
+            sa.exists().where(
+                organisation_themes.c.organisation_id == Organisation.id,
+                organisation_themes.c.theme_id == filters.theme_id,
             )
         )
     return statement.order_by(Organisation.search_text, Organisation.id)
@@ -140,6 +141,7 @@ class OrganisationCounts:
     introducers: int
     introductions: int
     interactions: int
+    gifts: int
 
 
 def organisation_counts(organisation_id: int) -> OrganisationCounts:
@@ -154,9 +156,33 @@ def organisation_counts(organisation_id: int) -> OrganisationCounts:
             count(Connection, Connection.contact_id.in_(_current_contact_ids(organisation_id))),
             count(Introduction, Introduction.organisation_id == organisation_id),
             count(Interaction, Interaction.organisation_id == organisation_id),
+            count(Gift, Gift.organisation_id == organisation_id),
         )
     ).one()
     return OrganisationCounts(*row)
+
+
+@dataclass(frozen=True)
+class ContactCounts:
+    """How many rows each paged section of the contact page has, and their gifts, counted in one query."""
+
+    interactions: int
+    introductions: int
+    gifts: int
+
+
+def contact_counts(contact_id: int) -> ContactCounts:
+    def count(table, *conditions) -> sa.ScalarSelect:
+        return sa.select(sa.func.count()).select_from(table).where(*conditions).scalar_subquery()
+
+    row = db.session.execute(
+        sa.select(
+            count(interaction_contacts, interaction_contacts.c.contact_id == contact_id),
+            count(Introduction, Introduction.target_contact_id == contact_id),
+            count(Gift, Gift.contact_id == contact_id),
+        )
+    ).one()
+    return ContactCounts(*row)
 
 
 def _open_steps_of(owner_id: int) -> tuple[sa.ColumnElement[bool], ...]:

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 from ..common import mail
 from ..common.documents import translate
 from ..common.errors import DomainError
+from ..common.locks import lock_and_refresh
 from ..common.time import today
 from ..extensions import db
 from .letters import salutation
@@ -47,8 +48,11 @@ def why_not_sendable(contact: Contact | None) -> str | None:
     return None
 
 
-def queue_letter(letter: AcknowledgementLetter, actor) -> mail.MailMessage:
-    """Log the letter's e-mail as pending, to be sent after the commit; refuses do-not-contact people."""
+def queue_letter(letter: AcknowledgementLetter, actor, send_token: str | None = None) -> mail.MailMessage:
+    """Log the letter's e-mail as pending, to be sent after the commit; refuses do-not-contact people. A
+    second request with the form's `send_token` sends nothing (`mail.RepeatedSend`)."""
+    lock_and_refresh(letter)
+    mail.refuse_repeated_send(send_token)
     contact = db.session.get(Contact, letter.contact_id) if letter.contact_id else None
     problem = why_not_sendable(contact)
     if problem:
@@ -72,7 +76,9 @@ def queue_letter(letter: AcknowledgementLetter, actor) -> mail.MailMessage:
         },
         attachments=[mail.Attachment(letter.filename, letter.pdf_bytes)],
     )
-    logged = mail.queue_message(message, kind=MAIL_KIND, actor=actor, about=str(letter))
+    logged = mail.queue_message(
+        message, kind=MAIL_KIND, actor=actor, about=str(letter), send_token=send_token
+    )
     db.session.add(LetterMessage(message_id=logged.id, letter_id=letter.id))
     db.session.flush()
     return logged

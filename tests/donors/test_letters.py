@@ -5,12 +5,14 @@ marked do not contact."""
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 from datetime import date
 from decimal import Decimal
 
 import pytest
 
+from app.common import mail
 from app.common.mail import MailMessage
 from app.common.time import today
 from app.donors import letters, sending
@@ -251,3 +253,29 @@ def test_a_do_not_contact_person_gets_no_email_and_the_page_says_why(
     response = client.post(f"/donors/letters/{letter.id}/send", follow_redirects=True)
     assert "marked do not contact" in response.text
     assert count(MailMessage) == 0
+
+
+def test_a_double_click_on_e_mail_it_sends_the_letter_once(
+    smtp_server, login_as, make_organisation, make_contact, make_gift, washington
+):
+    organisation = make_organisation(name="Ford Foundation")
+    contact = make_contact(name="Maya Chen", email="maya@ford.example", organisation=organisation)
+    gift = make_gift(organisation=organisation, contact=contact, hub=washington)
+    client = login_as("fundraising")
+    client.post(f"/donors/gifts/{gift.id}/letter", data={"language": ""})
+    letter = db.session.query(AcknowledgementLetter).one()
+    page = client.get(f"/donors/gifts/{gift.id}").text
+    (token,) = re.findall(rf'name="{mail.SEND_TOKEN_FIELD}" value="([^"]+)"', page)
+
+    first = client.post(f"/donors/letters/{letter.id}/send", data={mail.SEND_TOKEN_FIELD: token})
+    second = client.post(
+        f"/donors/letters/{letter.id}/send", data={mail.SEND_TOKEN_FIELD: token}, follow_redirects=True
+    )
+
+    assert first.status_code == 302
+    assert "That was the same button pressed again, so nothing more was sent." in second.text
+    assert len(smtp_server.envelopes) == 1
+    assert count(MailMessage) == 1
+    assert [event for event in history(gift) if event.startswith("letter_sent")] == [
+        "letter_sent: Thank-you letter e-mailed to maya@ford.example"
+    ]

@@ -209,3 +209,35 @@ def test_readers_cannot_change_anything(login_as, foundation):
     client = login_as("operations")
     assert client.get(f"/donors/organisations/{foundation.id}").status_code == 200
     assert client.post(f"/donors/organisations/{foundation.id}/gifts/new", data={}).status_code == 403
+
+
+def test_a_long_history_is_paged_not_cut(login_as, foundation, make_gift, make_hub):
+    """The organisation and contact pages show the newest interactions and gifts a page at a time, with a
+    pager to the older ones, instead of the newest few and a count."""
+    officer = foundation.affiliations[0].contact
+    hub = make_hub(base_currency="USD")
+    for number in range(25):
+        interaction = Interaction(
+            kind="call",
+            occurred_on=today() - timedelta(days=number),
+            organisation=foundation,
+            summary=f"Call number {number}",
+        )
+        interaction.contacts.append(officer)
+        db.session.add(interaction)
+        make_gift(organisation=foundation, hub=hub, received_on=today() - timedelta(days=number))
+    db.session.flush()
+    client = login_as("fundraising")
+
+    first = client.get(f"/donors/organisations/{foundation.id}")
+    assert "Call number 0<" in first.text and "Call number 9<" in first.text
+    assert "Call number 10<" not in first.text
+    assert "1–10 of 25 interactions" in first.text and "1–10 of 25 gifts" in first.text
+    last = client.get(f"/donors/organisations/{foundation.id}?interactions_page=3")
+    assert "Call number 24<" in last.text and "Call number 19<" not in last.text
+
+    person = client.get(f"/donors/contacts/{officer.id}")
+    assert "1–20 of 25 interactions" in person.text
+    assert "Call number 19<" in person.text and "Call number 20<" not in person.text
+    older = client.get(f"/donors/contacts/{officer.id}?interactions_page=2")
+    assert "Call number 20<" in older.text and "Call number 24<" in older.text

@@ -1,5 +1,5 @@
-"""The board's open pipeline figures: every split converted and weighted on its own, asks ranked by their
-converted total, a missing rate named and never counted as 1:1."""
+"""The board's open pipeline figures: per stage and year, each currency's sum weighted and converted once (as
+the plan converts), asks ranked by their converted total, a missing rate named and never counted as 1:1."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def _cell(cells, key):
     return next(cell for cell in cells if cell.key == key)
 
 
-def test_identical_splits_are_each_rounded_as_one_split_would_be(make_opportunity, make_rate):
+def test_a_stage_converts_each_currencys_sum_once(make_opportunity, make_rate):
     year = current_fiscal_year()
     make_rate(year, "EUR", "0.80")
     for _ in range(2):
@@ -25,8 +25,8 @@ def test_identical_splits_are_each_rounded_as_one_split_would_be(make_opportunit
     proposal = _cell(board_report().by_stage, Stage.PROPOSAL.value)
     assert proposal.count == 2
     assert proposal.by_currency == {"EUR": Decimal("2000.02")}
-    assert proposal.amount == Decimal("2500.02")  # 2 x (1000.01 / 0.80 = 1250.01), not 2000.02 / 0.80
-    assert proposal.weighted == Decimal("825.00")  # 2 x (330.00 / 0.80)
+    assert proposal.amount == Decimal("2500.03")  # 2000.02 / 0.80 = 2500.025, not 2 x 1250.01
+    assert proposal.weighted == Decimal("825.01")  # 2000.02 x 33% = 660.0066 -> 660.01; / 0.80 = 825.0125
 
 
 def test_the_top_asks_rank_by_converted_total_with_missing_rates_last(make_opportunity, make_rate):

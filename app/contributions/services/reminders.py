@@ -18,7 +18,7 @@ from flask_babel import force_locale, gettext
 
 from ...common.errors import DomainError
 from ...common.locks import lock_and_refresh
-from ...common.mail import Attachment, MailMessage, MailStatus, build_message
+from ...common.mail import Attachment, MailMessage, MailStatus, build_message, refuse_repeated_send
 from ...common.time import as_utc, today
 from ...extensions import db
 from ..models import ZERO, ContributionMessage, Invoice, InvoiceStatus, MessageKind
@@ -156,7 +156,9 @@ def due_reminders(on: date | None = None) -> list[DueReminder]:
     return [item for item in states if item.state.allowed]
 
 
-def queue_reminder(invoice: Invoice, actor, on: date | None = None) -> MailMessage:
+def queue_reminder(
+    invoice: Invoice, actor, on: date | None = None, send_token: str | None = None
+) -> MailMessage:
     """Log the next reminder (with the stored invoice PDF) if the rules allow it now; it leaves after commit.
 
     Decided under the invoice's row lock, with the last reminder read again inside it, so that two
@@ -164,6 +166,7 @@ def queue_reminder(invoice: Invoice, actor, on: date | None = None) -> MailMessa
     """
     on = on or today()
     lock_and_refresh(invoice, also=("allocations", "credit_notes", "write_offs"))
+    refuse_repeated_send(send_token)
     state = reminder_state(invoice, on)
     if not state.allowed:
         raise ReminderNotAllowed(f"No reminder for {invoice.number}: {state.reason}")
@@ -200,4 +203,5 @@ def queue_reminder(invoice: Invoice, actor, on: date | None = None) -> MailMessa
         invoice=invoice,
         reminder_level=state.level,
         about=f"{level_label(state.level)} for invoice {invoice.number}",
+        send_token=send_token,
     )

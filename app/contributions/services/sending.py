@@ -15,7 +15,16 @@ from email.message import EmailMessage
 from flask_babel import force_locale, gettext
 
 from ...common.errors import DomainError
-from ...common.mail import Attachment, MailMessage, Recipients, build_message, on_delivery, queue_message
+from ...common.locks import lock_and_refresh
+from ...common.mail import (
+    Attachment,
+    MailMessage,
+    Recipients,
+    build_message,
+    on_delivery,
+    queue_message,
+    refuse_repeated_send,
+)
 from ...common.time import today
 from ...extensions import db
 from ..models import ContributionMessage, Invoice, InvoiceEventKind, Member, MessageKind
@@ -55,8 +64,11 @@ def _hub_name(member: Member) -> str:
     return member.hub.legal_name if member.hub is not None else ""
 
 
-def queue_invoice(invoice: Invoice, actor) -> MailMessage:
-    """Log an e-mail of the issued invoice with its PDF to the member's contacts, to send after the commit."""
+def queue_invoice(invoice: Invoice, actor, send_token: str | None = None) -> MailMessage:
+    """Log an e-mail of the issued invoice with its PDF to the member's contacts, to send after the commit.
+    A second request with the form's `send_token` sends nothing (`RepeatedSend`)."""
+    lock_and_refresh(invoice)
+    refuse_repeated_send(send_token)
     member = invoice.member
     recipients = recipients_for(member)
     pdf = stored_invoice_pdf(invoice)
@@ -75,12 +87,23 @@ def queue_invoice(invoice: Invoice, actor) -> MailMessage:
         attachments=[Attachment(f"{invoice.number}.pdf", pdf)],
     )
     return log_member_message(
-        message, MessageKind.INVOICE, member, actor, invoice=invoice, about=f"Invoice {invoice.number}"
+        message,
+        MessageKind.INVOICE,
+        member,
+        actor,
+        invoice=invoice,
+        about=f"Invoice {invoice.number}",
+        send_token=send_token,
     )
 
 
-def queue_statement(member: Member, actor, as_of: date | None = None) -> MailMessage:
-    """Log an e-mail of the member's statement of account (rendered now), to send after the commit."""
+def queue_statement(
+    member: Member, actor, as_of: date | None = None, send_token: str | None = None
+) -> MailMessage:
+    """Log an e-mail of the member's statement of account (rendered now), to send after the commit.
+    A second request with the form's `send_token` sends nothing (`RepeatedSend`)."""
+    lock_and_refresh(member)
+    refuse_repeated_send(send_token)
     recipients = recipients_for(member)
     as_of = as_of or today()
     lang = member.language.value
@@ -98,7 +121,12 @@ def queue_statement(member: Member, actor, as_of: date | None = None) -> MailMes
         attachments=[Attachment(statement_filename(member, as_of), pdf)],
     )
     return log_member_message(
-        message, MessageKind.STATEMENT, member, actor, about=f"Statement of account as of {as_of.isoformat()}"
+        message,
+        MessageKind.STATEMENT,
+        member,
+        actor,
+        about=f"Statement of account as of {as_of.isoformat()}",
+        send_token=send_token,
     )
 
 
@@ -111,9 +139,12 @@ def log_member_message(
     about: str,
     invoice: Invoice | None = None,
     reminder_level: int | None = None,
+    send_token: str | None = None,
 ) -> MailMessage:
     """Log a built message as pending in the mail log and link it to its member (and invoice)."""
-    logged = queue_message(message, kind=kind.value, actor=actor, about=f"{about} · {member.name}")
+    logged = queue_message(
+        message, kind=kind.value, actor=actor, about=f"{about} · {member.name}", send_token=send_token
+    )
     db.session.add(
         ContributionMessage(
             message=logged,

@@ -16,12 +16,15 @@ from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
 from ...common.exports import download_response
 from ...common.mail import (
+    SEND_TOKEN_FIELD,
     MailMessage,
     MailStatus,
+    RepeatedSend,
     deliver_leftovers,
     deliver_pending,
     leftovers_waiting,
     outcome_message,
+    send_token,
 )
 from ...common.pagination import paginate
 from ...extensions import db
@@ -54,9 +57,14 @@ def _invoice_page(invoice: Invoice) -> str:
 
 
 def _send(queue, back_url: str):
-    """Queue with `queue()`, commit, deliver, flash the outcome, and go back."""
+    """Queue with `queue(send_token)`, commit, deliver, flash the outcome, and go back. A repeat of the same
+    form (its one-time token seen before) sends nothing and says what the first request did."""
     try:
-        message = queue()
+        message = queue(send_token(request.form.get(SEND_TOKEN_FIELD)))
+    except RepeatedSend as repeat:
+        db.session.rollback()
+        flash(str(repeat), repeat.category)
+        return redirect(back_url)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")
@@ -97,14 +105,17 @@ def invoice_sending_panel(invoice: Invoice) -> dict:
 @requires(Permission.CONTRIBUTIONS_EDIT)
 def send_invoice(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
-    return _send(lambda: sending.queue_invoice(invoice, current_user), _invoice_page(invoice))
+    return _send(lambda token: sending.queue_invoice(invoice, current_user, token), _invoice_page(invoice))
 
 
 @bp.route("/invoices/<int:invoice_id>/remind", methods=["POST"])
 @requires(Permission.CONTRIBUTIONS_EDIT)
 def send_reminder(invoice_id: int):
     invoice = _invoice_or_404(invoice_id)
-    return _send(lambda: reminders.queue_reminder(invoice, current_user), _invoice_page(invoice))
+    return _send(
+        lambda token: reminders.queue_reminder(invoice, current_user, send_token=token),
+        _invoice_page(invoice),
+    )
 
 
 @bp.route("/members/<int:member_id>/statement/send", methods=["POST"])
@@ -112,7 +123,7 @@ def send_reminder(invoice_id: int):
 def send_statement(member_id: int):
     member = _member_or_404(member_id)
     return _send(
-        lambda: sending.queue_statement(member, current_user),
+        lambda token: sending.queue_statement(member, current_user, send_token=token),
         url_for("contributions.member_statement", member_id=member.id),
     )
 

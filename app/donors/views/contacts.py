@@ -6,12 +6,12 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors
-from ...common.pagination import paginate
+from ...common.pagination import paginate, paginate_counted
 from ...extensions import db
 from .. import bp, duplicates, queries
 from .. import services as service
@@ -21,7 +21,6 @@ from ..models import (
     Connection,
     Connector,
     Contact,
-    Gift,
     Interaction,
     Introduction,
     Organisation,
@@ -29,6 +28,9 @@ from ..models import (
 )
 from ..text import name_key
 from .organisations import organisation_or_404
+
+#: Interactions per page of the contact's history.
+HISTORY_ROWS = 20
 
 
 def contact_or_404(contact_id: int) -> Contact:
@@ -118,25 +120,27 @@ def _contact_page(contact: Contact, connection_form=None, move_form=None, status
         per_page=queries.SECTION_ROWS,
         arg="connections_page",
     )
-    interactions = list(
-        db.session.scalars(
-            sa.select(Interaction)
-            .join(interaction_contacts, interaction_contacts.c.interaction_id == Interaction.id)
-            .where(interaction_contacts.c.contact_id == contact.id)
-            .options(joinedload(Interaction.organisation), selectinload(Interaction.staff))
-            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
-            .limit(50)
-        )
+    counts = queries.contact_counts(contact.id)
+    # A contact's whole history, paged: the newest first, a page at a time, with the pager's "more".
+    interactions = paginate_counted(
+        sa.select(Interaction)
+        .join(interaction_contacts, interaction_contacts.c.interaction_id == Interaction.id)
+        .where(interaction_contacts.c.contact_id == contact.id)
+        .options(joinedload(Interaction.organisation))
+        .order_by(Interaction.occurred_on.desc(), Interaction.id.desc()),
+        counts.interactions,
+        per_page=HISTORY_ROWS,
+        arg="interactions_page",
     )
-    introductions = list(
-        db.session.scalars(
-            sa.select(Introduction)
-            .where(Introduction.target_contact_id == contact.id)
-            .options(joinedload(Introduction.connector), joinedload(Introduction.for_user))
-            .order_by(Introduction.requested_on.desc())
-        )
+    introductions = paginate_counted(
+        sa.select(Introduction)
+        .where(Introduction.target_contact_id == contact.id)
+        .options(joinedload(Introduction.connector), joinedload(Introduction.for_user))
+        .order_by(Introduction.requested_on.desc(), Introduction.id.desc()),
+        counts.introductions,
+        per_page=queries.SECTION_ROWS,
+        arg="introductions_page",
     )
-    gift_count = db.session.scalar(sa.select(sa.func.count(Gift.id)).where(Gift.contact_id == contact.id))
     connectors = list(db.session.scalars(sa.select(Connector).order_by(Connector.name)))
     current = next((a for a in affiliations if a.is_current), None)
     return render_template(
@@ -146,7 +150,7 @@ def _contact_page(contact: Contact, connection_form=None, move_form=None, status
         connections=connections,
         interactions=interactions,
         introductions=introductions,
-        gift_count=gift_count,
+        gift_count=counts.gifts,
         connection_form=connection_form or ConnectionForm(connectors),
         move_form=move_form or MoveContactForm(),
         end_form=EndAffiliationForm(),

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ...auth.permissions import Permission, requires
+from ...common import mail
 from ...common.errors import DomainError
 from ...common.exports import PDF_MIMETYPE, download_response
 from ...extensions import db
@@ -50,7 +51,12 @@ def download_letter(letter_id: int):
 def send_letter(letter_id: int):
     letter = _letter_or_404(letter_id)
     try:
-        queued = sending.queue_letter(letter, current_user)
+        queued = sending.queue_letter(
+            letter, current_user, mail.send_token(request.form.get(mail.SEND_TOKEN_FIELD))
+        )
+    except mail.RepeatedSend as repeat:
+        db.session.rollback()
+        flash(str(repeat), repeat.category)
     except DomainError as error:
         db.session.rollback()
         flash(str(error), "error")

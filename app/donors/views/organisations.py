@@ -142,7 +142,7 @@ def edit_organisation(organisation_id: int):
     return render_template("donors/organisations/form.html", form=form, organisation=organisation), status
 
 
-#: How many interactions and gifts the organisation page shows (the newest); the rest are counted.
+#: Interactions and gifts per page of the organisation page's history (the newest first).
 RECENT_ROWS = 10
 
 
@@ -169,25 +169,24 @@ def show_organisation(organisation_id: int):
             arg=arg,
         )
 
-    interactions = list(
-        db.session.scalars(
-            sa.select(Interaction)
-            .where(Interaction.organisation_id == organisation.id)
-            .options(
-                joinedload(Interaction.next_step_owner),
-            )
-            .order_by(Interaction.occurred_on.desc(), Interaction.id.desc())
-            .limit(RECENT_ROWS)
-        )
+    # The whole history, paged (newest first): interactions from ix_interactions_organisation_recent.
+    interactions = paginate_counted(
+        sa.select(Interaction)
+        .where(Interaction.organisation_id == organisation.id)
+        .options(joinedload(Interaction.next_step_owner))
+        .order_by(Interaction.occurred_on.desc(), Interaction.id.desc()),
+        counts.interactions,
+        per_page=RECENT_ROWS,
+        arg="interactions_page",
     )
-    gifts = list(
-        db.session.scalars(
-            sa.select(Gift)
-            .where(Gift.organisation_id == organisation.id)
-            .options(joinedload(Gift.hub))
-            .order_by(Gift.received_on.desc(), Gift.id.desc())
-            .limit(RECENT_ROWS)
-        )
+    gifts = paginate_counted(
+        sa.select(Gift)
+        .where(Gift.organisation_id == organisation.id)
+        .options(joinedload(Gift.hub))
+        .order_by(Gift.received_on.desc(), Gift.id.desc()),
+        counts.gifts,
+        per_page=RECENT_ROWS,
+        arg="gifts_page",
     )
     introductions = paginate_counted(
         sa.select(Introduction)
@@ -214,8 +213,7 @@ def show_organisation(organisation_id: int):
             arg="introducers_page",
         ),
         interactions=interactions,
-        who=queries.interaction_people([interaction.id for interaction in interactions]),
-        interaction_count=counts.interactions,
+        who=queries.interaction_people([interaction.id for interaction in interactions.items]),
         gifts=gifts,
         gift_totals=queries.gift_totals(organisation.id),
         introductions=introductions,
@@ -223,5 +221,4 @@ def show_organisation(organisation_id: int):
         possible_duplicates=duplicates.organisation_duplicates(organisation),
         country_name=service.country_name,
         today=today(),
-        recent_rows=RECENT_ROWS,
     )

@@ -10,9 +10,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import selectinload
 
 from ...common.fiscal import fiscal_year_of
+from ...common.money import quantize
 from ...common.time import today
 from ...contributions.services.arrears import FlaggedArrears, flagged_arrears
 from ...extensions import db
+from .. import plan_totals
 from ..models import Opportunity, OpportunitySplit
 from ..stages import OPEN_STAGES, Stage
 from . import deadlines
@@ -20,7 +22,7 @@ from . import plan as plan_service
 from .arithmetic import weighted
 from .conversion import MissingPlanRate, to_reporting
 from .expected_contributions import ContributionForecast
-from .plan_report import PlanReport, end_of_day, plan_report
+from .plan_report import PlanReport, ask_as_of, end_of_day, plan_report
 
 ZERO = Decimal("0.00")
 TOP_OPPORTUNITIES = 10
@@ -82,30 +84,30 @@ class BoardReport:
 
 
 def _open_asks(as_of: date):
-    """The condition an open ask counted on `as_of` meets."""
+    """The condition an open ask counted on `as_of` meets (at the stage it had that day)."""
+    stage, _probability = ask_as_of(as_of)
     return sa.and_(
-        Opportunity.stage.in_([stage.value for stage in OPEN_STAGES]),
+        stage.in_([stage.value for stage in OPEN_STAGES]),
         Opportunity.created_at <= end_of_day(as_of),
     )
 
 
 def _stage_counts(as_of: date) -> dict[Stage, int]:
-    """Open asks per stage, with or without a split (one query)."""
-    rows = db.session.execute(
-        sa.select(Opportunity.stage, sa.func.count()).where(_open_asks(as_of)).group_by(Opportunity.stage)
-    )
-    return {Stage(stage): count for stage, count in rows}
+    """Open asks per stage on `as_of`, with or without a split (one query over the records)."""
+    stage, _probability = ask_as_of(as_of)
+    rows = db.session.execute(sa.select(stage, sa.func.count()).where(_open_asks(as_of)).group_by(stage))
+    return {Stage(value): count for value, count in rows}
 
 
 def _split_groups(as_of: date):
-    """The open asks' splits, identical ones (same stage, currency, year, probability and amount) counted
-    together: each split is converted and weighted on its own as before, in one query whatever their
-    number, and the per-split arithmetic runs once per distinct split rather than once per split."""
-    return db.session.execute(
+    """The open asks' splits on `as_of`, identical ones (same stage, currency, year, probability and amount)
+    counted together, in one query over the records; each group is weighted and converted on its own."""
+    stage, probability = ask_as_of(as_of)
+    rows = db.session.execute(
         sa.select(
-            Opportunity.stage,
+            stage,
             Opportunity.currency,
-            Opportunity.probability,
+            probability,
             OpportunitySplit.fiscal_year,
             OpportunitySplit.amount,
             sa.func.count(),
@@ -113,13 +115,13 @@ def _split_groups(as_of: date):
         .join(OpportunitySplit, OpportunitySplit.opportunity_id == Opportunity.id)
         .where(_open_asks(as_of))
         .group_by(
-            Opportunity.stage,
-            Opportunity.currency,
-            Opportunity.probability,
-            OpportunitySplit.fiscal_year,
-            OpportunitySplit.amount,
+            stage, Opportunity.currency, probability, OpportunitySplit.fiscal_year, OpportunitySplit.amount
         )
     ).all()
+    return [
+        (value, currency, chance, year, amount, count)
+        for value, currency, chance, year, amount, count in rows
+    ]
 
 
 def _split_figures(
@@ -170,7 +172,11 @@ def _top_opportunities(as_of: date, rates, reporting: str) -> list[TopOpportunit
         .order_by(missing, sa.case((missing == 1, 0.0), else_=converted).desc(), Opportunity.id)
         .limit(TOP_CANDIDATES)
     )
-    ids = list(db.session.scalars(ranked))
+    return _exactly_ranked(list(db.session.scalars(ranked)), rates, reporting)
+
+
+def _exactly_ranked(ids: list[int], rates, reporting: str) -> list[TopOpportunity]:
+    """These asks converted exactly, largest first (asks with a missing rate last, by id); two queries."""
     candidates = db.session.scalars(
         sa.select(Opportunity).where(Opportunity.id.in_(ids)).options(selectinload(Opportunity.splits))
     ).all()
@@ -199,7 +205,54 @@ def _top_opportunities(as_of: date, rates, reporting: str) -> list[TopOpportunit
             )
         top.append(TopOpportunity(opportunity, total_converted, total_weighted))
     top.sort(key=lambda item: (item.converted is None, -(item.converted or ZERO), item.opportunity.id))
-    return top[:TOP_OPPORTUNITIES]
+    return top
+
+
+def _top_from_index(as_of: date, rates, reporting: str, currencies: list[str]) -> list[TopOpportunity] | None:
+    """The largest open asks read from the top of each currency's amounts (an index), then converted
+    exactly: three queries. An ask's converted total is at most its amount times the largest factor its
+    currency converts at, so once the smallest candidate of every currency is below the tenth total found,
+    no other ask can rank among them. None when that cannot be shown (the caller ranks every ask)."""
+    if not currencies:
+        return []
+    factors = {}
+    for currency in currencies:
+        if currency == reporting:
+            factors[currency] = Decimal(1)
+            continue
+        known = [1 / rate for (_year, code), rate in rates.items() if code == currency and rate and rate > 0]
+        if known:
+            factors[currency] = max(known)
+    # A currency without any rate has only asks ranked last (missing a rate): they matter only when fewer
+    # than ten asks convert, and then every ask is ranked.
+    unconverted = [currency for currency in currencies if currency not in factors]
+    currencies = [currency for currency in currencies if currency in factors]
+    if not currencies:
+        return None
+    branches = [
+        sa.select(Opportunity.id, Opportunity.currency, Opportunity.amount)
+        .where(Opportunity.currency == currency, _open_asks(as_of))
+        .order_by(Opportunity.amount.desc(), Opportunity.id)
+        .limit(TOP_CANDIDATES)
+        .subquery()
+        for currency in currencies
+    ]
+    rows = db.session.execute(sa.union_all(*[sa.select(branch) for branch in branches])).all()
+    ranked = _exactly_ranked([row.id for row in rows], rates, reporting)
+    cut = [
+        currency for currency in currencies if sum(row.currency == currency for row in rows) == TOP_CANDIDATES
+    ]
+    if not cut and not unconverted:
+        return ranked  # every open ask is a candidate
+    exact = [item for item in ranked if item.converted is not None]
+    if len(exact) < TOP_OPPORTUNITIES:
+        return None
+    tenth = exact[TOP_OPPORTUNITIES - 1].converted
+    for currency in cut:
+        smallest = min(Decimal(row.amount) for row in rows if row.currency == currency)
+        if smallest * factors[currency] >= tenth:
+            return None
+    return ranked
 
 
 def board_report(as_of: date | None = None) -> BoardReport:
@@ -215,25 +268,47 @@ def board_report(as_of: date | None = None) -> BoardReport:
     missing: set[MissingPlanRate] = set(plan.figures.missing_rates)
 
     stages = {stage: PipelineCell(stage.label, stage.value) for stage in OPEN_STAGES}
-    for stage, count in _stage_counts(as_of).items():
-        stages[stage].count = count
     year_cells: dict[int, PipelineCell] = {}
-    for stage, currency, probability, fiscal_year, split_amount, count in _split_groups(as_of):
-        stage_cell = stages[Stage(stage)]
-        amount, weighted_amount, missing_rate = _split_figures(
-            split_amount, probability, currency, fiscal_year, rates, reporting
-        )
-        if missing_rate is not None:
-            missing.add(missing_rate)
-        # `count` identical splits: their figures add up to `count` times one split's.
-        amount = None if amount is None else amount * count
-        weighted_amount = None if weighted_amount is None else weighted_amount * count
-        raw = split_amount * count
-        stage_cell.add(amount, weighted_amount, currency, raw)
+
+    def add(stage_value, currency, fiscal_year, amount_raw, weighted_raw, count):
+        stage_cell = stages[Stage(stage_value)]
+        amount = to_reporting(amount_raw, currency, fiscal_year, rates, reporting)
+        if isinstance(amount, MissingPlanRate):
+            missing.add(amount)
+            amount_converted = weighted_converted = None
+        else:
+            amount_converted = amount.amount
+            weighted_converted = to_reporting(weighted_raw, currency, fiscal_year, rates, reporting).amount
+        stage_cell.add(amount_converted, weighted_converted, currency, amount_raw)
         year_cell = year_cells.setdefault(fiscal_year, PipelineCell(f"FY{fiscal_year}", fiscal_year))
-        year_cell.add(amount, weighted_amount, currency, raw)
+        year_cell.add(amount_converted, weighted_converted, currency, amount_raw)
         year_cell.count += count
-    top = _top_opportunities(as_of, rates, reporting)
+
+    top = None
+    if plan.pipeline_rows is not None:
+        # Today: from the kept totals, each (stage, year, currency) sum weighted and converted once.
+        currencies = set()
+        for row in plan.pipeline_rows:
+            if row.measure == plan_totals.ASKS:
+                stages[Stage(row.stage)].count += row.count
+                if row.count:
+                    currencies.add(row.currency)
+            elif row.count:
+                amount_raw = Decimal(row.amount_cents).scaleb(-2)
+                weighted_raw = quantize(Decimal(row.weighted).scaleb(-4), row.currency)
+                add(row.stage, row.currency, row.fiscal_year, amount_raw, weighted_raw, row.count)
+        top = _top_from_index(as_of, rates, reporting, sorted(currencies))
+    else:
+        # An earlier day: from the records, each ask at the stage it had then.
+        for stage, count in _stage_counts(as_of).items():
+            stages[stage].count = count
+        for stage, currency, probability, fiscal_year, split_amount, count in _split_groups(as_of):
+            # `count` identical splits: their figures add up to `count` times one split's.
+            add(stage, currency, fiscal_year, split_amount * count,
+                weighted(split_amount, probability, currency) * count, count)  # fmt: skip
+    if top is None:
+        top = _top_opportunities(as_of, rates, reporting)
+    top = top[:TOP_OPPORTUNITIES]
 
     upcoming = deadlines.upcoming_shortlist(as_of)
     late = deadlines.late_shortlist(as_of)
