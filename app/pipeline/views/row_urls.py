@@ -23,7 +23,5 @@ def id_url(endpoint: str, key: str, **values) -> Callable[[int], str]:
     return lambda id_: f"{before}{id_}{after}"
 
 
-@bp.context_processor
-def inject_id_url():
-    """`{% set show_url = id_url('pipeline.show_opportunity', 'opportunity_id') %}` in pipeline templates."""
-    return {"id_url": id_url}
+# In every template, not only the pipeline's: its partials (the deadlines) are also shown on the home page.
+bp.add_app_template_global(id_url, "id_url")
