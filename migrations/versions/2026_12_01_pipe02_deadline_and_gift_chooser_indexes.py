@@ -4,7 +4,7 @@ read only the rows the lists can show; and the donor's gifts by date, for the pl
 latest gifts with money left.
 
 Revision ID: pipe02
-Revises: coord01
+Revises: issue01
 Create Date: 2026-12-01 20:40:00
 
 """
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "pipe02"
-down_revision = "coord01"
+down_revision = "issue01"
 branch_labels = None
 depends_on = None
 
