@@ -2,7 +2,7 @@
 page checks the length of 5,556 name keys in the index and reads only the 1,241 rows that can be close.
 
 Revision ID: dpages02
-Revises: issue01
+Revises: pipe02
 Create Date: 2026-12-01 20:50:00
 
 """
@@ -11,7 +11,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "dpages02"
-down_revision = "issue01"
+down_revision = "pipe02"
 branch_labels = None
 depends_on = None
 
