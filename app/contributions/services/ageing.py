@@ -63,8 +63,9 @@ class AgeingReport:
     rows: list[AgeingRow]
     #: Per currency, a row of bucket totals (hub_name "All hubs").
     totals: list[AgeingRow]
-    #: Read from the kept totals (they describe `as_of`), rather than recomputed from the records.
-    from_totals: bool = False
+    #: Read from the kept totals (they describe `as_of`), rather than recomputed from the records: how it
+    #: was made, not what it says (left out of comparisons, so that both ways give equal reports).
+    from_totals: bool = field(default=False, compare=False)
 
     def listed_count(self, bucket: str | None = None) -> int:
         """How many invoices `aged_invoices_query` lists for this bucket (every overdue one when None), from
