@@ -19,8 +19,10 @@ pages the workers share with the fork server more than once) and proportional (P
 
 `--concurrent-issues N` then times N people issuing one invoice each at the same moment, as the issue
 view does it (issue and commit, then render and store the PDF), served by 2 x cores + 1 worker processes
-one at a time each, as gunicorn's sync workers would: the median and the slowest wait, queueing included;
-then the same with the number's row lock held while the PDF renders (the old way), for comparison. On SQLite
+one at a time each, as gunicorn's sync workers would, each warmed by one invoice it issued before (a cold
+worker spends about 300 ms more on its first): the median and the slowest wait, queueing included, and the
+CPU per request; alternated twice with the same with the number's row lock held while the PDF renders (the
+old way), for comparison in the same minute. On SQLite
 (in WAL mode, as `flask db upgrade` leaves it) writers queue for the one write lock (BEGIN IMMEDIATE).
 """
 
@@ -85,12 +87,14 @@ class Figures:
             figures = self.concurrent
             line = (
                 f"  {figures['people']} people issuing one invoice each at once ({figures['processes']} "
-                f"worker processes): p50 {figures['p50_ms']:.0f} ms, slowest {figures['max_ms']:.0f} ms"
+                f"worker processes, warm): p50 {figures['p50_ms']:.0f} ms, slowest "
+                f"{figures['max_ms']:.0f} ms, {figures.get('cpu_ms', 0):.0f} ms of a worker's CPU per request"
             )
             if "lock_held_p50_ms" in figures:
                 line += (
                     f"; with the number locked while the PDF renders (as before): p50 "
-                    f"{figures['lock_held_p50_ms']:.0f} ms, slowest {figures['lock_held_max_ms']:.0f} ms"
+                    f"{figures['lock_held_p50_ms']:.0f} ms, slowest {figures['lock_held_max_ms']:.0f} ms, "
+                    f"{figures.get('lock_held_cpu_ms', 0):.0f} ms CPU"
                 )
             lines.append(line)
         return "\n".join(lines)
@@ -278,14 +282,25 @@ def _ready(_=None) -> int:
     return os.getpid()
 
 
-def _issue_one(invoice_id: int, operator_id: int, lock_while_rendering: bool) -> float:
+def _warm_up(invoice_id: int, operator_id: int) -> int:
+    """Issue one invoice through the view, as a worker that has served before (its templates compiled, its
+    fonts and styles loaded: about 300 ms of CPU the first time). Sleeps first, so that each worker takes
+    one."""
+    time.sleep(0.5)
+    _issue_one(invoice_id, operator_id, False)
+    return os.getpid()
+
+
+def _issue_one(invoice_id: int, operator_id: int, lock_while_rendering: bool) -> tuple[float, float]:
     """Press "Issue" on one draft (the issue view), or, with `lock_while_rendering`, issue it the old way:
-    the PDF rendered and stored in the transaction that took the number. Returns when it was done."""
+    the PDF rendered and stored in the transaction that took the number. Returns when it was done and the CPU
+    this worker spent on it."""
+    cpu_started = time.process_time()
     if not lock_while_rendering:
         response = _issuer["client"].post(f"/contributions/invoices/{invoice_id}/issue")
         if response.status_code != 302:
             raise RuntimeError(f"issuing invoice #{invoice_id} answered {response.status_code}")
-        return time.time()
+        return time.time(), time.process_time() - cpu_started
     from app.auth.models import User
     from app.common import sqlite
     from app.contributions.models import Invoice
@@ -299,14 +314,16 @@ def _issue_one(invoice_id: int, operator_id: int, lock_while_rendering: bool) ->
         invoicing.store_invoice_pdf(invoice)
         db.session.commit()
         db.session.remove()
-    return time.time()
+    return time.time(), time.process_time() - cpu_started
 
 
 def concurrent_issues(url: str, people: int, processes: int) -> dict:
     """`people` press "Issue" on one draft each at the same moment, served by `processes` worker processes
-    one request at a time each (gunicorn's sync workers): the time each waits for the answer, queueing
-    included. Timed twice: as the app issues (the number committed before the PDF renders), and with the
-    number's row lock held while the PDF renders (as before), for comparison on the same machine."""
+    one request at a time each (gunicorn's sync workers), each of which has issued an invoice before: the
+    time each waits for the answer, queueing included, and the CPU each request costs. Timed as the app
+    issues (the number committed before the PDF renders) and, for comparison on the same machine, with the
+    number's row lock held while the PDF renders (as before), the two alternated twice; the figures pool
+    both rounds of each."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -321,34 +338,48 @@ def concurrent_issues(url: str, people: int, processes: int) -> dict:
     operator = db.session.scalar(sa.select(User).where(User.email == "bench@example.org"))
     members = list(db.session.scalars(sa.select(Member).order_by(Member.id).limit(people)))
     figures = {"people": len(members), "processes": processes}
+
+    def drafts_for(some_members) -> list[int]:
+        db.session.rollback()
+        sqlite.begin_writing(db.session)  # the workers write too: take SQLite's write lock first
+        made = [
+            invoicing.create_draft_invoice(
+                member, FISCAL_YEAR, [("Peer-learning workshop", Decimal("950.00"))], operator,
+                kind=InvoiceKind.OTHER,
+            ).id
+            for member in some_members
+        ]  # fmt: skip
+        db.session.commit()
+        return made
+
     context = multiprocessing.get_context("forkserver")
     pool = ProcessPoolExecutor(
         processes, mp_context=context, initializer=_start_issuer, initargs=(url, operator.id)
     )
     with pool:
         list(pool.map(_ready, range(processes)))
-        phases = [("", False), ("lock_held_", True)]
+        warm = drafts_for(members[:processes])
+        list(pool.map(_warm_up, warm, [operator.id] * len(warm)))
+        rounds = [("", False), ("lock_held_", True)] * 2
         if db.engine.dialect.name == "sqlite":
-            # The old way holds SQLite's one write lock while each PDF renders: sixteen in a row outlast the
-            # busy timeout, and the last ones fail with "database is locked" rather than wait.
-            phases = phases[:1]
-        for label, lock_while_rendering in phases:
-            db.session.rollback()
-            sqlite.begin_writing(db.session)  # the workers write too: take SQLite's write lock first
-            drafts = [
-                invoicing.create_draft_invoice(
-                    member, FISCAL_YEAR, [("Peer-learning workshop", Decimal("950.00"))], operator,
-                    kind=InvoiceKind.OTHER,
-                ).id
-                for member in members
-            ]  # fmt: skip
-            db.session.commit()
-            pool.submit(_ready).result()  # warm: each worker has rendered nothing yet, the pool is idle
+            # The old way holds SQLite's one write lock while each PDF renders: sixteen in a row can outlast
+            # the busy timeout, and the last ones fail with "database is locked" rather than wait.
+            rounds = [("", False)] * 2
+        waits: dict[str, list[float]] = {}
+        cpu: dict[str, list[float]] = {}
+        for label, lock_while_rendering in rounds:
+            drafts = drafts_for(members)
+            pool.submit(_ready).result()  # the pool is idle
             started = time.time()
             futures = [pool.submit(_issue_one, draft, operator.id, lock_while_rendering) for draft in drafts]
-            waits = [future.result() - started for future in futures]
-            figures[f"{label}p50_ms"] = 1000 * statistics.median(waits)
-            figures[f"{label}max_ms"] = 1000 * max(waits)
+            for future in futures:
+                done, spent = future.result()
+                waits.setdefault(label, []).append(done - started)
+                cpu.setdefault(label, []).append(spent)
+        for label in waits:
+            figures[f"{label}p50_ms"] = 1000 * statistics.median(waits[label])
+            figures[f"{label}max_ms"] = 1000 * max(waits[label])
+            figures[f"{label}cpu_ms"] = 1000 * statistics.mean(cpu[label])
     return figures
 
 

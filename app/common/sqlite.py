@@ -85,6 +85,17 @@ def begin_writing(session: Session) -> None:
         session.connection(execution_options={WRITE_LOCK_OPTION: True})
 
 
+def begin_reading(session: Session) -> None:
+    """Begin the session's transaction now without SQLite's write lock (PostgreSQL: nothing), for a read in a
+    request that writes elsewhere (what a POST reads after its commit, before rendering a PDF, need not hold
+    off every other writer). No-op inside an open transaction."""
+    if isinstance(session, scoped_session):
+        session = session()
+    bind = session.get_bind()
+    if isinstance(bind, Engine) and bind.dialect.name == "sqlite" and not session.in_transaction():
+        session.connection(execution_options={WRITE_LOCK_OPTION: False})
+
+
 def use_wal(engine: Engine) -> None:
     """Switch a file database to WAL journaling (kept in the file): readers and the one writer stop waiting
     for each other. In-memory databases keep their own journal."""

@@ -4,8 +4,8 @@ It uses the same resumable run as the browser: interrupt it (Ctrl-C, a lost conn
 again, and it carries on without issuing anything twice or leaving a number unused. The PDFs render in one
 worker process per core.
 
-`flask contributions render-invoice-pdfs` stores the PDF of every issued invoice that lacks one (issued by a
-process that stopped before its PDF was stored).
+`flask contributions render-invoice-pdfs` stores the PDF of every issued invoice and credit note that lacks
+one (issued by a process that stopped, or whose render failed, before its PDF was stored).
 """
 
 from __future__ import annotations
@@ -135,7 +135,7 @@ def _conversion(row: annual_run_preview.PreviewRow) -> str:
 @click.command("render-invoice-pdfs")
 @with_appcontext
 def render_invoice_pdfs_command() -> None:
-    """Render and store the PDF of every issued invoice that has none yet."""
+    """Render and store the PDF of every issued invoice and credit note that has none yet."""
     with pdf_workers() as renderer:
         stored = invoice_pdfs.render_missing(renderer)
     click.echo(f"Stored {stored} invoice PDF(s).")

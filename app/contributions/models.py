@@ -556,7 +556,8 @@ class InvoiceEvent(db.Model):
 
 
 class CreditNote(db.Model):
-    """The only way to reduce or cancel an issued invoice: PREFIX-CN-FY-NNNN, with its own stored PDF."""
+    """The only way to reduce or cancel an issued invoice: PREFIX-CN-FY-NNNN, with its own PDF, rendered after
+    the issuing transaction and stored once."""
 
     __tablename__ = "credit_notes"
     __audited__ = True
@@ -569,6 +570,10 @@ class CreditNote(db.Model):
     currency: Mapped[str] = mapped_column(sa.String(3))
     #: Positive, in `currency` (the invoice's); reduces what the invoice asks for.
     amount: Mapped[Decimal] = mapped_column(MONEY)
+    #: What the invoice still asked for once this note was issued, in `currency`, as its PDF prints it (the
+    #: PDF is rendered after the issuing transaction). Null on notes issued before it was kept: their PDF was
+    #: stored at issue.
+    balance_after: Mapped[Decimal | None] = mapped_column(MONEY)
     reason: Mapped[str] = mapped_column(sa.Text)
     language: Mapped[Language] = mapped_column(enum_column(Language))
     issued_on: Mapped[date]
@@ -912,7 +917,13 @@ def _refuse_changes_to_issued_documents(session, flush_context, instances):
                 if state.attrs[attr.key].history.has_changes():
                     raise IssuedDocumentIsFrozen(f"Invoice {obj.number} is issued; {attr.key} cannot change.")
         elif isinstance(obj, CreditNote) and session.is_modified(obj):
-            raise IssuedDocumentIsFrozen(f"Credit note {obj.number} is issued and cannot change.")
+            state = sa.inspect(obj)
+            pdf_stored_before = _value_before_flush(state, "pdf_sha256") is not None
+            for attr in state.mapper.column_attrs:
+                if attr.key in {"pdf_bytes", "pdf_sha256"} and not pdf_stored_before:
+                    continue  # the PDF is stored once, after the issuing transaction
+                if state.attrs[attr.key].history.has_changes():
+                    raise IssuedDocumentIsFrozen(f"Credit note {obj.number} is issued and cannot change.")
         elif (
             isinstance(obj, InvoiceLine)
             and obj.invoice is not None

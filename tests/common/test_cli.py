@@ -53,7 +53,7 @@ def test_seed_demo_is_idempotent(app):
 def test_seed_demo_can_leave_the_earlier_years_pdfs_to_the_render_command(app):
     """`make run` seeds with --pdfs-later and renders those PDFs in the background once the app serves."""
     from app.common.fiscal import current_fiscal_year
-    from app.contributions.models import Invoice, InvoiceStatus
+    from app.contributions.models import CreditNote, Invoice, InvoiceStatus
 
     def without_pdf(*where):
         return db.session.scalar(
@@ -74,6 +74,8 @@ def test_seed_demo_can_leave_the_earlier_years_pdfs_to_the_render_command(app):
     result = runner.invoke(args=["contributions", "render-invoice-pdfs"])
     assert result.exit_code == 0, result.output
     assert without_pdf() == 0
+    notes_without_pdf = sa.select(sa.func.count(CreditNote.id)).where(CreditNote.pdf_sha256.is_(None))
+    assert db.session.scalar(notes_without_pdf) == 0
     invoices = db.session.scalar(sa.select(sa.func.count(Invoice.id)))
     assert runner.invoke(args=["seed-demo", "--pdfs-later"]).exit_code == 0
     assert db.session.scalar(sa.select(sa.func.count(Invoice.id))) == invoices

@@ -10,8 +10,9 @@ import pytest
 
 from app.common.documents import epc_qr
 from app.common.languages import Language
-from app.contributions.models import InvoiceKind, PolicyExchangeRate
+from app.contributions.models import InvoiceKind, PaymentMethod, PolicyExchangeRate
 from app.contributions.services.assessments import assess_member, billing_amount
+from app.contributions.services.documents import render_credit_note_pdf
 from app.contributions.services.invoicing import (
     NothingToBill,
     create_draft_invoice,
@@ -19,8 +20,10 @@ from app.contributions.services.invoicing import (
     issue_invoice,
     planned_contribution,
     render_pro_forma,
+    store_credit_note_pdf,
     store_invoice_pdf,
 )
+from app.contributions.services.payments import record_payment
 from app.extensions import db
 
 TINY_PNG = bytes.fromhex(
@@ -165,9 +168,31 @@ def test_a_planned_contribution_pro_forma_is_in_the_members_language(make_member
 def test_a_credit_note_pdf_refers_to_its_invoice(make_member, operator):
     invoice = issued_in(Language.FR, make_member, operator)
     note = issue_credit_note(invoice, Decimal("2500.00"), "Réduction décidée par le comité", operator)
+    store_credit_note_pdf(note)
     text = pdf_text(note.pdf_bytes)
     assert "Note de crédit" in text and "BE-CN-2027-0001" in text and "BE-2027-0001" in text
     assert "2 500,00 €" in text and "7 500,00 €" in text and "Réduction décidée par le comité" in text
+
+
+def test_a_credit_note_pdf_rendered_later_prints_the_balance_it_left_when_issued(make_member, operator):
+    invoice = issued_in(Language.EN, make_member, operator)
+    note = issue_credit_note(invoice, Decimal("2500.00"), "Reduced by the committee", operator)
+    record_payment(
+        invoice.member, Decimal("1000.00"), "EUR", date(2027, 2, 1), PaymentMethod.WIRE, operator,
+        allocations=[(invoice, Decimal("1000.00"), None)],
+    )  # fmt: skip
+    assert invoice.balance_due == Decimal("6500.00")
+    store_credit_note_pdf(note)  # after the payment, as a render that failed at first and was made again
+    text = pdf_text(note.pdf_bytes)
+    assert "Balance due on the invoice after this credit note €7,500.00" in " ".join(text.split())
+    assert "6,500.00" not in text
+
+
+def test_a_credit_note_from_before_its_balance_was_kept_renders_without_it(make_member, operator):
+    note = issue_credit_note(issued_in(Language.EN, make_member, operator), Decimal("10.00"), "Why", operator)
+    note.balance_after = None  # as the notes issued before the balance was kept (their PDF stored already)
+    text = pdf_text(render_credit_note_pdf(note, note.invoice))
+    assert "Credit note" in text and "Balance due on the invoice after" not in text
 
 
 # --- Annual contributions converted from the policy's currency ---------------------------------------------

@@ -315,9 +315,82 @@ def test_a_credit_note_is_issued_from_the_invoice(operations, issued):
     assert "Credit note BE-CN-2027-0001 issued" in response.text
     assert issued.status == InvoiceStatus.CREDITED
     note = db.session.scalar(sa.select(CreditNote))
+    assert note.pdf_bytes.startswith(b"%PDF") and note.balance_after == Decimal("0.00")
     download = operations.get(f"/contributions/credit-notes/{note.id}/pdf")
     assert download.headers["Content-Disposition"] == 'attachment; filename="BE-CN-2027-0001.pdf"'
     assert download.data == note.pdf_bytes
+
+
+def test_a_credit_note_whose_pdf_fails_is_issued_all_the_same_and_made_when_downloaded(
+    operations, issued, monkeypatch
+):
+    from app.common import pdf
+
+    real_render = pdf.render_pdf
+
+    def broken(html):
+        raise RuntimeError("renderer down")
+
+    monkeypatch.setattr(pdf, "render_pdf", broken)
+    response = operations.post(
+        f"/contributions/invoices/{issued.id}/credit-notes/new",
+        data={"amount": "2500.00", "reason": "Reduced"},
+        follow_redirects=True,
+    )
+    assert "Credit note BE-CN-2027-0001 issued against BE-2027-0001, but its PDF could not be made" in (
+        response.text
+    )
+    note = db.session.scalar(sa.select(CreditNote))
+    assert note.number == "BE-CN-2027-0001" and note.pdf_sha256 is None  # the number is kept, not lost
+    failed = operations.get(f"/contributions/credit-notes/{note.id}/pdf", follow_redirects=True)
+    assert failed.mimetype == "text/html"
+    assert "The PDF of credit note BE-CN-2027-0001 could not be made" in failed.text
+
+    monkeypatch.setattr(pdf, "render_pdf", real_render)
+    first = operations.get(f"/contributions/credit-notes/{note.id}/pdf")
+    assert first.status_code == 200 and first.data.startswith(b"%PDF")
+    db.session.expire_all()
+    assert db.session.get(CreditNote, note.id).pdf_sha256 == sha256_hex(first.data)
+    assert operations.get(f"/contributions/credit-notes/{note.id}/pdf").data == first.data
+    # The next note takes the next number: the failed render held nothing up.
+    operations.post(
+        f"/contributions/invoices/{issued.id}/credit-notes/new", data={"amount": "100.00", "reason": "Again"}
+    )
+    assert count(CreditNote) == 2
+
+
+@pytest.mark.real_commits
+@pytest.mark.postgres_only
+def test_a_credit_note_number_is_committed_and_its_counter_free_before_the_pdf_renders(
+    operations, issued, monkeypatch
+):
+    from app.common import pdf
+    from app.contributions.models import DocumentSequence
+
+    db.session.commit()
+    seen = {}
+    real_render = pdf.render_pdf
+
+    def render_and_look_from_another_connection(html):
+        with db.engine.connect() as other:
+            seen["number"] = other.scalar(sa.select(CreditNote.number))
+            counter = sa.select(DocumentSequence.id).with_for_update(nowait=True)  # raises if locked
+            seen["counter_free"] = other.execute(counter).first() is not None
+            other.rollback()
+        return real_render(html)
+
+    monkeypatch.setattr(pdf, "render_pdf", render_and_look_from_another_connection)
+    response = operations.post(
+        f"/contributions/invoices/{issued.id}/credit-notes/new",
+        data={"amount": "2500.00", "reason": "Reduced"},
+        follow_redirects=True,
+    )
+
+    assert "Credit note BE-CN-2027-0001 issued against BE-2027-0001." in response.text
+    assert seen["number"] == "BE-CN-2027-0001"
+    assert seen["counter_free"]
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(CreditNote)).pdf_bytes.startswith(b"%PDF")
 
 
 @pytest.mark.parametrize(

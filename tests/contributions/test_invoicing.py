@@ -35,6 +35,7 @@ from app.contributions.services.invoicing import (
     planned_contribution,
     record_invoice_event,
     render_pro_forma,
+    store_credit_note_pdf,
     store_invoice_pdf,
     update_draft_invoice,
 )
@@ -223,6 +224,9 @@ def test_a_credit_note_reduces_the_balance_and_has_its_own_number_and_pdf(issued
     note = issue_credit_note(issued, Decimal("2500.00"), "Reduced by SC decision", operator)
     assert note.number == "BE-CN-2027-0001"
     assert note.invoice == issued and note.currency == "EUR"
+    assert note.balance_after == Decimal("7500.00")  # kept for its PDF, which is rendered after the commit
+    assert note.pdf_bytes is None
+    assert store_credit_note_pdf(note)
     assert note.pdf_bytes.startswith(b"%PDF") and note.pdf_sha256 == sha256_hex(note.pdf_bytes)
     assert issued.amount_credited == Decimal("2500.00") and issued.balance_due == Decimal("7500.00")
     assert issued.status == InvoiceStatus.ISSUED
@@ -271,6 +275,17 @@ def test_a_draft_cannot_be_credited(make_draft_invoice, operator):
 def test_credit_notes_are_frozen(issued, operator):
     note = issue_credit_note(issued, Decimal("10.00"), "Reason", operator)
     note.reason = "Something else"
+    with pytest.raises(IssuedDocumentIsFrozen):
+        db.session.flush()
+
+
+def test_a_credit_note_pdf_is_stored_once_and_then_frozen(issued, operator):
+    note = issue_credit_note(issued, Decimal("10.00"), "Reason", operator)
+    assert store_credit_note_pdf(note)
+    first = note.pdf_bytes
+    assert not store_credit_note_pdf(note, b"%PDF-another")  # a second render is dropped
+    assert note.pdf_bytes == first
+    note.pdf_bytes = b"%PDF-changed"
     with pytest.raises(IssuedDocumentIsFrozen):
         db.session.flush()
 

@@ -182,6 +182,23 @@ def test_a_long_history_opens_with_the_balance_brought_forward_and_lists_only_th
         ]
 
 
+def test_the_latest_day_is_listed_whole_however_many_records_it_has(make_member, make_issued_invoice):
+    member = make_member(name="Republic of Busy Days")
+    earlier = make_issued_invoice(member=member, amount="10.00", issued_on=date(2026, 1, 5), fiscal_year=2026)
+    busy_day = [
+        make_issued_invoice(member=member, amount="20.00", issued_on=date(2026, 2, 1), fiscal_year=2026)
+        for _ in range(3)
+    ]
+
+    statement = build_statement(member, as_of=date(2030, 1, 1), records=2)
+
+    assert statement.brought_forward_until == earlier.issued_on
+    (eur,) = statement.accounts
+    assert [line.kind for line in eur.lines] == ["opening", "invoice", "invoice", "invoice"]
+    assert [line.reference for line in eur.lines[1:]] == [invoice.number for invoice in busy_day]
+    assert eur.balance == D("70.00")
+
+
 def test_a_short_history_is_listed_whole(account):
     statement = build_statement(account[0], as_of=date(2030, 1, 1), records=7)
     assert statement.brought_forward_until is None
@@ -190,8 +207,10 @@ def test_a_short_history_is_listed_whole(account):
 
 def test_the_pdf_of_a_long_history_carries_the_balance_forward(login_as, account, monkeypatch):
     from app.contributions.services import statements
+    from app.contributions.views import statements as views
 
     monkeypatch.setattr(statements, "STATEMENT_RECORDS", 3)
+    monkeypatch.setattr(views, "STATEMENT_PAGE_RECORDS", 3)
     member = account[0]
     client = login_as("operations")
 
@@ -206,6 +225,36 @@ def test_the_pdf_of_a_long_history_carries_the_balance_forward(login_as, account
     assert "Mar 2, 2026" in text and "Jan 10, 2026" not in text
     assert account[2].number in text and account[1].number not in text
     assert "€580.00" in text  # the closing EUR balance, as on the whole statement
+
+
+def test_the_page_lists_fewer_records_than_the_pdf_and_links_to_the_earlier_ones(
+    login_as, account, monkeypatch
+):
+    from app.contributions.services import statements
+    from app.contributions.views import statements as views
+
+    monkeypatch.setattr(views, "STATEMENT_PAGE_RECORDS", 2)
+    member, first, second, _usd = account
+    client = login_as("operations")
+    url = f"/contributions/members/{member.id}/statement"
+
+    page = client.get(url + "?as_of=2030-01-01").get_data(as_text=True)
+    pdf = " ".join(pdf_text(client.get(url + ".pdf?as_of=2030-01-01").data).split())
+
+    # The page lists the latest two records (the credit note, the USD payment and its conversion) and opens
+    # each account with what the earlier ones leave; the PDF lists all six.
+    assert "Balance brought forward" in page and "Balance brought forward" not in pdf
+    assert first.number not in page and first.number in pdf
+    until = build_statement(member, as_of=date(2030, 1, 1), records=2).brought_forward_until
+    assert until == date(2027, 1, 10)
+    assert f"{url}?as_of=2027-01-10" in page
+    # Either way the closing balances are the same.
+    assert "owes €580.00" in page and "€580.00" in pdf
+    assert "credit $200.00" in page
+    # The statement as of the day the page's records start lists the earlier ones in turn.
+    earlier = client.get(url + "?as_of=2027-01-10").get_data(as_text=True)
+    assert first.number in earlier and second.number in earlier
+    assert statements.STATEMENT_RECORDS > views.STATEMENT_PAGE_RECORDS
 
 
 def test_todays_statement_lists_open_invoices_a_page_at_a_time_and_the_pdf_lists_them_all(

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
+from functools import lru_cache
 
 import sqlalchemy as sa
 
@@ -347,12 +348,12 @@ def _year_cells(
     (member, year) -> annual invoice conversion, income group and adjustment (with a kind and an amount)."""
     cells = {year: YearCell(year) for year in range(first_year, last_year + 1)}
     for _member_id, year, currency, total, paid, credited, written_off, outstanding in invoice_rows:
-        cell = cells[year]
-        cell.invoiced[currency] = from_cents(total)
-        cell.paid[currency] = from_cents(paid)
-        cell.credited[currency] = from_cents(credited)
-        cell.written_off[currency] = from_cents(written_off)
-        cell.outstanding[currency] = from_cents(outstanding)
+        cell, amount = cells[year], assessor.amounts
+        cell.invoiced[currency] = amount[total]
+        cell.paid[currency] = amount[paid]
+        cell.credited[currency] = amount[credited]
+        cell.written_off[currency] = amount[written_off]
+        cell.outstanding[currency] = amount[outstanding]
     for year, cell in cells.items():
         key = (member_id, year)
         adjustment = adjustments.get(key)
@@ -634,14 +635,25 @@ class _CellAssessment:
         cell.waived, cell.waived_amount = self.waived, self.waived_amount
 
 
+class _Amounts(dict):
+    """Whole cents -> the money amount, each distinct value converted once (an export reads thousands of
+    sums, most of them alike: zeros, the same contribution)."""
+
+    def __missing__(self, value) -> Decimal:
+        amount = self[value] = from_cents(value)
+        return amount
+
+
 class _CellAssessor:
     """The cells' assessments, each distinct set of inputs (year, member kind, hub currency, income group,
     adjustment, annual invoice's conversion) assessed and converted once: the cells of a page, the rows of
-    an export and the sets of alike members the totals count."""
+    an export and the sets of alike members the totals count. (`amounts` does the same for the cells'
+    invoice sums.)"""
 
     def __init__(self, policies: dict[int, ContributionPolicy]):
         self.assessments = AlikeAssessments(policies)
         self._cells: dict[tuple, _CellAssessment] = {}
+        self.amounts = _Amounts()
 
     def cell(
         self,
@@ -853,6 +865,7 @@ def arrears_records(first_year: int, last_year: int, hub_id: int | None = None, 
         yield from _row_records(name, country_code, hub_name or "", ArrearsRow(None, cells))
 
 
+@lru_cache(maxsize=256)
 def _plain_rate(rate: Decimal | None) -> Decimal | None:
     """0.92000000 as 0.92 (and 10.00000000 as 10, not 1E+1)."""
     return None if rate is None else Decimal(f"{rate.normalize():f}")

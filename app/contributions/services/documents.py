@@ -111,7 +111,11 @@ def bill_to_for(member: Member) -> dict:
     ).as_dict()
 
 
-def _invoice_document(invoice, kind: str) -> InvoiceDocument:
+#: "Read it from the database" (the default where a caller may pass what it read for many at once).
+LOOK_UP = object()
+
+
+def _invoice_document(invoice, kind: str, purchase_order_number=LOOK_UP) -> InvoiceDocument:
     lines = [DocumentLine(line.description, line.amount) for line in invoice.lines]
     return InvoiceDocument(
         kind=kind,
@@ -128,7 +132,9 @@ def _invoice_document(invoice, kind: str) -> InvoiceDocument:
         reference=invoice.number if kind == "invoice" else None,
         payment_terms_days=invoice.hub.payment_terms_days,
         conversion=conversion_of(invoice),
-        purchase_order_number=purchase_order_of(invoice),
+        purchase_order_number=(
+            purchase_order_of(invoice) if purchase_order_number is LOOK_UP else purchase_order_number
+        ),
     )
 
 
@@ -137,10 +143,11 @@ def render_invoice_pdf(invoice) -> bytes:
     return pdf.render_pdf(invoice_html(invoice))
 
 
-def invoice_html(invoice) -> str:
-    """The issued invoice's document as HTML, for `render_invoice_pdf` or a PDF worker process."""
+def invoice_html(invoice, purchase_order_number=LOOK_UP) -> str:
+    """The issued invoice's document as HTML, for `render_invoice_pdf` or a PDF worker process
+    (`purchase_order_number`: as `payment_blockers.purchase_orders_of` read it, else looked up)."""
     lang = invoice.language.value
-    document = _invoice_document(invoice, "invoice")
+    document = _invoice_document(invoice, "invoice", purchase_order_number)
     reference = invoice.payment_reference
     if reference:
         document.structured_reference = display_reference(reference)
@@ -202,15 +209,20 @@ def render_pro_forma_pdf(invoice=None, assessment=None, billing=None) -> bytes:
     )
 
 
-def render_credit_note_pdf(credit_note, invoice) -> bytes:
-    """A credit note's PDF, in the invoice's language, referring to the invoice it reduces."""
-    lang = credit_note.language.value
-    return render_document(
+def credit_note_html(credit_note, invoice) -> str:
+    """A credit note's document as HTML, in the invoice's language, referring to the invoice it reduces and
+    printing the balance it left when it was issued (kept on the note; none on notes from before it was)."""
+    return document_html(
         "pdf/credit_note.html",
         issuer=invoice.hub,
-        lang=lang,
+        lang=credit_note.language.value,
         recipient=invoice.bill_to or {},
         credit_note=credit_note,
         invoice=invoice,
-        balance_after=invoice.balance_due - credit_note.amount,
+        balance_after=credit_note.balance_after,
     )
+
+
+def render_credit_note_pdf(credit_note, invoice) -> bytes:
+    """A credit note's PDF (rendered once, after the issuing transaction)."""
+    return pdf.render_pdf(credit_note_html(credit_note, invoice))

@@ -22,8 +22,15 @@ from sqlalchemy.orm import selectinload
 
 from ...common.pdf import IN_PROCESS
 from ...extensions import db
-from ..models import Invoice
-from .invoicing import invoice_pdf_html, pdf_missing, store_rendered_pdf
+from ..models import CreditNote, Invoice
+from .invoicing import (
+    credit_notes_without_pdf,
+    invoice_pdf_html,
+    pdf_missing,
+    store_credit_note_pdf,
+    store_rendered_pdf,
+)
+from .payment_blockers import purchase_orders_of
 
 #: Rendered PDFs stored per commit (at most; fewer when fewer are ready).
 STORE_BATCH = 10
@@ -45,27 +52,33 @@ class PdfQueue:
 
     def add(self, invoice_id: int) -> None:
         """Render this issued invoice's PDF (committed already; its HTML is read now)."""
-        if invoice_id in self._pending:
-            return
-        invoice = db.session.get(Invoice, invoice_id, options=[selectinload(Invoice.lines)])
-        if invoice is None or invoice.pdf_sha256 is not None:
-            return
-        self._pending[invoice_id] = self.renderer.submit(invoice_pdf_html(invoice))
-        if len(self._pending) >= self.in_flight:
-            wait([next(iter(self._pending.values()))])
-            self.store_finished()
+        self.add_many([invoice_id])
 
     def add_many(self, invoice_ids: list[int]) -> None:
-        """`add` each of these invoices, read together first (with their lines, member and hub)."""
-        if not invoice_ids:
+        """Render these issued invoices' PDFs: read together (with their lines, member, hub and purchase
+        orders), and every HTML built before the first PDF is stored, since storing commits and a commit
+        expires what was read (each invoice would be read again)."""
+        wanted = [invoice_id for invoice_id in dict.fromkeys(invoice_ids) if invoice_id not in self._pending]
+        if not wanted:
             return
-        db.session.scalars(
+        invoices = db.session.scalars(
             sa.select(Invoice)
-            .where(Invoice.id.in_(invoice_ids))
+            .where(Invoice.id.in_(wanted), pdf_missing())
             .options(selectinload(Invoice.lines), selectinload(Invoice.member), selectinload(Invoice.hub))
         ).all()
-        for invoice_id in invoice_ids:
-            self.add(invoice_id)
+        purchase_orders = purchase_orders_of([invoice.id for invoice in invoices])
+        by_id = {invoice.id: invoice for invoice in invoices}
+        pages = [
+            (invoice_id, invoice_pdf_html(by_id[invoice_id], purchase_orders.get(invoice_id)))
+            for invoice_id in wanted
+            if invoice_id in by_id
+        ]
+        del invoices, by_id
+        for invoice_id, html in pages:
+            self._pending[invoice_id] = self.renderer.submit(html)
+            if len(self._pending) >= self.in_flight:
+                wait([next(iter(self._pending.values()))])
+                self.store_finished()
 
     def store_finished(self, at_least: int = 1) -> int:
         """Store the PDFs that are ready, oldest first, if there are `at_least` of them; commits."""
@@ -110,14 +123,30 @@ def missing_pdf_ids(annual_run_id: int | None = None, limit: int | None = None) 
 
 
 def render_missing(renderer=IN_PROCESS, annual_run_id: int | None = None) -> int:
-    """Render and store every issued invoice's missing PDF; commits. Returns how many were stored."""
+    """Render and store every issued invoice's missing PDF (and, for all invoices, every credit note's);
+    commits. Returns how many were stored."""
     queue = PdfQueue(renderer)
     try:
-        for invoice_id in missing_pdf_ids(annual_run_id):
-            queue.add(invoice_id)
+        missing = missing_pdf_ids(annual_run_id)
+        for start in range(0, len(missing), STORE_BATCH):
+            queue.add_many(missing[start : start + STORE_BATCH])
             queue.store_finished(at_least=STORE_BATCH)
-        return queue.finish()
+        stored = queue.finish()
     except BaseException:
         queue.abandon()
         db.session.rollback()
         raise
+    if annual_run_id is None:
+        stored += render_missing_credit_notes()
+    return stored
+
+
+def render_missing_credit_notes() -> int:
+    """Render and store, here, the PDF of every credit note that lacks one (a render that failed after the
+    note was issued: a rare few); commits after each. Returns how many were stored."""
+    stored = 0
+    for credit_note_id in credit_notes_without_pdf():
+        credit_note = db.session.get(CreditNote, credit_note_id)
+        stored += store_credit_note_pdf(credit_note)
+        db.session.commit()
+    return stored

@@ -38,7 +38,9 @@ from ..models import (
 from ..totals import OPEN_IN_LIST_ORDER, OPEN_INVOICE
 from .assessments import Assessment, BillingAmount, assess_member, billing_amount
 from .documents import (
+    LOOK_UP,
     bill_to_for,
+    credit_note_html,
     invoice_html,
     render_credit_note_pdf,
     render_invoice_pdf,
@@ -198,6 +200,26 @@ def _lock(invoice: Invoice) -> None:
     lock_and_refresh(invoice)
 
 
+#: `db.session.info` key: (the transaction, ids of the drafts created in it).
+_DRAFTS_CREATED_IN = "tributary_drafts_created_in"
+
+
+def _note_created_here(invoice: Invoice) -> None:
+    transaction = db.session().get_transaction()
+    created_in, ids = db.session.info.get(_DRAFTS_CREATED_IN, (None, set()))
+    if created_in is not transaction:
+        ids = set()
+        db.session.info[_DRAFTS_CREATED_IN] = (transaction, ids)
+    ids.add(invoice.id)
+
+
+def _created_here(invoice: Invoice) -> bool:
+    """Whether this draft was created in the session's current transaction: no one else can see it yet, so
+    there is nothing to lock and nothing newer to reload (the annual run creates and issues together)."""
+    created_in, ids = db.session.info.get(_DRAFTS_CREATED_IN, (None, ()))
+    return created_in is not None and created_in is db.session().get_transaction() and invoice.id in ids
+
+
 # --- Events ------------------------------------------------------------------------------------------------
 
 
@@ -269,6 +291,7 @@ def create_draft_invoice(
     _set_lines(invoice, clean)
     db.session.add(invoice)
     db.session.flush()
+    _note_created_here(invoice)
     record_invoice_event(invoice, InvoiceEventKind.CREATED, actor)
     return invoice
 
@@ -347,7 +370,7 @@ def issue_invoice(invoice: Invoice, actor, issued_on: date | None = None) -> Inv
     stores it with `store_invoice_pdf` (or renders many at once in worker processes, as the annual run does).
     Until its PDF is stored, an issued invoice is neither sent nor served (`sending.stored_invoice_pdf`).
     """
-    if invoice.id is not None:
+    if invoice.id is not None and not _created_here(invoice):
         _lock(invoice)
     _require_draft(invoice)
     if not invoice.lines or invoice.total <= 0:
@@ -378,10 +401,11 @@ def pdf_missing() -> sa.ColumnElement[bool]:
     return sa.and_(Invoice.status != InvoiceStatus.DRAFT, Invoice.pdf_sha256.is_(None))
 
 
-def invoice_pdf_html(invoice: Invoice) -> str:
-    """The HTML of an issued invoice's PDF, to render here or in a worker process."""
+def invoice_pdf_html(invoice: Invoice, purchase_order_number: str | None | object = LOOK_UP) -> str:
+    """The HTML of an issued invoice's PDF, to render here or in a worker process (`purchase_order_number`:
+    read already for many invoices at once, else looked up)."""
     with db.session.no_autoflush:
-        return invoice_html(invoice)
+        return invoice_html(invoice, purchase_order_number)
 
 
 def store_invoice_pdf(invoice: Invoice, pdf: bytes | None = None) -> bool:
@@ -429,7 +453,11 @@ def issue_credit_note(
     invoice: Invoice, amount: Decimal, reason: str, actor, issued_on: date | None = None
 ) -> CreditNote:
     """Reduce or cancel an issued invoice: a numbered credit note (PREFIX-CN-FY-NNNN, in the invoice's fiscal
-    year) with its own stored PDF, never more than the balance due."""
+    year), never more than the balance due, keeping the balance it leaves for its PDF; flush, never commit.
+
+    The PDF is not rendered here, as for an invoice: the caller commits first, which releases the hub's
+    numbering row, then stores it with `store_credit_note_pdf`. Until then the note is not served.
+    """
     if invoice.is_draft:
         raise InvoiceNotIssued("A draft is changed or deleted, not credited.")
     _lock(invoice)
@@ -449,17 +477,13 @@ def issue_credit_note(
         hub_id=invoice.hub_id,
         currency=invoice.currency,
         amount=amount,
+        balance_after=balance - amount,
         reason=reason,
         language=invoice.language,
         issued_on=issued_on or today(),
         issued_at=utcnow(),
         issued_by_id=getattr(actor, "id", None),
     )
-    # The note is rendered before it joins the session: once flushed, it may never change again.
-    with db.session.no_autoflush:
-        pdf = render_credit_note_pdf(credit_note, invoice)
-    credit_note.pdf_bytes = pdf
-    credit_note.pdf_sha256 = sha256_hex(pdf)
     db.session.add(credit_note)
     credit_note.invoice = invoice
     db.session.flush()
@@ -468,6 +492,39 @@ def issue_credit_note(
         invoice, InvoiceEventKind.CREDITED, actor, detail=f"Credit note {credit_note.number}: {reason}"
     )
     return credit_note
+
+
+def credit_note_pdf_html(credit_note: CreditNote) -> str:
+    """The HTML of an issued credit note's PDF: its figures as issued (the balance it left is kept)."""
+    with db.session.no_autoflush:
+        return credit_note_html(credit_note, credit_note.invoice)
+
+
+def store_credit_note_pdf(credit_note: CreditNote, pdf: bytes | None = None) -> bool:
+    """Store a credit note's PDF once, as `store_invoice_pdf` does an invoice's: rendered here unless `pdf` is
+    given, then written by one UPDATE that applies only while none is stored. Returns whether it stored it."""
+    if credit_note.pdf_sha256 is not None:
+        return False
+    if pdf is None:
+        with db.session.no_autoflush:
+            pdf = render_credit_note_pdf(credit_note, credit_note.invoice)
+    stored = db.session.execute(
+        sa.update(CreditNote)
+        .where(CreditNote.id == credit_note.id, CreditNote.pdf_sha256.is_(None))
+        .values(pdf_bytes=pdf, pdf_sha256=sha256_hex(pdf))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.expire(credit_note, ["pdf_bytes", "pdf_sha256"])
+    return stored.rowcount == 1
+
+
+def credit_notes_without_pdf() -> list[int]:
+    """Ids of credit notes whose PDF is not stored yet (their render failed after the issuing commit)."""
+    return list(
+        db.session.scalars(
+            sa.select(CreditNote.id).where(CreditNote.pdf_sha256.is_(None)).order_by(CreditNote.id)
+        )
+    )
 
 
 # --- Pro-formas --------------------------------------------------------------------------------------------

@@ -1,10 +1,10 @@
 """Gap-free document numbers per issuing hub, series and fiscal year.
 
-A number is allocated inside the caller's transaction: the counter row is created if missing (INSERT ... ON
-CONFLICT DO NOTHING), then incremented with a single `UPDATE ... RETURNING`, which takes the row lock on
-PostgreSQL (and the database write lock on SQLite) until the transaction ends. Two people issuing at the same
-moment therefore queue on that row; a transaction that fails after allocating rolls the counter back with it,
-so no number is lost. The unique constraints on the document numbers are the backstop.
+A number is allocated inside the caller's transaction: the counter row is incremented with a single
+`UPDATE ... RETURNING` (created first if that finds no row: INSERT ... ON CONFLICT DO NOTHING), which takes
+the row lock on PostgreSQL (and the database write lock on SQLite) until the transaction ends. Two people
+issuing at the same moment therefore queue on that row; a transaction that fails after allocating rolls the
+counter back with it, so no number is lost. The unique constraints on the document numbers are the backstop.
 """
 
 from __future__ import annotations
@@ -51,12 +51,16 @@ def next_number(hub, series: str, fiscal_year: int) -> str:
         raise ValueError(f"Unknown document series {series!r}")
     if hub.id is None:
         db.session.flush()
-    _insert_counter_if_missing(hub.id, series, fiscal_year)
     table = DocumentSequence.__table__
-    allocated = db.session.execute(
+    increment = (
         sa.update(table)
         .where(table.c.hub_id == hub.id, table.c.series == series, table.c.fiscal_year == fiscal_year)
         .values(last_number=table.c.last_number + 1)
         .returning(table.c.last_number)
-    ).scalar_one()
+    )
+    # The counter exists but for the year's first number: one statement, the INSERT only when it is missing.
+    allocated = db.session.execute(increment).scalar_one_or_none()
+    if allocated is None:
+        _insert_counter_if_missing(hub.id, series, fiscal_year)
+        allocated = db.session.execute(increment).scalar_one()
     return format_number(hub.invoice_prefix, series, fiscal_year, allocated)

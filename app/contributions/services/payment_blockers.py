@@ -44,6 +44,20 @@ def purchase_order_of(invoice: Invoice) -> str | None:
     return blocker.purchase_order_number if blocker is not None and blocker.purchase_order_number else None
 
 
+def purchase_orders_of(invoice_ids: Iterable[int]) -> dict[int, str]:
+    """`purchase_order_of` for many invoices in one query: invoice id -> its purchase-order number, for those
+    that have one."""
+    invoice_ids = list(invoice_ids)
+    if not invoice_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(InvoiceBlocker.invoice_id, InvoiceBlocker.purchase_order_number).where(
+            InvoiceBlocker.invoice_id.in_(invoice_ids), InvoiceBlocker.purchase_order_number != ""
+        )
+    )
+    return {invoice_id: number for invoice_id, number in rows if number}
+
+
 def _blocker_for_change(invoice: Invoice, actor) -> InvoiceBlocker:
     if invoice.status in (InvoiceStatus.PAID, InvoiceStatus.CREDITED, InvoiceStatus.WRITTEN_OFF):
         raise BlockerError(

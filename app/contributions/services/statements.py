@@ -123,36 +123,66 @@ _INVOICE_FIGURES = (
 )
 
 
-def _latest_record_days(member_id: int, as_of: date, count: int) -> sa.Select:
-    """The days of the member's latest `count` records of each kind up to `as_of` (read backwards through the
-    member's date indexes), one row each: the latest `count` of all records are among them. (A draft has
-    no issue date, so the index alone tells issued invoices.)"""
+def _record_days(member_id: int, as_of: date) -> list[tuple]:
+    """Per kind of record (invoices, credit notes, write-offs, payments, refunds): its day column and the
+    select of the member's records of that kind up to `as_of`, each read through the member's date indexes.
+    (A draft has no issue date, so the index alone tells issued invoices.)"""
     invoices = sa.and_(Invoice.member_id == member_id, Invoice.issued_on <= as_of)
     payments = sa.and_(Payment.member_id == member_id, Payment.received_on <= as_of)
-    latest = [
-        sa.select(Invoice.issued_on.label("day")).where(invoices).order_by(Invoice.issued_on.desc()),
-        sa.select(CreditNote.issued_on)
-        .join(Invoice)
-        .where(invoices, CreditNote.issued_on <= as_of)
-        .order_by(CreditNote.issued_on.desc()),
-        sa.select(WriteOff.written_off_on)
-        .join(Invoice)
-        .where(invoices, WriteOff.written_off_on <= as_of)
-        .order_by(WriteOff.written_off_on.desc()),
-        sa.select(Payment.received_on).where(payments).order_by(Payment.received_on.desc()),
-        sa.select(Refund.refunded_on)
-        .join(Payment)
-        .where(payments, Refund.refunded_on <= as_of)
-        .order_by(Refund.refunded_on.desc()),
+    return [
+        (Invoice.issued_on, lambda *columns: sa.select(*columns).where(invoices)),
+        (
+            CreditNote.issued_on,
+            lambda *columns: (
+                sa.select(*columns)
+                .select_from(CreditNote)
+                .join(Invoice)
+                .where(invoices, CreditNote.issued_on <= as_of)
+            ),
+        ),
+        (
+            WriteOff.written_off_on,
+            lambda *columns: (
+                sa.select(*columns)
+                .select_from(WriteOff)
+                .join(Invoice)
+                .where(invoices, WriteOff.written_off_on <= as_of)
+            ),
+        ),
+        (Payment.received_on, lambda *columns: sa.select(*columns).where(payments)),
+        (
+            Refund.refunded_on,
+            lambda *columns: (
+                sa.select(*columns)
+                .select_from(Refund)
+                .join(Payment)
+                .where(payments, Refund.refunded_on <= as_of)
+            ),
+        ),
     ]
-    return sa.union_all(*(sa.select(query.limit(count).subquery()) for query in latest))
 
 
 def _brought_forward_until(member_id: int, as_of: date, records: int) -> date | None:
     """The last day whose records are carried forward rather than listed (the day of the record just before
-    the latest `records`), or None when every record fits. One query."""
-    days = _latest_record_days(member_id, as_of, records + 1).subquery()
-    return db.session.scalar(sa.select(days.c.day).order_by(days.c.day.desc()).limit(1).offset(records))
+    the latest `records`), or None when every record fits; never the latest day, which is listed whole
+    however many records it has (else a busy day would leave nothing listed). One query: the days of the
+    latest `records + 1` records of each kind (the latest of all are among them), and each kind's latest
+    day before its own latest."""
+    parts = []
+    for day, records_of in _record_days(member_id, as_of):
+        latest = records_of(day.label("day")).order_by(day.desc()).limit(records + 1).subquery()
+        parts.append(sa.select(sa.literal(True).label("listed"), latest.c.day))
+        own_latest = records_of(sa.func.max(day)).scalar_subquery()
+        parts.append(records_of(sa.literal(False), sa.func.max(day)).where(day < own_latest))
+    rows = db.session.execute(sa.union_all(*parts)).all()
+    days = sorted((day for listed, day in rows if listed), reverse=True)
+    if len(days) <= records:
+        return None
+    cut, latest = days[records], days[0]
+    if cut < latest:
+        return cut
+    earlier = [day for _listed, day in rows if day is not None and day < latest]
+    return max(earlier, default=None)
 
 
 def _balances_until(member_id: int, until: date) -> dict[str, Decimal]:

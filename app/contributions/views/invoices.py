@@ -333,6 +333,7 @@ def issue_invoice(invoice_id: int):
 def _make_stored_pdf(invoice_id: int) -> bool:
     """Render an issued invoice's missing PDF with nothing held, then store it once and commit (one stored by
     someone else meanwhile is kept). Returns False, having logged why, when it could not be made."""
+    sqlite.begin_reading(db.session)  # the HTML is read without SQLite's write lock, even in a POST
     invoice = _invoice_or_404(invoice_id)
     number = invoice.number
     try:
@@ -426,9 +427,17 @@ def new_credit_note(invoice_id: int):
             db.session.rollback()
             form.form_errors.append(str(error))
         else:
-            db.session.commit()
-            flash(f"Credit note {credit_note.number} issued against {invoice.number}.", "success")
-            return redirect(url_for("contributions.show_invoice", invoice_id=invoice.id))
+            db.session.commit()  # the number is taken: the hub's numbering row is free again
+            number, credit_note_id = credit_note.number, credit_note.id
+            if not _make_stored_credit_note_pdf(credit_note_id):
+                flash(
+                    f"Credit note {number} issued against {invoice.number}, but its PDF could not be made "
+                    "yet. Downloading the credit note makes it again.",
+                    "error",
+                )
+            else:
+                flash(f"Credit note {number} issued against {invoice.number}.", "success")
+            return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
     status = 422 if request.method == "POST" else 200
     return render_template("contributions/invoices/credit_note_form.html", form=form, invoice=invoice), status
 
@@ -437,6 +446,30 @@ def new_credit_note(invoice_id: int):
 @requires(Permission.CONTRIBUTIONS_VIEW)
 def download_credit_note_pdf(credit_note_id: int):
     credit_note = db.session.get(CreditNote, credit_note_id) or abort(404)
-    if not credit_note.pdf_bytes:
-        abort(404)
+    if not credit_note.pdf_bytes:  # its render failed after the issuing commit: make it now
+        number, invoice_id = credit_note.number, credit_note.invoice_id
+        if not _make_stored_credit_note_pdf(credit_note_id):
+            flash(f"The PDF of credit note {number} could not be made; try again in a moment.", "error")
+            return redirect(url_for("contributions.show_invoice", invoice_id=invoice_id))
+        credit_note = db.session.get(CreditNote, credit_note_id) or abort(404)
     return _pdf_response(credit_note.pdf_bytes, f"{credit_note.number}.pdf")
+
+
+def _make_stored_credit_note_pdf(credit_note_id: int) -> bool:
+    """As `_make_stored_pdf`, for a credit note: rendered with nothing held, stored once, committed. Returns
+    False, having logged why, when it could not be made."""
+    sqlite.begin_reading(db.session)
+    credit_note = db.session.get(CreditNote, credit_note_id) or abort(404)
+    number = credit_note.number
+    try:
+        html = invoicing.credit_note_pdf_html(credit_note)
+        db.session.rollback()  # nothing held while it renders
+        pdf = pdf_rendering.render_pdf(html)
+        sqlite.begin_writing(db.session)
+        invoicing.store_credit_note_pdf(credit_note, pdf)
+        db.session.commit()
+    except Exception:  # noqa: BLE001 - the note stays issued; its PDF is made on the next try
+        db.session.rollback()
+        current_app.logger.exception("The PDF of credit note %s could not be rendered", number)
+        return False
+    return True
