@@ -2,7 +2,7 @@
 plan and the board: the current fiscal year and the next two, backfilled with the forecast rules.
 
 Revision ID: plan02
-Revises: coord01
+Revises: dpages02
 Create Date: 2026-12-01 20:55:00
 
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "plan02"
-down_revision = "coord01"
+down_revision = "dpages02"
 branch_labels = None
 depends_on = None
 
