@@ -917,10 +917,13 @@ def _fill_kept_totals(connection: sa.Connection, counts: dict[str, int]) -> None
 
 def _fill_plan_totals(connection: sa.Connection, data: DataSet) -> None:
     """The plan's kept totals, from the records just inserted (bulk inserts bypass the session listener)."""
+    from app.pipeline.forecast_totals import MemberYearForecast, rebuild_forecasts_on
     from app.pipeline.plan_totals import PlanTotal, rebuild_plan_totals
 
     rebuild_plan_totals(connection)
-    data.rows[PlanTotal.__tablename__] = connection.scalar(sa.select(sa.func.count()).select_from(PlanTotal))
+    rebuild_forecasts_on(connection)
+    for model in (PlanTotal, MemberYearForecast):
+        data.rows[model.__tablename__] = connection.scalar(sa.select(sa.func.count()).select_from(model))
 
 
 def _seed_plan(connection: sa.Connection, scale: float, rng: random.Random, data: DataSet, models) -> None:

@@ -127,6 +127,9 @@ class Organisation(db.Model):
         # filter and the country block of duplicate finding.
         sa.Index("ix_organisations_list_order", "search_text", "id"),
         sa.Index("ix_organisations_country_list_order", "country_code", "search_text", "id"),
+        # Duplicate finding's country block: the candidates' name keys (and lengths) read from the index, the
+        # rows themselves only for the names long or short enough to be close.
+        sa.Index("ix_organisations_country_name_key", "country_code", "name_key"),
     )
 
     @validates("name")

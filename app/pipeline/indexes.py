@@ -3,6 +3,7 @@ of a sort of every row (defined beside the models they index; the migrations cre
 
 import sqlalchemy as sa
 
+from ..donors.models import Gift
 from .models import Opportunity, Pledge
 
 #: The board's cards (each stage's largest asks; a closed stage's only when it closed lately, read from the
@@ -21,3 +22,5 @@ sa.Index("ix_opportunities_amount", Opportunity.amount, Opportunity.id)
 sa.Index("ix_opportunities_owner_amount", Opportunity.owner_id, Opportunity.amount, Opportunity.id)
 #: The pledges, latest agreement first.
 sa.Index("ix_pledges_agreed_on", Pledge.agreed_on, Pledge.id)
+#: A pledge's page offers the donor's latest gifts with money left: read along this one, latest first.
+sa.Index("ix_gifts_organisation_received_on", Gift.organisation_id, Gift.received_on, Gift.id)

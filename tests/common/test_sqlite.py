@@ -82,6 +82,19 @@ def test_a_command_takes_the_write_lock_and_a_script_asks_for_it(file_engine):
     assert begins(file_engine, asks_first) == ["BEGIN IMMEDIATE"]
 
 
+def test_a_post_can_read_without_the_write_lock_when_it_asks(app, file_engine):
+    # The issue view reads what its PDF needs after its commit: that read need not hold off every writer.
+    def asks_to_read(connection):
+        with Session(bind=file_engine) as session:
+            sqlite.begin_reading(session)
+            session.execute(sa.text("SELECT value FROM counters")).all()
+            session.rollback()
+            session.execute(sa.text("SELECT value FROM counters")).all()  # the next one writes as a POST does
+
+    with app.test_request_context("/", method="POST"):
+        assert begins(file_engine, asks_to_read) == ["BEGIN", "BEGIN IMMEDIATE"]
+
+
 def test_writers_that_read_first_queue_instead_of_failing_with_database_is_locked(app, file_engine):
     errors = []
 

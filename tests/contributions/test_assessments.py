@@ -155,3 +155,36 @@ def test_the_member_page_shows_the_amount_due_in_the_hubs_currency_beside_the_po
     # Last year's policy has no budget rate: the page says so rather than billing dollars as euros.
     assert f"No FY{year - 1} rate from USD to EUR in the contribution policy." in text
     assert "$9,500.00 before conversion" in text
+
+
+def test_members_with_alike_inputs_are_assessed_alike_each_under_its_own_name(make_member, make_policy):
+    make_policy(2027, high="50000.00", low="1000.00")
+    alike = [make_member(income_group="high", fiscal_year=2027) for _ in range(3)]
+    other = make_member(income_group="low", fiscal_year=2027)
+    db.session.add(
+        ContributionAdjustment(
+            member=alike[2],
+            fiscal_year=2027,
+            kind=AdjustmentKind.AMOUNT,
+            amount=Decimal("20000.00"),
+            reason="Currency crisis",
+            approval_reference="SC-2026-04",
+        )
+    )
+    db.session.flush()
+
+    together = assess_members([*alike, other], 2027)
+
+    assert [a.member for a in together] == [*alike, other]
+    assert [a.amount for a in together] == [
+        Decimal(x) for x in ("50000.00", "50000.00", "20000.00", "1000.00")
+    ]
+    for assessment in together:  # the same figures as one member assessed on its own
+        alone = assess_member(assessment.member, 2027)
+        assert (assessment.amount, assessment.policy_amount, assessment.problem, assessment.waived) == (
+            alone.amount,
+            alone.policy_amount,
+            alone.problem,
+            alone.waived,
+        )
+    assert together[2].adjustment.reason == "Currency crisis" and together[0].adjustment is None

@@ -103,3 +103,24 @@ def test_suggestions_cost_one_query_whatever_their_number(make_organisation, mak
     make_contact(name="Ana Ribeiro", email="")
     found, queries = _queries(duplicates.contact_duplicates, ana)
     assert queries == 1 and [s.reason for s in found] == ["Same e-mail", "Same name"]
+
+
+def test_only_names_too_long_or_short_to_be_close_are_left_out_of_the_block(make_organisation):
+    """The block is narrowed to names whose length can reach the cutoff at all: the longest and shortest
+    names that are still close are found, the page and the import agree."""
+    key = "abcdefghij klmnopqrst"  # 21 characters
+    record = make_organisation(name=key, country_code="US")
+    # 4 letters added (ratio 2*21/46 = 91%) or dropped (2*17/38 = 89%): close, though of another length.
+    make_organisation(name=key + "uvwx", country_code="US")
+    make_organisation(name="abcdefgh klmnopqr", country_code="US")
+    # 10 letters added: no ratio can reach the cutoff (2*21/52 = 81%), so it is never scored.
+    make_organisation(name=key + "uvwxyzabcd", country_code="US")
+
+    found = reasons(duplicates.organisation_duplicates(record))
+
+    assert set(found) == {key + "uvwx", "abcdefgh klmnopqr"}
+    wanted = duplicates.Wanted(key=1, name_key=record.name_key, country_code="US")
+    in_bulk = duplicates.organisation_matches([wanted])[1]
+    assert {match.record_id for match in in_bulk} - {record.id} == {
+        suggestion.record.id for suggestion in duplicates.organisation_duplicates(record)
+    }

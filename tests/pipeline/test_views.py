@@ -306,3 +306,24 @@ def test_a_fundraiser_adds_an_ask_for_an_organisation_with_its_contact(
     assert response.status_code == 302, response.get_data(as_text=True)
     opportunity = db.session.scalar(db.select(Opportunity).where(Opportunity.title == "Core support"))
     assert opportunity.organisation_id == foundation.id and opportunity.primary_contact_id == officer.id
+
+
+def test_the_pledge_offers_the_latest_gifts_with_money_left_and_all_of_them_on_request(
+    login_as, make_pledge, make_gift, monkeypatch
+):
+    from app.pipeline.services import pledges as pledge_service
+
+    monkeypatch.setattr(pledge_service, "GIFT_CHOICES", 2)
+    client = login_as("fundraising")
+    pledge = make_pledge(amount="40000.00")
+    for day in (1, 2, 3):
+        make_gift(organisation=pledge.organisation, amount=D("100.00"), received_on=date(2026, 5, day))
+    spent = make_gift(organisation=pledge.organisation, amount=D("50.00"), received_on=date(2026, 5, 4))
+    (first, *_rest) = pledge.instalments
+    pledge_service.apply_gift(spent, {first.id: D("50.00")}, pledge.opportunity.owner)
+    page = client.get(f"/pipeline/pledges/{pledge.id}").get_data(as_text=True)
+    assert "2026-05-03: $100.00 unapplied" in page and "2026-05-02: $100.00 unapplied" in page
+    assert "2026-05-01" not in page and "2026-05-04:" not in page  # the older one, and the one fully applied
+    assert "Offer every older gift too" in page
+    everything = client.get(f"/pipeline/pledges/{pledge.id}?gifts=all").get_data(as_text=True)
+    assert "2026-05-01: $100.00 unapplied" in everything and "Offer every older gift" not in everything

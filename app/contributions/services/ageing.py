@@ -63,6 +63,9 @@ class AgeingReport:
     rows: list[AgeingRow]
     #: Per currency, a row of bucket totals (hub_name "All hubs").
     totals: list[AgeingRow]
+    #: Read from the kept totals (they describe `as_of`), rather than recomputed from the records: how it
+    #: was made, not what it says (left out of comparisons, so that both ways give equal reports).
+    from_totals: bool = field(default=False, compare=False)
 
     def listed_count(self, bucket: str | None = None) -> int:
         """How many invoices `aged_invoices_query` lists for this bucket (every overdue one when None), from
@@ -221,6 +224,7 @@ def ageing_report(as_of: date | None = None, hub_id: int | None = None) -> Agein
             )
             for row in rows
         ],
+        from_totals=True,
     )
 
 
@@ -271,7 +275,7 @@ def ageing_report_from_records(as_of: date, hub_id: int | None = None) -> Ageing
     return _report(as_of, report_rows)
 
 
-def _report(as_of: date, report_rows: list[AgeingRow]) -> AgeingReport:
+def _report(as_of: date, report_rows: list[AgeingRow], from_totals: bool = False) -> AgeingReport:
     """The report of these rows, with their totals per currency."""
     totals: dict[str, AgeingRow] = {}
     for row in report_rows:
@@ -281,7 +285,7 @@ def _report(as_of: date, report_rows: list[AgeingRow]) -> AgeingReport:
         total.invoice_count += row.invoice_count
         for key in BUCKET_KEYS:
             total.buckets[key] += row.buckets[key]
-    return AgeingReport(as_of, report_rows, [totals[c] for c in sorted(totals)])
+    return AgeingReport(as_of, report_rows, [totals[c] for c in sorted(totals)], from_totals)
 
 
 @dataclass
@@ -298,13 +302,18 @@ class AgedInvoice:
     bucket: str
 
 
-def aged_invoices_query(as_of: date, hub_id: int | None = None, bucket: str | None = None) -> sa.Select:
+def aged_invoices_query(
+    as_of: date, hub_id: int | None = None, bucket: str | None = None, from_totals: bool | None = None
+) -> sa.Select:
     """The invoices behind the ageing report as plain rows, most overdue first: those of one bucket, or every
     overdue one (not yet due left out) when no bucket is given. Paginate it, or read it in batches.
 
     When the kept totals describe `as_of`, the open invoices themselves, in due-date order through their
-    partial index (a page reads only its rows); otherwise recomputed from the records."""
-    if not _read_from_totals(as_of):
+    partial index (a page reads only its rows); otherwise recomputed from the records. (`from_totals`: whether
+    they do, when the report of the same day said so already; asked otherwise.)"""
+    if from_totals is None:
+        from_totals = _read_from_totals(as_of)
+    if not from_totals:
         return aged_invoices_query_from_records(as_of, hub_id, bucket)
     query = (
         sa.select(

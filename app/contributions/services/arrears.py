@@ -110,6 +110,15 @@ class YearCell:
         return rate_label(self.policy_currency, self.exchange_rate, self.assessed_currency)
 
 
+def longest_run(unpaid: list[bool]) -> int:
+    """The longest run of consecutive True in a row of years (`ArrearsRow.consecutive_unpaid`'s rule)."""
+    best = run = 0
+    for flag in unpaid:
+        run = run + 1 if flag else 0
+        best = max(best, run)
+    return best
+
+
 @dataclass
 class ArrearsRow:
     member: Member
@@ -118,11 +127,7 @@ class ArrearsRow:
     @property
     def consecutive_unpaid(self) -> int:
         """The longest run of consecutive unpaid years in the range."""
-        best = run = 0
-        for cell in self.cells:
-            run = run + 1 if cell.unpaid else 0
-            best = max(best, run)
-        return best
+        return longest_run([cell.unpaid for cell in self.cells])
 
     @property
     def flagged(self) -> bool:
@@ -393,25 +398,31 @@ def flagged_arrears(first_year: int, last_year: int, listed: int = BOARD_ARREARS
     kept totals: flagged ids, outstanding per year, names, and the members listed (four queries)."""
     flagged = flagged_member_ids(first_year, last_year)
     kept = InvoiceYearTotal
-    cells: dict[int, dict[int, YearCell]] = defaultdict(dict)
+    # Nearly every member may be flagged: the runs are ranked from the raw rows, and year cells are made
+    # only for the members listed.
+    outstanding: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
+    unpaid_years: dict[int, set[int]] = defaultdict(set)
     if flagged:
-        for member_id, year, currency, outstanding in db.session.execute(
+        for member_id, year, currency, owed in db.session.execute(
             sa.select(kept.member_id, kept.fiscal_year, kept.currency, kept.outstanding_cents).where(
                 kept.member_id.in_(flagged), kept.fiscal_year.between(first_year, last_year)
             )
         ):
-            cell = cells[member_id].setdefault(year, YearCell(year))
-            cell.outstanding[currency] = from_cents(outstanding)
+            outstanding[member_id].append((year, currency, owed))
+            if owed > 0:
+                unpaid_years[member_id].add(year)
     years = range(first_year, last_year + 1)
-    rows = {
-        member_id: ArrearsRow(None, [cells[member_id].get(year) or YearCell(year) for year in years])
-        for member_id in flagged
+    runs = {
+        member_id: longest_run([year in unpaid_years[member_id] for year in years]) for member_id in flagged
     }
     names = dict(db.session.execute(sa.select(Member.id, Member.name).where(Member.id.in_(flagged))).all())
-    chosen = sorted(
-        rows, key=lambda member_id: (-rows[member_id].consecutive_unpaid, names[member_id], member_id)
-    )
-    chosen = chosen[:listed]
+    chosen = sorted(runs, key=lambda member_id: (-runs[member_id], names[member_id], member_id))[:listed]
+    rows = {}
+    for member_id in chosen:
+        cells: dict[int, YearCell] = {}
+        for year, currency, owed in outstanding[member_id]:
+            cells.setdefault(year, YearCell(year)).outstanding[currency] = from_cents(owed)
+        rows[member_id] = ArrearsRow(None, [cells.get(year) or YearCell(year) for year in years])
     members = {
         member.id: member for member in db.session.scalars(sa.select(Member).where(Member.id.in_(chosen)))
     }

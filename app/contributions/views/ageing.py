@@ -48,7 +48,7 @@ def ageing_report():
         return csv_response(ageing.ageing_csv_rows(report), f"ageing-{as_of.isoformat()}.csv")
     bucket = form.bucket.data if form.bucket.data in ageing.BUCKET_KEYS else None
     page = _RowsPagination(
-        select=ageing.aged_invoices_query(as_of, hub_id, bucket),
+        select=ageing.aged_invoices_query(as_of, hub_id, bucket, report.from_totals),
         session=db.session,
         total=report.listed_count(bucket),
         page=page_arg(),

@@ -71,7 +71,7 @@ def send_letter(letter_id: int):
 
 
 def _summary_form(organisation):
-    contacts = [a.contact for a in db.session.scalars(queries.current_affiliations(organisation.id))]
+    contacts = queries.current_contact_choices(organisation.id)
     return YearlySummaryForm(queries.gift_years(organisation.id), receiving_hubs(), contacts)
 
 

@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from ...common.fiscal import fiscal_year_of
 from ...common.money import quantize
@@ -176,10 +176,15 @@ def _top_opportunities(as_of: date, rates, reporting: str) -> list[TopOpportunit
 
 
 def _exactly_ranked(ids: list[int], rates, reporting: str) -> list[TopOpportunity]:
-    """These asks converted exactly, largest first (asks with a missing rate last, by id); two queries."""
-    candidates = db.session.scalars(
-        sa.select(Opportunity).where(Opportunity.id.in_(ids)).options(selectinload(Opportunity.splits))
-    ).all()
+    """These asks converted exactly, largest first (asks with a missing rate last, by id); one query, the
+    splits joined."""
+    candidates = (
+        db.session.scalars(
+            sa.select(Opportunity).where(Opportunity.id.in_(ids)).options(joinedload(Opportunity.splits))
+        )
+        .unique()
+        .all()
+    )
     top = []
     for opportunity in candidates:
         total_converted: Decimal | None = ZERO

@@ -86,13 +86,15 @@ class GroupForecast:
     weighted: Sums = field(default_factory=Sums)
     invoiced: Sums = field(default_factory=Sums)
     paid: Sums = field(default_factory=Sums)
+    #: The weighted expectation this year's payments have not yet met (what the plan counts as pipeline).
+    still_expected: Sums = field(default_factory=Sums)
 
     @property
     def label(self) -> str:
         return GROUP_LABELS.get(self.group, self.group)
 
     def measures(self):
-        return (self.expected, self.weighted, self.invoiced, self.paid)
+        return (self.expected, self.weighted, self.invoiced, self.paid, self.still_expected)
 
 
 GROUP_LABELS = {
@@ -116,21 +118,17 @@ class ContributionForecast:
     total: GroupForecast
     rates_used: dict[tuple[int, str], Decimal]
     missing_rates: list[MissingPlanRate]
-
-    @property
-    def problems(self) -> list[MemberForecast]:
-        return [member for member in self.members if member.problem]
-
-    @property
-    def assessable(self) -> bool:
-        """False when no member can be assessed (typically: no contribution policy for the year yet)."""
-        return any(member.expected is not None for member in self.members)
+    #: How many members cannot be assessed, and one of the reasons (the first in alphabetical order).
+    problem_count: int = 0
+    first_problem: str | None = None
+    #: False when no member can be assessed (typically: no contribution policy for the year yet).
+    assessable: bool = False
 
 
-def _record(first_year: int, last_year: int) -> dict[int, tuple[Decimal, Decimal]]:
+def _record(first_year: int, last_year: int, member_ids=None) -> dict[int, tuple[Decimal, Decimal]]:
     """Member id -> (net invoiced, paid) over the record years, all currencies of one member together."""
     kept = InvoiceYearTotal
-    rows = db.session.execute(
+    query = (
         sa.select(
             kept.member_id,
             sa.func.sum(kept.invoiced_cents - kept.credited_cents),
@@ -139,21 +137,27 @@ def _record(first_year: int, last_year: int) -> dict[int, tuple[Decimal, Decimal
         .where(kept.fiscal_year.between(first_year, last_year))
         .group_by(kept.member_id)
     )
+    if member_ids is not None:
+        query = query.where(kept.member_id.in_(sorted(member_ids)))
+    rows = db.session.execute(query)
     return {member_id: (from_cents(invoiced), from_cents(paid)) for member_id, invoiced, paid in rows}
 
 
-def _year_invoices(fiscal_years: list[int]) -> dict[tuple[int, int], list[tuple[str, Decimal, Decimal]]]:
+def _year_invoices(
+    fiscal_years: list[int], member_ids=None
+) -> dict[tuple[int, int], list[tuple[str, Decimal, Decimal]]]:
     """(year, member id) -> (currency, net invoiced, paid) of the member's invoices of that year."""
     kept = InvoiceYearTotal
-    rows = db.session.execute(
-        sa.select(
-            kept.fiscal_year,
-            kept.member_id,
-            kept.currency,
-            kept.invoiced_cents - kept.credited_cents,
-            kept.paid_cents,
-        ).where(kept.fiscal_year.in_(fiscal_years), kept.invoice_count > 0)
-    )
+    query = sa.select(
+        kept.fiscal_year,
+        kept.member_id,
+        kept.currency,
+        kept.invoiced_cents - kept.credited_cents,
+        kept.paid_cents,
+    ).where(kept.fiscal_year.in_(fiscal_years), kept.invoice_count > 0)
+    if member_ids is not None:
+        query = query.where(kept.member_id.in_(sorted(member_ids)))
+    rows = db.session.execute(query)
     result: dict[tuple[int, int], list[tuple[str, Decimal, Decimal]]] = defaultdict(list)
     for fiscal_year, member_id, currency, invoiced, paid in rows:
         result[(fiscal_year, member_id)].append(
@@ -170,22 +174,26 @@ def member_forecasts(
 
 
 def member_forecasts_for(
-    fiscal_years: list[int], current_year: int | None = None
+    fiscal_years: list[int], current_year: int | None = None, member_ids=None
 ) -> dict[int, tuple[list[MemberForecast], list[int]]]:
     """Year -> each active member's expectation for it and the record years, for several years at once:
-    the members, their payment record and assessments are read once (a query per year for its invoices)."""
+    the members, their payment record and assessments are read once (a query per year for its invoices).
+    `member_ids` limits it to those members (the kept forecasts refresh the members a change touched)."""
     current_year = current_year or current_fiscal_year()
     record_years = list(range(current_year - RECORD_YEARS, current_year))
     # The few columns the rules read, as rows rather than whole members (a thousand of them load in a
     # fraction of the time).
-    members = db.session.execute(
+    query = (
         sa.select(Member.id, Member.name, Member.kind, Member.status, Member.country_code, Member.hub_id)
         .where(Member.status == MemberStatus.ACTIVE)
         .order_by(Member.name, Member.id)
-    ).all()
-    record = _record(record_years[0], record_years[-1])
+    )
+    if member_ids is not None:
+        query = query.where(Member.id.in_(sorted(member_ids)))
+    members = db.session.execute(query).all()
+    record = _record(record_years[0], record_years[-1], member_ids)
     assessments = assess_members_years(members, fiscal_years)
-    invoices = _year_invoices(fiscal_years)
+    invoices = _year_invoices(fiscal_years, member_ids)
     result = {}
     for fiscal_year in fiscal_years:
         forecasts = []
@@ -218,7 +226,19 @@ def member_forecasts_for(
 def contribution_forecasts(
     fiscal_years: list[int], rates: RateTable, reporting_currency: str, current_year: int | None = None
 ) -> dict[int, ContributionForecast]:
-    """`contribution_forecast` for several years, reading what the years share once."""
+    """`contribution_forecast` for several years, reading what the years share once: from the kept
+    forecasts (app/pipeline/forecast_totals.py) when they hold these years for this current year, else
+    member by member."""
+    from ..forecast_totals import kept_group_sums
+
+    kept = kept_group_sums(fiscal_years, current_year or current_fiscal_year())
+    if kept is not None:
+        current = current_year or current_fiscal_year()
+        record_years = list(range(current - RECORD_YEARS, current))
+        return {
+            year: _finish(year, groups, record_years, rates, reporting_currency, problems)
+            for year, (groups, problems) in kept.items()
+        }
     return {
         year: _forecast(year, members, record_years, rates, reporting_currency)
         for year, (members, record_years) in member_forecasts_for(fiscal_years, current_year).items()
@@ -247,8 +267,27 @@ def _forecast(
         if forecast.expected is not None:
             group.expected.add_all({forecast.currency: forecast.expected})
             group.weighted.add_all({forecast.currency: forecast.weighted})
+            group.still_expected.add_all({forecast.currency: forecast.still_expected})
         group.invoiced.add_all(forecast.invoiced)
         group.paid.add_all(forecast.paid)
+    problems = [member.problem for member in members if member.problem]
+    assessable = any(member.expected is not None for member in members)
+    problem_summary = (len(problems), min(problems) if problems else None, assessable)
+    forecast = _finish(fiscal_year, groups, record_years, rates, reporting_currency, problem_summary)
+    forecast.members = members
+    return forecast
+
+
+def _finish(
+    fiscal_year: int,
+    groups: dict[str, GroupForecast],
+    record_years: list[int],
+    rates: RateTable,
+    reporting_currency: str,
+    problems: tuple[int, str | None, bool],
+) -> ContributionForecast:
+    """The groups' sums with the total, each converted at the plan's rates (the rates used and missing).
+    `problems`: how many members cannot be assessed, one reason, and whether any member can be."""
     total = GroupForecast("total")
     rates_used: dict[tuple[int, str], Decimal] = {}
     missing: set[MissingPlanRate] = set()
@@ -273,6 +312,8 @@ def _forecast(
                     converted += conversion.amount
             sums.converted = converted
     shown = [group for group in groups.values() if group.members]
+    problem_count, first_problem, assessable = problems
     return ContributionForecast(
-        fiscal_year, record_years, reporting_currency, members, shown, total, rates_used, sorted(missing)
-    )
+        fiscal_year, record_years, reporting_currency, [], shown, total, rates_used, sorted(missing),
+        problem_count=problem_count, first_problem=first_problem, assessable=assessable,
+    )  # fmt: skip

@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, lazyload
+from sqlalchemy.orm import joinedload
 
 from ...auth.models import User
 from ...common.forms import choices
 from ...common.money import quantize
 from ...common.pagination import paginate_counted
-from ...common.time import utcnow
+from ...common.time import as_utc, utcnow
 from ...common.urls import bounded_int
 from ...contributions.totals import from_cents
 from ...donors.models import Affiliation, Contact, Introduction, Organisation, OrganisationKind
@@ -34,10 +34,47 @@ CARDS_PER_COLUMN = 25
 LIST_ORDER = (Opportunity.amount.desc(), Opportunity.id.desc())
 
 
+@dataclass(frozen=True)
+class Card:
+    """What a card on the board shows of an ask (the columns only, not the ask with its organisation and
+    owner loaded whole: a board shows two hundred cards)."""
+
+    id: int
+    title: str
+    stage: Stage
+    probability: int
+    amount: Decimal
+    currency: str
+    next_step: str
+    next_step_due_on: date | None
+    stage_changed_at: datetime
+    organisation_name: str
+    owner_name: str
+
+    def days_in_stage(self, on: date) -> int:
+        """Whole days since the current stage began."""
+        return max((on - as_utc(self.stage_changed_at).date()).days, 0)
+
+
+CARD_COLUMNS = (
+    Opportunity.id,
+    Opportunity.title,
+    Opportunity.stage,
+    Opportunity.probability,
+    Opportunity.amount,
+    Opportunity.currency,
+    Opportunity.next_step,
+    Opportunity.next_step_due_on,
+    Opportunity.stage_changed_at,
+    Organisation.name,
+    User.full_name,
+)
+
+
 @dataclass
 class BoardColumn:
     stage: Stage
-    cards: list[Opportunity]
+    cards: list[Card]
     totals: dict[str, Decimal]
     count: int = 0
 
@@ -53,7 +90,7 @@ def board_columns() -> list[BoardColumn]:
     The open stages' counts and totals are the kept ones (app/pipeline/opportunity_totals.py); the closed
     stages' are those of the asks closed in the last 90 days, a range of an index by stage and date. The cards
     are each stage's CARDS_PER_COLUMN largest asks, read in amount order from an index by stage and amount
-    (one limited query per stage, in one statement), with their organisation and owner joined. Four queries
+    (one limited query per stage, in one statement), with their organisation's and owner's names. Four queries
     whatever the pipeline's size, none of them reading every ask."""
     columns = {stage: BoardColumn(stage, [], {}) for stage in Stage}
     #: Won, lost and declined asks are on the board for 90 days after they closed.
@@ -92,15 +129,17 @@ def board_columns() -> list[BoardColumn]:
         .select()
         for stage in Stage
     ]
-    card_ids = list(db.session.scalars(sa.union_all(*largest)))
-    cards = db.session.scalars(
-        sa.select(Opportunity)
-        .where(Opportunity.id.in_(card_ids))
-        .options(lazyload(Opportunity.splits))  # the cards do not show the split
+    card_ids = sa.union_all(*largest).subquery()
+    cards = db.session.execute(
+        sa.select(*CARD_COLUMNS)
+        .join(Organisation, Organisation.id == Opportunity.organisation_id)
+        .join(User, User.id == Opportunity.owner_id)
+        .where(Opportunity.id.in_(sa.select(card_ids.c.id)))
         .order_by(*LIST_ORDER)
     )
-    for opportunity in cards:
-        columns[opportunity.stage].cards.append(opportunity)
+    for row in cards:
+        card = Card(*row)
+        columns[card.stage].cards.append(card)
     return list(columns.values())
 
 
@@ -167,14 +206,14 @@ def opportunity_list(filters: Filters) -> OpportunityList:
     else added up from the asks selected. The list costs the same whatever the page."""
 
     def page_of(limit: int, offset: int) -> sa.Select:
-        ids = filters.apply(sa.select(Opportunity.id)).order_by(*LIST_ORDER).limit(limit).offset(offset)
-        return sa.select(Opportunity).where(Opportunity.id.in_(ids)).order_by(*LIST_ORDER)
+        return filters.apply(sa.select(Opportunity.id)).order_by(*LIST_ORDER).limit(limit).offset(offset)
 
     if filters.fiscal_year is None and filters.kind is None:
         count, totals, by_year = _kept_totals(filters)
     else:
         count, totals, by_year = _added_up_totals(filters)
     pagination = paginate_counted(page_of, count)
+    pagination.items = _list_rows(pagination.items)
     reporting = plan_service.reporting_currency()
     rates = plan_service.rate_table({year for year, _c, _a in by_year})
     converted: Decimal | None = ZERO
@@ -196,6 +235,57 @@ def opportunity_list(filters: Filters) -> OpportunityList:
 
 
 Totals = tuple[int, dict[str, Decimal], list[tuple[int, str, Decimal]]]
+
+
+@dataclass(frozen=True)
+class ListRow:
+    """What a row of the list shows of an ask (its columns, its organisation's and owner's names and its
+    split's years: plain values, not the ask with its organisation and owner loaded whole)."""
+
+    id: int
+    title: str
+    stage: Stage
+    probability: int
+    amount: Decimal
+    currency: str
+    is_restricted: bool
+    expected_decision_on: date | None
+    organisation_name: str
+    owner_name: str
+    fiscal_years: tuple[int, ...]
+
+
+def _list_rows(ids: list[int]) -> list[ListRow]:
+    """The rows of these asks, in the order of `ids`: one query for the asks, one for their split's years
+    (both run for an empty page too, so that a page runs as many queries empty as full)."""
+    years: dict[int, list[int]] = {}
+    for opportunity_id, fiscal_year in db.session.execute(
+        sa.select(OpportunitySplit.opportunity_id, OpportunitySplit.fiscal_year)
+        .where(OpportunitySplit.opportunity_id.in_(ids))
+        .order_by(OpportunitySplit.opportunity_id, OpportunitySplit.fiscal_year)
+    ):
+        years.setdefault(opportunity_id, []).append(fiscal_year)
+    rows = {
+        row[0]: ListRow(*row, tuple(years.get(row[0], ())))
+        for row in db.session.execute(
+            sa.select(
+                Opportunity.id,
+                Opportunity.title,
+                Opportunity.stage,
+                Opportunity.probability,
+                Opportunity.amount,
+                Opportunity.currency,
+                Opportunity.is_restricted,
+                Opportunity.expected_decision_on,
+                Organisation.name,
+                User.full_name,
+            )
+            .join(Organisation, Organisation.id == Opportunity.organisation_id)
+            .join(User, User.id == Opportunity.owner_id)
+            .where(Opportunity.id.in_(ids))
+        )
+    }
+    return [rows[id_] for id_ in ids if id_ in rows]
 
 
 def _kept_totals(filters: Filters) -> Totals:

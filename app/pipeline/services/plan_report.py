@@ -203,18 +203,12 @@ def end_of_day(day: date) -> datetime:
 
 def expected_contributions(forecasts: dict[int, ContributionForecast]) -> list[Figure]:
     """Per year and currency, the weighted expected contributions not yet met by the year's payments."""
-    figures = []
-    for year, forecast in forecasts.items():
-        totals: dict[str, Decimal] = {}
-        for member in forecast.members:
-            if (remaining := member.still_expected) is not None:
-                totals[member.currency] = totals.get(member.currency, ZERO) + remaining
-        figures += [
-            Figure(year, Source.COUNTRY_CONTRIBUTIONS, amount, currency)
-            for currency, amount in totals.items()
-            if amount
-        ]
-    return figures
+    return [
+        Figure(year, Source.COUNTRY_CONTRIBUTIONS, amount, currency)
+        for year, forecast in forecasts.items()
+        for currency, amount in forecast.total.still_expected.by_currency.items()
+        if amount
+    ]
 
 
 def kept_figures(years: list[int], rows) -> tuple[list[Figure], list[Figure]]:

@@ -4,18 +4,30 @@ instalments, and the donor's deliverables."""
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, lazyload, selectinload
 
 from ...common.errors import DomainError, ValidationFailed
 from ...common.fiscal import fiscal_year_of
 from ...common.locks import lock_and_refresh
 from ...common.money import quantize
-from ...donors.models import Gift
+from ...common.pagination import paginate_counted
+from ...donors.models import Gift, Organisation
 from ...extensions import db
-from ..models import Deliverable, DeliverableKind, DeliverableStatus, GiftApplication, Instalment, Pledge
+from ..models import (
+    Deliverable,
+    DeliverableKind,
+    DeliverableStatus,
+    GiftApplication,
+    Instalment,
+    InstalmentStatus,
+    Opportunity,
+    Pledge,
+)
 from .arithmetic import (
     AwardBelowPaid,
     ScheduledInstalment,
@@ -205,19 +217,36 @@ def remove_application(application: GiftApplication) -> None:
     db.session.flush()
 
 
-def unapplied_gifts(pledge: Pledge) -> list[tuple[Gift, Decimal]]:
-    """The donor's gifts in the pledge's currency with money not yet applied, and how much."""
-    gifts = db.session.scalars(
-        sa.select(Gift)
-        .where(Gift.organisation_id == pledge.organisation_id, Gift.currency == pledge.currency)
-        .order_by(Gift.received_on.desc())
-    ).all()
-    applied = applied_amounts([gift.id for gift in gifts])
+#: The pledge page offers the latest gifts with money left, this many at most (a link offers them all).
+GIFT_CHOICES = 25
+
+
+def unapplied_gifts(
+    pledge: Pledge, limit: int | None = GIFT_CHOICES
+) -> tuple[list[tuple[Gift, Decimal]], bool]:
+    """The donor's gifts in the pledge's currency with money not yet applied, and how much, latest first: at
+    most `limit` of them (None: all), and whether there are more. The gifts are read along an index by
+    organisation and date until `limit` are found, what each has applied summed from its own applications,
+    so that a donor with thousands of gifts costs what one with a few does."""
+    applied = (
+        sa.select(sa.func.coalesce(sa.func.sum(GiftApplication.amount), 0))
+        .where(GiftApplication.gift_id == Gift.id)
+        .scalar_subquery()
+    )
+    query = (
+        sa.select(Gift, applied)
+        .where(
+            Gift.organisation_id == pledge.organisation_id,
+            Gift.currency == pledge.currency,
+            Gift.amount > applied,
+        )
+        .order_by(Gift.received_on.desc(), Gift.id.desc())
+    )
+    rows = db.session.execute(query if limit is None else query.limit(limit + 1)).all()
+    more = limit is not None and len(rows) > limit
     return [
-        (gift, gift.amount - applied.get(gift.id, ZERO))
-        for gift in gifts
-        if gift.amount > applied.get(gift.id, ZERO)
-    ]
+        (gift, gift.amount - quantize(Decimal(str(done)), gift.currency)) for gift, done in rows[:limit]
+    ], more
 
 
 def save_deliverable(
@@ -251,3 +280,100 @@ def save_deliverable(
     deliverable.submitted_on = submitted_on
     db.session.flush()
     return deliverable
+
+
+def pledge_for_page(pledge_id: int) -> Pledge | None:
+    """The pledge with what its page shows, in a fixed number of queries: its ask (without the ask's own
+    organisation, owner and split), its instalments with the gifts applied to each, and its deliverables."""
+    return (
+        db.session.scalars(
+            sa.select(Pledge)
+            .where(Pledge.id == pledge_id)
+            .options(
+                joinedload(Pledge.opportunity, innerjoin=True).options(
+                    lazyload(Opportunity.splits),
+                    lazyload(Opportunity.organisation),
+                    lazyload(Opportunity.owner),
+                ),
+                selectinload(Pledge.instalments).selectinload(Instalment.applications),
+                selectinload(Pledge.deliverables),
+            )
+        )
+        .unique()
+        .one_or_none()
+    )
+
+
+# --- The list -----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _InstalmentFigures:
+    """An instalment's figures, for `Instalment.status` (the one rule) without loading the instalment."""
+
+    amount: Decimal
+    expected_on: date
+    received_amount: Decimal
+
+
+@dataclass(frozen=True)
+class PledgeRow:
+    """What a row of the pledge list shows (plain values: a page of pledges is not loaded whole)."""
+
+    id: int
+    organisation_name: str
+    title: str
+    agreed_on: date
+    awarded_amount: Decimal
+    currency: str
+    received_amount: Decimal
+    statuses: tuple[InstalmentStatus, ...]
+
+
+#: Latest agreement first: the order ix_pledges_agreed_on serves, read backwards.
+PLEDGE_ORDER = (Pledge.agreed_on.desc(), Pledge.id.desc())
+
+
+def pledge_page(on: date):
+    """A page of pledges (`?page=`), latest agreement first, with what their instalments received and each
+    instalment's status on `on`: the page's ids read along an index, then the rows of those pledges and of
+    their instalments, four queries whatever the page."""
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(Pledge))
+    page = paginate_counted(
+        lambda limit, offset: sa.select(Pledge.id).order_by(*PLEDGE_ORDER).limit(limit).offset(offset), total
+    )
+    ids = list(page.items)
+    instalments: dict[int, list[_InstalmentFigures]] = {}
+    for pledge_id, amount, expected_on, received in db.session.execute(
+        sa.select(Instalment.pledge_id, Instalment.amount, Instalment.expected_on, Instalment.received_amount)
+        .where(Instalment.pledge_id.in_(ids))
+        .order_by(Instalment.pledge_id, Instalment.expected_on, Instalment.id)
+    ):
+        instalments.setdefault(pledge_id, []).append(_InstalmentFigures(amount, expected_on, received))
+    rows = {}
+    for id_, organisation, title, agreed_on, awarded, currency in db.session.execute(
+        sa.select(
+            Pledge.id,
+            Organisation.name,
+            Opportunity.title,
+            Pledge.agreed_on,
+            Pledge.awarded_amount,
+            Pledge.currency,
+        )
+        .join(Organisation, Organisation.id == Pledge.organisation_id)
+        .join(Opportunity, Opportunity.id == Pledge.opportunity_id)
+        .where(Pledge.id.in_(ids))
+    ):
+        schedule = instalments.get(id_, [])
+        rows[id_] = PledgeRow(
+            id_,
+            organisation,
+            title,
+            agreed_on,
+            awarded,
+            currency,
+            sum((instalment.received_amount for instalment in schedule), ZERO),
+            tuple(Instalment.status(instalment, on) for instalment in schedule),
+        )
+    page.items = [rows[id_] for id_ in ids if id_ in rows]
+    return page

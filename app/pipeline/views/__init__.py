@@ -1,3 +1,3 @@
 """Pipeline pages, one module per part of the work."""
 
-from . import board, calendar, opportunities, plan, pledges  # noqa: F401
+from . import board, calendar, opportunities, plan, pledges, row_urls  # noqa: F401

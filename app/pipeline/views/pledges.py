@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
 
-import sqlalchemy as sa
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import selectinload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError, ValidationFailed
 from ...common.forms import apply_field_errors, choices
 from ...common.money import format_money
-from ...common.pagination import paginate
 from ...common.time import today
-from ...common.urls import page_arg
 from ...donors.models import Gift
 from ...extensions import db
 from .. import bp
@@ -29,19 +25,16 @@ def _get(pledge_id: int) -> Pledge:
     return db.session.get(Pledge, pledge_id) or abort(404)
 
 
+def _get_for_page(pledge_id: int) -> Pledge:
+    return service.pledge_for_page(pledge_id) or abort(404)
+
+
 @bp.route("/pledges")
 @requires(Permission.PIPELINE_VIEW)
 def list_pledges():
-    """A page of pledges, newest first (their opportunities and instalments read for the page only)."""
-    page = db.paginate(
-        sa.select(Pledge)
-        .options(selectinload(Pledge.opportunity))
-        .order_by(Pledge.agreed_on.desc(), Pledge.id.desc()),
-        page=page_arg(),
-        per_page=current_app.config.get("ITEMS_PER_PAGE", 50),
-        error_out=False,
-    )
-    return render_template("pipeline/pledges/list.html", pledges=page.items, page=page, today=today())
+    """A page of pledges, latest agreement first."""
+    page = service.pledge_page(today())
+    return render_template("pipeline/pledges/list.html", pledges=page.items, page=page)
 
 
 def _render_pledge(pledge, schedule_form=None, deliverable_form=None, gift_form=None, status=200):
@@ -56,7 +49,8 @@ def _render_pledge(pledge, schedule_form=None, deliverable_form=None, gift_form=
                 )
         for _ in range(NEW_INSTALMENT_ROWS):
             schedule_form.instalments.append_entry()
-    gifts = service.unapplied_gifts(pledge)
+    every_gift = request.args.get("gifts") == "all"
+    gifts, more_gifts = service.unapplied_gifts(pledge, limit=None if every_gift else service.GIFT_CHOICES)
     if gift_form is None:
         gift_form = ApplyGiftForm(formdata=None)
     gift_form.gift_id.choices = choices(
@@ -77,6 +71,7 @@ def _render_pledge(pledge, schedule_form=None, deliverable_form=None, gift_form=
         deliverable_form=deliverable_form or DeliverableForm(formdata=None),
         gift_form=gift_form,
         gifts=gifts,
+        more_gifts=more_gifts,
         today=today(),
     ), status
 
@@ -84,7 +79,7 @@ def _render_pledge(pledge, schedule_form=None, deliverable_form=None, gift_form=
 @bp.route("/pledges/<int:pledge_id>")
 @requires(Permission.PIPELINE_VIEW)
 def show_pledge(pledge_id: int):
-    return _render_pledge(_get(pledge_id))
+    return _render_pledge(_get_for_page(pledge_id))
 
 
 @bp.route("/pledges/<int:pledge_id>/schedule", methods=["POST"])
@@ -227,8 +222,8 @@ def save_deliverable(deliverable_id: int):
 def list_deadlines():
     return render_template(
         "pipeline/deadlines.html",
-        late=paginate(deadlines.late_instalments_query(today()), arg="late_page"),
-        upcoming=paginate(deadlines.upcoming_deliverables_query(today()), arg="due_page"),
+        late=deadlines.late_instalments_page(today()),
+        upcoming=deadlines.upcoming_deliverables_page(today()),
         today=today(),
         days=deadlines.UPCOMING_DAYS,
         links=True,
