@@ -4,7 +4,7 @@ every payment), and a run's invoices in the run page's order (hub, then number, 
 page's ids and count come from the index, where SQLite walked every invoice by hub).
 
 Revision ID: lst01
-Revises: issue01
+Revises: plan02
 Create Date: 2026-12-01 20:40:00
 
 """
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "lst01"
-down_revision = "issue01"
+down_revision = "plan02"
 branch_labels = None
 depends_on = None
 
