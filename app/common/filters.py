@@ -1,9 +1,17 @@
 """Jinja filters and globals shared by every template."""
 
-from datetime import date, datetime
+from datetime import date, datetime, time
 from functools import lru_cache
 
-from babel.dates import format_date, format_datetime, get_date_format, parse_pattern
+from babel.dates import (
+    format_date,
+    format_datetime,
+    get_date_format,
+    get_datetime_format,
+    get_time_format,
+    get_timezone,
+    parse_pattern,
+)
 from flask import Flask, request, url_for
 
 from .money import format_money, parsed_locale
@@ -19,11 +27,17 @@ def money(amount, currency=None, locale: str = "en") -> str:
 
 
 def day(value, locale: str = "en", format: str = "medium") -> str:
-    """babel's format_date, with the locale and its pattern parsed once (a list shows a hundred dates)."""
+    """babel's format_date, with the locale and its pattern parsed once and each day's text kept (a list
+    shows a hundred dates, most of them alike: an annual run's issue and due dates)."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.date()
+    return _day_text(value, locale, format)
+
+
+@lru_cache(maxsize=8192)
+def _day_text(value: date, locale: str, format: str) -> str:
     parsed = _date_pattern(locale, format)
     if parsed is None:
         return format_date(value, format=format, locale=parsed_locale(locale))
@@ -43,11 +57,42 @@ def _date_pattern(locale: str, format: str):
 
 
 def moment(value, locale: str = "en") -> str:
+    """A moment in UTC, `Dec 1, 2026, 3:30:00 PM UTC`: babel's format_datetime (medium), with the locale's
+    patterns parsed once (a message log shows a hundred moments)."""
     if value is None:
         return ""
     if isinstance(value, date) and not isinstance(value, datetime):
         return day(value, locale)
-    return format_datetime(as_utc(value), format="medium", tzinfo="UTC", locale=locale) + " UTC"
+    patterns = _datetime_patterns(locale)
+    if patterns is None:
+        return format_datetime(as_utc(value), format="medium", tzinfo="UTC", locale=locale) + " UTC"
+    utc, combined = patterns
+    # As format_datetime: the moment in UTC, its time and its date formatted apart (each text kept: a day
+    # and a time of day come back often), then combined.
+    value = as_utc(value).astimezone(utc)
+    time_text = _time_text(value.timetz(), locale)
+    date_text = day(value.date(), locale)
+    return combined.replace("{0}", time_text).replace("{1}", date_text) + " UTC"
+
+
+@lru_cache(maxsize=16)
+def _datetime_patterns(locale: str):
+    """(UTC, the locale's medium datetime format) as format_datetime looks them up, or None if babel does
+    not know them or the time pattern names a time zone (its text would then depend on the day too)."""
+    try:
+        parsed = parsed_locale(locale)
+        if any(letter in get_time_format("medium", locale=parsed).pattern for letter in "zZvVOxX"):
+            return None
+        return get_timezone("UTC"), get_datetime_format("medium", locale=parsed).replace("'", "")
+    except (ValueError, KeyError, TypeError, LookupError):
+        return None
+
+
+@lru_cache(maxsize=8192)
+def _time_text(value: time, locale: str) -> str:
+    """A time of day (in UTC) as format_time's medium pattern writes it for the locale."""
+    parsed = parsed_locale(locale)
+    return parse_pattern(get_time_format("medium", locale=parsed)).apply(value, parsed)
 
 
 def url_with(**changes) -> str:

@@ -32,7 +32,6 @@ from ..models import (
     ContributionPolicy,
     IncomeGroup,
     Invoice,
-    InvoiceStatus,
     Member,
     MemberContact,
     MemberIncomeGroup,
@@ -43,7 +42,6 @@ from ..models import (
 )
 from ..totals import InvoiceYearTotal, OpenInvoiceTotal, from_cents
 
-OPEN_STATUSES = (InvoiceStatus.ISSUED, InvoiceStatus.PARTIALLY_PAID)
 CENT = Decimal("0.01")
 #: The value of the income-group filter that finds national members without a group for the year.
 MISSING = "missing"
@@ -274,40 +272,31 @@ def matching_member_ids(text: str) -> sa.Select:
     return sa.select(Member.id).where(matching_members(text))
 
 
-def open_balances() -> sa.Select:
-    """(member id, currency, amount) of what members still owe on their open invoices: one row per member
-    and currency, from the invoices themselves (the members CSV joins it; `outstanding_by_member` reads the
-    same figure from the kept totals)."""
-    return (
-        sa.select(
-            Invoice.member_id,
-            Invoice.currency,
-            sa.type_coerce(sa.func.sum(Invoice.balance_due), Invoice.total.type).label("amount"),
-        )
-        .where(Invoice.status.in_(OPEN_STATUSES))
-        .group_by(Invoice.member_id, Invoice.currency)
-    )
-
-
 def outstanding_by_member(member_ids: Iterable[int]) -> dict[int, dict[str, Decimal]]:
     """What each member still owes on its issued invoices, per currency, from the kept year totals (one row
     per member, fiscal year and currency; `invoice_year_totals`, kept with every invoice change): the same
-    figure as adding up `open_balances()`, since only an open invoice still owes something."""
+    figure as adding up the open invoices' balances, since only an open invoice still owes something."""
     ids = list(member_ids)
     if not ids:
         return {}
+    balances: dict[int, dict[str, Decimal]] = {}
+    for member_id, currency, cents in db.session.execute(_outstanding_statement(), {"member_ids": ids}):
+        balances.setdefault(member_id, {})[currency] = from_cents(cents)
+    return balances
+
+
+@functools.cache
+def _outstanding_statement() -> sa.Select:
+    """outstanding_by_member's query for any members (bound `member_ids`), built once per process: building
+    a statement costs more than running this one."""
     owed = sa.func.sum(InvoiceYearTotal.outstanding_cents)
-    rows = db.session.execute(
+    return (
         sa.select(InvoiceYearTotal.member_id, InvoiceYearTotal.currency, owed)
-        .where(InvoiceYearTotal.member_id.in_(ids))
+        .where(InvoiceYearTotal.member_id.in_(sa.bindparam("member_ids", expanding=True)))
         .group_by(InvoiceYearTotal.member_id, InvoiceYearTotal.currency)
         .having(owed != 0)
         .order_by(InvoiceYearTotal.member_id, InvoiceYearTotal.currency)
     )
-    balances: dict[int, dict[str, Decimal]] = {}
-    for member_id, currency, cents in rows:
-        balances.setdefault(member_id, {})[currency] = from_cents(cents)
-    return balances
 
 
 class ListedMember(NamedTuple):
@@ -396,11 +385,12 @@ CSV_HEADER = [
 
 def member_csv_rows(query: sa.Select, fiscal_year: int) -> Iterator[list]:
     """Every member the query finds as CSV cells, from two streamed queries in the list's order: the members
-    with their hub, the year's income group and the primary contact joined in, and their open balances (one
-    row per currency), paired here one member at a time.
+    with their hub, the year's income group and the primary contact joined in, and what they owe (one row
+    per currency, from the kept year totals, as `outstanding_by_member`), paired here one member at a time.
 
     The balances are a query of their own rather than a grouped subquery joined to the members: SQLite read
-    that subquery's whole result again for every member (about 1,000 x 1,500 rows at scale 10)."""
+    that subquery's whole result again for every member (about 1,000 x 1,500 rows at scale 10). They were
+    added up from every open invoice (about 15,000 at scale 10), most of the export's time."""
     yield CSV_HEADER
     group = sa.orm.aliased(MemberIncomeGroup)
     contact = sa.orm.aliased(MemberContact)
@@ -422,13 +412,13 @@ def member_csv_rows(query: sa.Select, fiscal_year: int) -> Iterator[list]:
         .outerjoin(group, sa.and_(group.member_id == Member.id, group.fiscal_year == fiscal_year))
         .outerjoin(contact, contact.id == _first_primary_contact())
     )
+    owed = sa.func.sum(InvoiceYearTotal.outstanding_cents)
     balances = streamed_rows(
-        query.with_only_columns(
-            Member.id, Invoice.currency, sa.type_coerce(sa.func.sum(Invoice.balance_due), Invoice.total.type)
-        )
-        .join(Invoice, sa.and_(Invoice.member_id == Member.id, Invoice.status.in_(OPEN_STATUSES)))
-        .group_by(Member.id, Invoice.currency)
-        .order_by(Invoice.currency)
+        query.with_only_columns(Member.id, InvoiceYearTotal.currency, owed)
+        .join(InvoiceYearTotal, InvoiceYearTotal.member_id == Member.id)
+        .group_by(Member.id, InvoiceYearTotal.currency)
+        .having(owed != 0)
+        .order_by(InvoiceYearTotal.currency)
     )
     year = str(fiscal_year)
     for member, its_balances in merge_related(members, balances):
@@ -449,9 +439,7 @@ def member_csv_rows(query: sa.Select, fiscal_year: int) -> Iterator[list]:
             income_group,
             contact_name,
             email,
-            "; ".join(
-                f"{amount.quantize(CENT)} {currency}" for _id, currency, amount in its_balances if amount
-            ),
+            "; ".join(f"{from_cents(cents)} {currency}" for _id, currency, cents in its_balances),
         ]
 
 
@@ -476,13 +464,29 @@ def member_invoices(member: Member) -> list[Invoice]:
     return list(db.session.scalars(member_invoices_query(member)))
 
 
+#: The member page's payments, newest first (as `member_payments` orders them).
+LATEST_PAYMENTS_ORDER = (Payment.received_on.desc(), Payment.id.desc())
+
+
+def latest_payment_ids() -> sa.Subquery:
+    """The ids of a member's latest payments (bound `member_id` and `limit`), newest first, as a subquery
+    for a list's rows to join (the member page's payments)."""
+    return (
+        sa.select(Payment.id.label("id"))
+        .where(Payment.member_id == sa.bindparam("member_id", type_=sa.Integer))
+        .order_by(*LATEST_PAYMENTS_ORDER)
+        .limit(sa.bindparam("limit", type_=sa.Integer))
+        .subquery("page_ids")
+    )
+
+
 def member_payments(member: Member, limit: int | None = None) -> list[Payment]:
     """The member's payments, newest first (the latest `limit` when given), with their allocations loaded."""
     query = (
         sa.select(Payment)
         .where(Payment.member_id == member.id)
         .options(selectinload(Payment.allocations))
-        .order_by(Payment.received_on.desc(), Payment.id.desc())
+        .order_by(*LATEST_PAYMENTS_ORDER)
     )
     return list(db.session.scalars(query.limit(limit) if limit else query))
 
@@ -500,25 +504,32 @@ def credit_on_account(payments: Iterable[Payment]) -> dict[str, Decimal]:
 def member_credit_on_account(member: Member) -> dict[str, Decimal]:
     """The member's unallocated payment money per currency, from one aggregate query over all its payments
     (what `credit_on_account` adds up from payment objects: each `unallocated_amount` above zero)."""
+    rows = db.session.execute(_credit_statement(), {"member_id": member.id})
+    return {currency: Decimal(amount).quantize(CENT) for currency, amount in rows if amount}
+
+
+@functools.cache
+def _credit_statement() -> sa.Select:
+    """member_credit_on_account's query for any member (bound `member_id`), built once per process."""
+    member_id = sa.bindparam("member_id", type_=sa.Integer)
     allocated = (
         sa.select(
             PaymentAllocation.payment_id, sa.func.sum(PaymentAllocation.payment_amount).label("allocated")
         )
         .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .where(Payment.member_id == member.id)
+        .where(Payment.member_id == member_id)
         .group_by(PaymentAllocation.payment_id)
         .subquery()
     )
     # As Payment.unallocated_amount.
     unallocated = Payment.amount - Payment.refunded_amount - sa.func.coalesce(allocated.c.allocated, 0)
-    rows = db.session.execute(
+    return (
         sa.select(Payment.currency, sa.type_coerce(sa.func.sum(unallocated), Payment.amount.type))
         .outerjoin(allocated, allocated.c.payment_id == Payment.id)
-        .where(Payment.member_id == member.id, unallocated > 0)
+        .where(Payment.member_id == member_id, unallocated > 0)
         .group_by(Payment.currency)
         .order_by(Payment.currency)
     )
-    return {currency: Decimal(amount).quantize(CENT) for currency, amount in rows if amount}
 
 
 # --- Contacts ----------------------------------------------------------------------------------------------

@@ -106,8 +106,8 @@ def _hubs() -> list[Hub]:
     return list(db.session.scalars(sa.select(Hub).order_by(Hub.name)))
 
 
-class _ListedInvoice(NamedTuple):
-    """A row of the invoice list: the columns of `_invoice_list_rows`, in its order."""
+class ListedInvoice(NamedTuple):
+    """A row of the invoice list (and the member page's): the columns of `invoice_list_rows`, in its order."""
 
     id: int
     number: str | None
@@ -126,6 +126,10 @@ class _ListedInvoice(NamedTuple):
     held_up: bool
 
     @property
+    def is_draft(self) -> bool:
+        return self.status == InvoiceStatus.DRAFT
+
+    @property
     def balance_due(self) -> Decimal:
         # As Invoice.balance_due, in Decimals (SQLite's REAL arithmetic would leave -0.00 on a paid invoice).
         if self.status == InvoiceStatus.DRAFT:
@@ -133,7 +137,7 @@ class _ListedInvoice(NamedTuple):
         return Invoice.owed(self.total, self.amount_paid, self.amount_credited, self.amount_written_off)
 
 
-def _invoice_list_rows(page_ids: sa.Subquery) -> sa.Select:
+def invoice_list_rows(page_ids: sa.Subquery) -> sa.Select:
     """What each row of the invoice list shows, for the page's ids: plain columns, no invoice objects."""
     return (
         sa.select(
@@ -170,22 +174,26 @@ def list_invoices():
     page = None
     if query is not None:
         searched = search.is_searchable(form.q.data)
-        page = paginate(query, rows=_invoice_list_rows, row_type=_ListedInvoice, searched=searched)
+        page = paginate(query, rows=invoice_list_rows, row_type=ListedInvoice, searched=searched)
     return render_template("contributions/invoices/list.html", form=form, page=page, today=today())
 
 
 @bp.app_template_global()
-def invoice_status_badge(status: InvoiceStatus, due_on, today) -> Markup:
-    """An invoice's status badge, with "Overdue" beside it when it is open and past its due date (a list
-    shows one per row: a function, cheaper than a macro)."""
+def invoice_status_badge(status: InvoiceStatus, due_on, today, due_title: bool = True) -> Markup:
+    """An invoice's status badge, with "Overdue" beside it when it is open and past its due date (saying
+    the due date on hover unless `due_title` is false; a list shows one per row: a function, cheaper than a
+    macro)."""
     badge = _STATUS_BADGES[status]
     if status.is_open and due_on and due_on < today:
+        if not due_title:
+            return badge + _OVERDUE
         return badge + Markup(' <span class="badge bad" title="Due {}">Overdue</span>').format(day(due_on))
     return badge
 
 
 _STATUS_BADGE_CLASSES = {InvoiceStatus.ISSUED: "info", InvoiceStatus.PARTIALLY_PAID: "warn",
                          InvoiceStatus.PAID: "ok"}  # fmt: skip
+_OVERDUE = Markup(' <span class="badge bad">Overdue</span>')
 _STATUS_BADGES = {
     status: Markup('<span class="badge {}">{}</span>').format(
         _STATUS_BADGE_CLASSES.get(status, ""), status.label

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+
 import sqlalchemy as sa
 from flask import (
     Response,
@@ -29,10 +31,12 @@ from ...extensions import db
 from ...hubs.models import Hub
 from .. import bp
 from ..forms.members import AdjustmentForm, ContactForm, IncomeGroupForm, MemberFilterForm, MemberForm
-from ..models import ContributionAdjustment, Member, MemberContact, MemberKind
+from ..models import ContributionAdjustment, Member, MemberContact, MemberKind, PaymentAllocation
 from ..services import members as service
 from ..services.assessments import assess_member_years, billing_amount
 from .funders import funder_context
+from .invoices import ListedInvoice, invoice_list_rows
+from .payments import listed_payments, payment_list_rows
 
 #: How many fiscal years back the member page shows assessments for, besides the current one.
 ASSESSMENT_YEARS_BACK = 4
@@ -218,6 +222,17 @@ def show_member(member_id: int):
     return _render_member(member or abort(404))
 
 
+@functools.cache
+def _latest_payments_statement() -> sa.Select:
+    """The member page's payments as the payment list shows them (its allocations joined, one row each), for
+    any member (bound `member_id` and `limit`), built once per process."""
+    return (
+        payment_list_rows(service.latest_payment_ids())
+        .order_by(None)
+        .order_by(*service.LATEST_PAYMENTS_ORDER, PaymentAllocation.id)
+    )
+
+
 def _render_member(member: Member, income_group_form: IncomeGroupForm | None = None, status: int = 200):
     fiscal_year = current_fiscal_year()
     if income_group_form is None:
@@ -225,11 +240,12 @@ def _render_member(member: Member, income_group_form: IncomeGroupForm | None = N
         income_group_form = IncomeGroupForm(
             formdata=None, fiscal_year=fiscal_year, income_group=current.value if current else ""
         )
-    # One more than shown, to know whether there are more.
-    payments = service.member_payments(member, limit=service.MEMBER_PAGE_PAYMENTS + 1)
+    # One more than shown, to know whether there are more; with their allocations, in one query.
+    latest = {"member_id": member.id, "limit": service.MEMBER_PAGE_PAYMENTS + 1}
+    payments = listed_payments(db.session.execute(_latest_payments_statement(), latest))
     more_payments = len(payments) > service.MEMBER_PAGE_PAYMENTS
     payments = payments[: service.MEMBER_PAGE_PAYMENTS]
-    invoices = paginate(service.member_invoices_query(member))
+    invoices = paginate(service.member_invoices_query(member), rows=invoice_list_rows, row_type=ListedInvoice)
     adjustments = service.adjustments_for(member)
     # The last years since the member joined and the current one, plus any later year adjusted in advance.
     first_year = fiscal_year - ASSESSMENT_YEARS_BACK

@@ -113,13 +113,13 @@ def list_payments():
     if request.args.get("format") == "csv":
         return _payments_csv(query)
     searched = search.is_searchable(form.value("q"))
-    page = paginate(query, rows=_payment_list_rows, searched=searched)
-    page.items = _listed_payments(page.items)
+    page = paginate(query, rows=payment_list_rows, searched=searched)
+    page.items = listed_payments(page.items)
     filtered = any(request.args.get(name) for name in ("q", "method", "date_from", "date_to"))
     return render_template("contributions/payments/list.html", page=page, form=form, filtered=filtered)
 
 
-def _payment_list_rows(page_ids: sa.Subquery) -> sa.Select:
+def payment_list_rows(page_ids: sa.Subquery) -> sa.Select:
     """What the payment list shows of the page's payments: one row per allocation (one for a payment with
     none), with the member's name and the invoice's number, in the allocations' order."""
     return (
@@ -144,8 +144,8 @@ def _payment_list_rows(page_ids: sa.Subquery) -> sa.Select:
 
 
 @dataclass(frozen=True, slots=True)
-class _ListedPayment:
-    """A row of the payment list, folded from its allocation rows."""
+class ListedPayment:
+    """A row of the payment list (and the member page's), folded from its allocation rows."""
 
     id: int
     received_on: date
@@ -165,7 +165,7 @@ class _ListedPayment:
         return self.amount - self.refunded_amount - self.allocated_amount
 
 
-def _listed_payments(rows) -> list[_ListedPayment]:
+def listed_payments(rows) -> list[ListedPayment]:
     """The page's rows folded into one item per payment (its allocation rows come together)."""
     listed = []
     for _id, group in itertools.groupby(rows, key=lambda row: row[0]):
@@ -173,7 +173,7 @@ def _listed_payments(rows) -> list[_ListedPayment]:
         first = group[0]
         allocations = [(row[8], row[9]) for row in group if row[8] is not None]
         listed.append(
-            _ListedPayment(
+            ListedPayment(
                 *first[:8],
                 allocated_amount=sum((amount for amount, _ in allocations), ZERO),
                 invoice_numbers=[number for _, number in allocations],
