@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 
 from ...common.errors import DomainError, ValidationFailed
 from ...common.time import utcnow
@@ -81,7 +81,12 @@ def review_queue() -> list[EventSummary]:
     records = db.session.scalars(
         sa.select(StripeEvent)
         .where(StripeEvent.status == StripeEventStatus.NEEDS_REVIEW)
-        .options(joinedload(StripeEvent.invoice))
+        # The page names each event's invoice: its number, not its member and hub.
+        .options(
+            joinedload(StripeEvent.invoice).options(
+                load_only(Invoice.id, Invoice.number), lazyload(Invoice.hub), lazyload(Invoice.member)
+            )
+        )
         .order_by(StripeEvent.received_at, StripeEvent.id)
     ).all()
     return [summarize(record) for record in records]

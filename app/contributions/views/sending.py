@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, lazyload
 
 from ...auth.permissions import Permission, requires
 from ...common.errors import DomainError
@@ -140,17 +140,17 @@ def list_messages():
     query = (
         sa.select(ContributionMessage)
         .join(MailMessage, MailMessage.id == ContributionMessage.message_id)
-        .join(Member, Member.id == ContributionMessage.member_id)
-        .options(joinedload(ContributionMessage.member), joinedload(ContributionMessage.invoice))
         .order_by(MailMessage.created_at.desc(), MailMessage.id.desc())
     )
     if kind in {k.value for k in MessageKind}:
         query = query.where(MailMessage.kind == kind)
     if state in STATUS_FILTERS:
         query = query.where(STATUS_FILTERS[state][1])
-    if q:
-        query = query.where(sa.or_(Member.name.ilike(f"%{q}%"), MailMessage.subject.ilike(f"%{q}%")))
-    page = paginate(query)
+    if q:  # every message has its member: joined only to search its name
+        query = query.join(Member, Member.id == ContributionMessage.member_id).where(
+            sa.or_(Member.name.ilike(f"%{q}%"), MailMessage.subject.ilike(f"%{q}%"))
+        )
+    page = paginate(query, rows=_message_rows)
     return render_template(
         "contributions/sending/messages.html",
         page=page,
@@ -160,6 +160,26 @@ def list_messages():
         state=state,
         q=q,
         waiting=leftovers_waiting(),
+    )
+
+
+def _message_rows(page_ids: sa.Subquery) -> sa.Select:
+    """What the message log shows of each message on the page: its link (with the message and who asked
+    loaded) and its member's name and invoice's number as columns, not as member and invoice objects with
+    their hubs."""
+    return (
+        sa.select(
+            ContributionMessage, Member.name.label("member_name"), Invoice.number.label("invoice_number")
+        )
+        .join(page_ids, page_ids.c.id == ContributionMessage.message_id)
+        .join(MailMessage, MailMessage.id == ContributionMessage.message_id)
+        .join(Member, Member.id == ContributionMessage.member_id)
+        .outerjoin(Invoice, Invoice.id == ContributionMessage.invoice_id)
+        .options(
+            lazyload(ContributionMessage.member),
+            lazyload(ContributionMessage.invoice),
+            contains_eager(ContributionMessage.message).joinedload(MailMessage.requested_by),
+        )
     )
 
 
