@@ -26,9 +26,9 @@ from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from ..common.kept_totals import add_to_rows, lock_for_replacing, replace_rows
 from ..extensions import db
 from .models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentAllocation, WriteOff
 
@@ -77,6 +77,8 @@ class OpenInvoiceTotal(db.Model):
     outstanding_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
+YEAR_KEY = ("member_id", "fiscal_year", "currency")
+OPEN_KEY = ("hub_id", "currency", "due_on")
 YEAR_AMOUNTS = ("invoice_count", "invoiced_cents", "paid_cents", "credited_cents", "written_off_cents",
                 "outstanding_cents")  # fmt: skip
 OPEN_AMOUNTS = ("open_count", "outstanding_cents")
@@ -137,24 +139,6 @@ def _add(deltas, shares, sign: int) -> None:
             row[index] += sign * amount
 
 
-def _upsert(connection: sa.Connection, model, key_names, amount_names, rows: dict) -> None:
-    """Add each delta to its row (creating it), in key order so that two transactions lock rows alike."""
-    table = model.__table__
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    for key in sorted(rows):
-        amounts = rows[key]
-        if not any(amounts):
-            continue
-        statement = insert(table).values(
-            **dict(zip(key_names, key, strict=True)), **dict(zip(amount_names, amounts, strict=True))
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key_names),
-            set_={name: table.c[name] + statement.excluded[name] for name in amount_names},
-        )
-        connection.execute(statement)
-
-
 @event.listens_for(Session, "after_flush")
 def _keep_invoice_totals(session, flush_context) -> None:
     deltas: dict[str, dict] = {"year": {}, "open": {}}
@@ -172,9 +156,8 @@ def _keep_invoice_totals(session, flush_context) -> None:
             _add(deltas, _shares(_values_before(sa.inspect(obj))), -1)
     if deltas["year"] or deltas["open"]:
         connection = session.connection()
-        _upsert(connection, InvoiceYearTotal, ("member_id", "fiscal_year", "currency"), YEAR_AMOUNTS,
-                deltas["year"])  # fmt: skip
-        _upsert(connection, OpenInvoiceTotal, ("hub_id", "currency", "due_on"), OPEN_AMOUNTS, deltas["open"])
+        add_to_rows(connection, InvoiceYearTotal, YEAR_KEY, YEAR_AMOUNTS, deltas["year"])
+        add_to_rows(connection, OpenInvoiceTotal, OPEN_KEY, OPEN_AMOUNTS, deltas["open"])
 
 
 def _load_old_values_when_set(target, value, oldvalue, initiator) -> None:
@@ -263,27 +246,10 @@ def kept_totals(connection: sa.Connection) -> tuple[dict, dict]:
 def rebuild_totals(connection: sa.Connection) -> None:
     """Replace both tables with `recompute_totals` (after bulk inserts that bypass the session: the bench
     seed; the migration backfills with the same rules in SQL)."""
+    lock_for_replacing(connection, InvoiceYearTotal, OpenInvoiceTotal)
     year, still_open = recompute_totals(connection)
-    connection.execute(sa.delete(InvoiceYearTotal))
-    connection.execute(sa.delete(OpenInvoiceTotal))
-    if year:
-        connection.execute(
-            sa.insert(InvoiceYearTotal),
-            [
-                dict(zip(("member_id", "fiscal_year", "currency"), key, strict=True))
-                | dict(zip(YEAR_AMOUNTS, amounts, strict=True))
-                for key, amounts in year.items()
-            ],
-        )
-    if still_open:
-        connection.execute(
-            sa.insert(OpenInvoiceTotal),
-            [
-                dict(zip(("hub_id", "currency", "due_on"), key, strict=True))
-                | dict(zip(OPEN_AMOUNTS, amounts, strict=True))
-                for key, amounts in still_open.items()
-            ],
-        )
+    replace_rows(connection, InvoiceYearTotal, YEAR_KEY, YEAR_AMOUNTS, year)
+    replace_rows(connection, OpenInvoiceTotal, OPEN_KEY, OPEN_AMOUNTS, still_open)
 
 
 # --- Reading the open invoices -----------------------------------------------------------------------------

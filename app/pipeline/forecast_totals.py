@@ -24,6 +24,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..common.fiscal import current_fiscal_year
+from ..common.kept_totals import lock_for_replacing, replace_rows
 from ..contributions import totals as invoice_totals
 from ..contributions.models import (
     ContributionAdjustment,
@@ -139,16 +140,8 @@ def refresh_members(member_ids) -> None:
 def rebuild_forecasts() -> None:
     """Replace every row with `recompute_forecasts` (after bulk statements; the migration; the bench seed)."""
     connection = db.session.connection()
-    rows = recompute_forecasts()
-    connection.execute(sa.delete(MemberYearForecast))
-    if rows:
-        connection.execute(
-            sa.insert(MemberYearForecast),
-            [
-                dict(member_id=member_id, fiscal_year=year, **dict(zip(COLUMNS, values, strict=True)))
-                for (member_id, year), values in rows.items()
-            ],
-        )
+    lock_for_replacing(connection, MemberYearForecast)
+    replace_rows(connection, MemberYearForecast, ("member_id", "fiscal_year"), COLUMNS, recompute_forecasts())
 
 
 def rebuild_forecasts_on(connection: sa.Connection) -> None:

@@ -28,6 +28,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..common.db_types import enum_column
+from ..common.kept_totals import add_to_rows, lock_for_replacing, replace_rows
 from ..contributions.totals import cents
 from ..extensions import db
 from .models import Opportunity, OpportunitySplit
@@ -142,8 +143,8 @@ def _keep_opportunity_totals(session, flush_context) -> None:
     ids.discard(None)
     connection = session.connection()
     totals_after, years_after = _shares(connection, ids)
-    _upsert(connection, OpportunityTotal, KEY, TOTAL_AMOUNTS, _minus(totals_after, totals_before))
-    _upsert(connection, OpportunityYearTotal, YEAR_KEY, YEAR_AMOUNTS, _minus(years_after, years_before))
+    add_to_rows(connection, OpportunityTotal, KEY, TOTAL_AMOUNTS, _minus(totals_after, totals_before))
+    add_to_rows(connection, OpportunityYearTotal, YEAR_KEY, YEAR_AMOUNTS, _minus(years_after, years_before))
 
 
 def _minus(after: dict, before: dict) -> dict:
@@ -155,27 +156,6 @@ def _minus(after: dict, before: dict) -> dict:
         if any(delta):
             deltas[key] = delta
     return deltas
-
-
-def _sort_key(key: tuple) -> tuple:
-    return tuple(part.value if isinstance(part, Stage) else part for part in key)
-
-
-def _upsert(connection: sa.Connection, model, key_names, amount_names, rows: dict) -> None:
-    """Add each delta to its row (creating it), in key order so that two transactions lock rows alike."""
-    from sqlalchemy.dialects import postgresql, sqlite
-
-    table = model.__table__
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    for key in sorted(rows, key=_sort_key):
-        statement = insert(table).values(
-            **dict(zip(key_names, key, strict=True)), **dict(zip(amount_names, rows[key], strict=True))
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=list(key_names),
-            set_={name: table.c[name] + statement.excluded[name] for name in amount_names},
-        )
-        connection.execute(statement)
 
 
 # --- From the records ------------------------------------------------------------------------------------
@@ -231,22 +211,7 @@ def kept_totals(connection: sa.Connection) -> tuple[dict, dict]:
 def rebuild_totals(connection: sa.Connection) -> None:
     """Replace both tables with `recompute_totals` (after bulk inserts that bypass the session: the bench
     seed; the migration backfills with the same rules in SQL)."""
+    lock_for_replacing(connection, OpportunityTotal, OpportunityYearTotal)
     totals, years = recompute_totals(connection)
-    connection.execute(sa.delete(OpportunityTotal))
-    connection.execute(sa.delete(OpportunityYearTotal))
-    if totals:
-        connection.execute(
-            sa.insert(OpportunityTotal),
-            [
-                dict(zip(KEY, key, strict=True)) | {"ask_count": asks, "amount_cents": amount}
-                for key, (asks, amount) in totals.items()
-            ],
-        )
-    if years:
-        connection.execute(
-            sa.insert(OpportunityYearTotal),
-            [
-                dict(zip(YEAR_KEY, key, strict=True)) | {"amount_cents": amount}
-                for key, (amount,) in years.items()
-            ],
-        )
+    replace_rows(connection, OpportunityTotal, KEY, TOTAL_AMOUNTS, totals)
+    replace_rows(connection, OpportunityYearTotal, YEAR_KEY, YEAR_AMOUNTS, years)

@@ -30,10 +30,10 @@ from datetime import date
 
 import sqlalchemy as sa
 from sqlalchemy import event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..common.fiscal import fiscal_year_of
+from ..common.kept_totals import add_to_rows, lock_for_replacing, replace_rows
 from ..contributions.models import Payment
 from ..contributions.totals import cents
 from ..donors.models import Gift, Organisation
@@ -194,16 +194,8 @@ def kept_plan_totals(connection: sa.Connection) -> dict:
 
 def rebuild_plan_totals(connection: sa.Connection) -> None:
     """Replace the table with `recompute_plan_totals` (after bulk statements that bypass the session)."""
-    rows = recompute_plan_totals(connection)
-    connection.execute(sa.delete(PlanTotal))
-    if rows:
-        connection.execute(
-            sa.insert(PlanTotal),
-            [
-                dict(zip(KEY, key, strict=True)) | dict(zip(AMOUNTS, amounts, strict=True))
-                for key, amounts in rows.items()
-            ],
-        )
+    lock_for_replacing(connection, PlanTotal)
+    replace_rows(connection, PlanTotal, KEY, AMOUNTS, recompute_plan_totals(connection))
 
 
 # --- Keeping them ---------------------------------------------------------------------------------------
@@ -295,22 +287,7 @@ def _add_differences(session, flush_context) -> None:
         difference = [n - o for n, o in zip(new, old, strict=True)]
         if any(difference):
             deltas[key] = difference
-    _upsert(connection, deltas)
-
-
-def _upsert(connection: sa.Connection, rows: dict) -> None:
-    """Add each delta to its row (creating it), in key order so that two transactions lock rows alike."""
-    table = PlanTotal.__table__
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    for key in sorted(rows):
-        statement = insert(table).values(
-            **dict(zip(KEY, key, strict=True)), **dict(zip(AMOUNTS, rows[key], strict=True))
-        )
-        statement = statement.on_conflict_do_update(
-            index_elements=list(KEY),
-            set_={name: table.c[name] + statement.excluded[name] for name in AMOUNTS},
-        )
-        connection.execute(statement)
+    add_to_rows(connection, PlanTotal, KEY, AMOUNTS, deltas)
 
 
 #: Tables whose bulk statements change what the totals sum (organisations: only a change of kind).
