@@ -143,8 +143,10 @@ def _money_text_default(element, compiler, **kw):
 @compiles(money_text, "sqlite")
 def _money_text_sqlite(element, compiler, **kw):
     # SQLite keeps NUMERIC as a REAL: printf rounds it to cents as SQLAlchemy's Decimal conversion does.
+    # Arithmetic in REALs can leave a hair below zero (0.30 - 0.10 - 0.20): rounded first, plus 0.0 to turn
+    # a negative zero positive, so a paid invoice reads 0.00, not -0.00.
     value = compiler.process(element.clauses, **kw)
-    return f"(CASE WHEN {value} IS NULL THEN NULL ELSE printf('%.2f', {value}) END)"
+    return f"(CASE WHEN {value} IS NULL THEN NULL ELSE printf('%.2f', round({value}, 2) + 0.0) END)"
 
 
 # --- CSV ---------------------------------------------------------------------------------------------------

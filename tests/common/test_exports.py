@@ -9,6 +9,7 @@ from decimal import Decimal
 from urllib.parse import unquote
 
 import pytest
+import sqlalchemy as sa
 from openpyxl import load_workbook
 
 from app.common.exports import (
@@ -22,10 +23,12 @@ from app.common.exports import (
     csv_response,
     download_response,
     looks_like_formula,
+    money_text,
     spreadsheet_safe,
     xlsx_bytes,
     xlsx_response,
 )
+from app.extensions import db
 
 HOSTILE = ['=HYPERLINK("http://x","click")', "+32 2 555 0100", "-2+3", "@SUM(A1)", "\tTAB", "\rCR"]
 
@@ -251,3 +254,21 @@ def test_a_download_is_private_to_whoever_asked(app):
     assert response.headers["Cache-Control"] == "private"
     assert response.headers["Content-Disposition"] == 'inline; filename="BE-2027-0001.pdf"'
     assert response.get_data() == b"%PDF-1.7"
+
+
+def cents(text: str):
+    return sa.cast(sa.literal(Decimal(text)), sa.Numeric(14, 2))
+
+
+@pytest.mark.parametrize(
+    ("amount", "written"),
+    [
+        (lambda: cents("0.30") - cents("0.10") - cents("0.20"), "0.00"),  # fully paid: never "-0.00"
+        (lambda: cents("1250.50"), "1250.50"),
+        (lambda: cents("-10.00"), "-10.00"),
+        (lambda: cents("0.00") - cents("0.01"), "-0.01"),
+        (lambda: sa.null(), None),
+    ],
+)
+def test_the_database_writes_money_as_a_csv_does(amount, written):
+    assert db.session.scalar(sa.select(money_text(amount()))) == written
