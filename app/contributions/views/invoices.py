@@ -415,17 +415,24 @@ def _make_stored_pdf(invoice_id: int) -> bool:
     someone else meanwhile is kept). Returns False, having logged why, when it could not be made."""
     sqlite.begin_reading(db.session)  # the HTML is read without SQLite's write lock, even in a POST
     invoice = _invoice_or_404(invoice_id)
-    number = invoice.number
+    return _render_then_store(invoice, invoicing.invoice_pdf_html, invoicing.store_invoice_pdf, "invoice")
+
+
+def _render_then_store(document, html_of, store, kind: str) -> bool:
+    """The HTML of an issued document read, the transaction ended so that nothing is held while it renders,
+    then the PDF stored once and committed. False, having logged why, when it could not be made: the
+    document stays issued and its PDF is made on the next try."""
+    number = document.number
     try:
-        html = invoicing.invoice_pdf_html(invoice)
+        html = html_of(document)
         db.session.rollback()  # nothing held while it renders (on SQLite, an open read holds off writers)
         pdf = pdf_rendering.render_pdf(html)
         sqlite.begin_writing(db.session)  # also from a download (GET): it stores what it made
-        invoicing.store_invoice_pdf(invoice, pdf)
+        store(document, pdf)
         db.session.commit()
-    except Exception:  # noqa: BLE001 - the invoice stays issued; its PDF is made on the next try
+    except Exception:  # noqa: BLE001 - reported to the user by the caller, logged here
         db.session.rollback()
-        current_app.logger.exception("The PDF of invoice %s could not be rendered", number)
+        current_app.logger.exception("The PDF of %s %s could not be rendered", kind, number)
         return False
     return True
 
@@ -536,20 +543,9 @@ def download_credit_note_pdf(credit_note_id: int):
 
 
 def _make_stored_credit_note_pdf(credit_note_id: int) -> bool:
-    """As `_make_stored_pdf`, for a credit note: rendered with nothing held, stored once, committed. Returns
-    False, having logged why, when it could not be made."""
+    """As `_make_stored_pdf`, for a credit note."""
     sqlite.begin_reading(db.session)
     credit_note = db.session.get(CreditNote, credit_note_id) or abort(404)
-    number = credit_note.number
-    try:
-        html = invoicing.credit_note_pdf_html(credit_note)
-        db.session.rollback()  # nothing held while it renders
-        pdf = pdf_rendering.render_pdf(html)
-        sqlite.begin_writing(db.session)
-        invoicing.store_credit_note_pdf(credit_note, pdf)
-        db.session.commit()
-    except Exception:  # noqa: BLE001 - the note stays issued; its PDF is made on the next try
-        db.session.rollback()
-        current_app.logger.exception("The PDF of credit note %s could not be rendered", number)
-        return False
-    return True
+    return _render_then_store(
+        credit_note, invoicing.credit_note_pdf_html, invoicing.store_credit_note_pdf, "credit note"
+    )
