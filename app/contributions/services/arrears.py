@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sqlalchemy as sa
 
@@ -124,9 +124,10 @@ class ArrearsRow:
     member: Member
     cells: list[YearCell]
 
-    @property
+    @cached_property
     def consecutive_unpaid(self) -> int:
-        """The longest run of consecutive unpaid years in the range."""
+        """The longest run of consecutive unpaid years in the range (worked out once: a page's template
+        asks each row several times, and a row's cells are complete when it is made)."""
         return longest_run([cell.unpaid for cell in self.cells])
 
     @property
