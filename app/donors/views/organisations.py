@@ -13,6 +13,7 @@ from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
 from ...common.pagination import paginate, paginate_counted
 from ...common.time import today
+from ...common.urls import row_url
 from ...extensions import db
 from .. import bp, duplicates, exports, queries
 from .. import services as service
@@ -66,20 +67,25 @@ def list_organisations():
     form = OrganisationFilterForm(staff_users(), themes, request.args)
     if form.validate():
         filters = _filters(form)
-        statement = queries.organisations_statement(filters)
+        statement = queries.filtered_organisations(filters)
     else:  # a filter that does not validate shows its error and no rows
         filters = queries.OrganisationFilters()
-        statement = queries.organisations_statement(filters).where(sa.false())
+        statement = queries.filtered_organisations(filters).where(sa.false())
     export_format = request.args.get("format")
     if export_format in ("csv", "xlsx"):
         return exports.organisations_download(statement, export_format)
-    page = paginate(statement)
+    page = paginate(
+        statement,
+        rows=queries.organisation_list_rows,
+        row_type=queries.ListedOrganisation,
+        searched=bool(filters.query),
+    )
     return render_template(
         "donors/organisations/list.html",
         form=form,
         page=page,
         filtered=not filters.is_empty,
-        current_contacts=queries.current_contact_names([o.id for o in page.items]),
+        organisation_url=row_url("donors.show_organisation", "organisation_id"),
         country_name=service.country_name,
     )
 
