@@ -87,14 +87,18 @@ def _queries(function, record) -> tuple[list, int]:
         sa.event.remove(db.engine, "before_cursor_execute", listener)
 
 
-def test_suggestions_cost_one_query_whatever_their_number(make_organisation, make_contact):
+def test_suggestions_cost_two_queries_at_most_whatever_their_number(make_organisation, make_contact):
+    """One query for the candidates (the block's ids and name keys only), one more for what the close names
+    suggested show, whatever their number; exact matches alone cost the one."""
     ford = make_organisation(name="Ford Foundation", country_code="US")
     for n in range(12):
         make_organisation(name=f"Ford Foundation {n}", country_code="US")
     make_organisation(name="FORD-Foundation.", country_code="GB")
     found, queries = _queries(duplicates.organisation_duplicates, ford)
-    assert queries == 1 and len(found) == duplicates.SUGGESTIONS
+    assert queries == 2 and len(found) == duplicates.SUGGESTIONS
     assert found[0].reason == "Same name"  # the exact match first, whatever the size of the block
+    assert [s.record.name for s in found[1:]] == [f"Ford Foundation {n}" for n in range(4)]
+    assert all(s.record.country_code == "US" for s in found[1:])
     lonely = make_organisation(name="Wellcome Trust", country_code="GB")
     assert _queries(duplicates.organisation_duplicates, lonely) == ([], 1)
 
