@@ -241,6 +241,11 @@ def bring_up_to_date(session: Session | None = None) -> None:
 
 @event.listens_for(Session, "before_commit")
 def _keep_forecasts(session) -> None:
+    # SQLAlchemy calls this before a savepoint's release too: the annual run issues each member's invoice in a
+    # savepoint of its batch's transaction, and refreshing there cost a refresh per invoice. The outermost
+    # commit brings every member the savepoints touched up to date, once.
+    if session.in_nested_transaction():
+        return
     bring_up_to_date(session)
 
 

@@ -140,3 +140,30 @@ def test_a_rolled_back_transaction_leaves_nothing_to_bring_up_to_date(
     db.session.rollback()
     assert forecast_totals._PENDING not in db.session.info
     assert kept_forecasts() == recompute_forecasts()
+
+
+def test_savepoints_released_inside_a_transaction_leave_the_refresh_to_its_commit(
+    make_member, make_policy, make_draft_invoice, make_user, monkeypatch
+):
+    # The annual run issues each member's invoice in a savepoint of its batch's transaction: releasing one
+    # must not compute that member's rows; the batch's commit computes them all at once, and they are right.
+    from app.pipeline import forecast_totals
+
+    year = current_fiscal_year()
+    actor = make_user("operations")
+    make_policy(fiscal_year=year, currency="USD")
+    members = [make_member(fiscal_year=year) for _ in range(3)]
+    db.session.commit()
+    refreshed = []
+    real_refresh = forecast_totals.refresh_members
+    monkeypatch.setattr(
+        forecast_totals, "refresh_members", lambda ids: (refreshed.append(sorted(ids)), real_refresh(ids))
+    )
+
+    for member in members:
+        with db.session.begin_nested():
+            issue_invoice(make_draft_invoice(member=member, amount="2500.00", fiscal_year=year), actor)
+    assert refreshed == []
+    db.session.commit()
+    assert refreshed == [sorted(member.id for member in members)]
+    assert kept_forecasts() == recompute_forecasts()
