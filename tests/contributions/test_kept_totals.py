@@ -23,7 +23,12 @@ from app.contributions.services.payments import (
     write_off,
     write_off_limit,
 )
-from app.contributions.totals import kept_totals, recompute_totals
+from app.contributions.totals import (
+    kept_member_balances,
+    kept_totals,
+    recompute_member_balances,
+    recompute_totals,
+)
 from app.extensions import db
 from app.hubs.models import Hub
 
@@ -35,6 +40,7 @@ def assert_kept_equal_records():
     db.session.flush()
     connection = db.session.connection()
     assert kept_totals(connection) == recompute_totals(connection)
+    assert kept_member_balances(connection) == recompute_member_balances(connection)
 
 
 @pytest.fixture
