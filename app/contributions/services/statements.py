@@ -401,8 +401,9 @@ def build_statement(
     """The member's account up to `as_of` (today by default), per currency; descriptions in `lang`.
 
     The latest `records` records are listed; when there are more, each account opens with the balance the
-    earlier ones leave (from the member's kept balances), and only the listed period's rows are read. The open invoices
-    are read whole unless `with_open_invoices` is false (the page reads them a page at a time)."""
+    earlier ones leave (from the member's kept balances), and only the listed period's rows are read. The
+    open invoices are read whole unless `with_open_invoices` is false (the page reads them a page at a
+    time)."""
     as_of = as_of or today()
     until = _brought_forward_until(member.id, as_of, records or STATEMENT_RECORDS)
     kept = member_balances(member.id)
