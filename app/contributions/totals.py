@@ -13,6 +13,9 @@ Two small summary tables are kept instead, in whole cents so that sums stay exac
   write-offs) and its payments (less their refunds) leave owed, and how many invoices and payments there are.
   A statement's balance brought forward is this less what its listed period and anything later moved, instead
   of a sum over the member's whole history.
+- `member_unpaid_years`, one row per member and unpaid fiscal year (something of it still outstanding, in any
+  currency), with the run of consecutive unpaid years it ends: the arrears flags and the board's ranking of
+  the members in arrears read these by index instead of comparing every member's years on each request.
 
 They are written in one place only: an `after_flush` listener sees every insert, change and delete of an
 invoice (its settled amounts and status move only through `Invoice.refresh_balance()`, issuing through
@@ -35,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..common.kept_totals import add_to_rows, lock_for_replacing, replace_rows
 from ..extensions import db
-from .models import CreditNote, Invoice, InvoiceStatus, Payment, PaymentAllocation, Refund, WriteOff
+from .models import CreditNote, Invoice, InvoiceStatus, Member, Payment, PaymentAllocation, Refund, WriteOff
 
 CENTS = 100
 _CENT = Decimal("0.01")
@@ -68,6 +71,25 @@ class InvoiceYearTotal(db.Model):
     outstanding_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
     __table_args__ = (sa.Index("ix_invoice_year_totals_year", "fiscal_year", "currency"),)
+
+
+#: A member's year is unpaid when, in some currency, what its issued invoices ask for is still partly
+#: outstanding (the SQL twin of `YearCell.unpaid`, app/contributions/services/arrears.py).
+UNPAID_YEAR = InvoiceYearTotal.outstanding_cents > 0
+
+
+class MemberUnpaidYear(db.Model):
+    """A fiscal year some of whose invoices of a member is still outstanding, and how many consecutive
+    unpaid years end with it (this one included): kept from `invoice_year_totals`."""
+
+    __tablename__ = "member_unpaid_years"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    fiscal_year: Mapped[int] = mapped_column(primary_key=True)
+    #: 1 when the year before is not unpaid, 2 when it is but not the one before it, and so on.
+    unpaid_run: Mapped[int]
+
+    __table_args__ = (sa.Index("ix_member_unpaid_years_year_run", "fiscal_year", "unpaid_run", "member_id"),)
 
 
 class OpenInvoiceTotal(db.Model):
@@ -224,9 +246,56 @@ def _keep_invoice_totals(session, flush_context) -> None:
             _add_balance(deltas, _payment_balance(_values_before(sa.inspect(obj), PAYMENT_TRACKED)), -1)
     if deltas["year"] or deltas["open"] or deltas["balance"]:
         connection = session.connection()
+        members = sorted({key[0] for key in deltas["year"]})
+        _lock_members(connection, members)
         add_to_rows(connection, InvoiceYearTotal, YEAR_KEY, YEAR_AMOUNTS, deltas["year"])
         add_to_rows(connection, OpenInvoiceTotal, OPEN_KEY, OPEN_AMOUNTS, deltas["open"])
         add_to_rows(connection, MemberBalance, BALANCE_KEY, BALANCE_AMOUNTS, deltas["balance"])
+        _keep_unpaid_years(connection, members)
+
+
+def _lock_members(connection: sa.Connection, member_ids: list[int]) -> None:
+    """On PostgreSQL, lock these members' rows (in id order) until the transaction ends, so that two
+    transactions changing invoices of one member rebuild its unpaid years one after the other, the second
+    reading the first's year totals. NO KEY UPDATE: invoices referencing the member may still be inserted."""
+    if member_ids and connection.dialect.name == "postgresql":
+        connection.execute(
+            sa.select(Member.id)
+            .where(Member.id.in_(member_ids))
+            .order_by(Member.id)
+            .with_for_update(key_share=True)
+        )
+
+
+def unpaid_runs(unpaid: set[tuple[int, int]]) -> dict[tuple[int, int], int]:
+    """(member, unpaid fiscal year) -> the run of consecutive unpaid years it ends, this one included."""
+    runs: dict[tuple[int, int], int] = {}
+    for member_id, year in sorted(unpaid):
+        runs[(member_id, year)] = runs.get((member_id, year - 1), 0) + 1
+    return runs
+
+
+def _keep_unpaid_years(connection: sa.Connection, member_ids: list[int]) -> None:
+    """Rebuild these members' unpaid years from their year totals (a few rows per member)."""
+    if not member_ids:
+        return
+    kept = InvoiceYearTotal
+    unpaid = {
+        (member_id, year)
+        for member_id, year in connection.execute(
+            sa.select(kept.member_id, kept.fiscal_year).where(kept.member_id.in_(member_ids), UNPAID_YEAR)
+        )
+    }
+    connection.execute(sa.delete(MemberUnpaidYear).where(MemberUnpaidYear.member_id.in_(member_ids)))
+    rows = unpaid_runs(unpaid)
+    if rows:
+        connection.execute(
+            sa.insert(MemberUnpaidYear),
+            [
+                {"member_id": member_id, "fiscal_year": year, "unpaid_run": run}
+                for (member_id, year), run in sorted(rows.items())
+            ],
+        )
 
 
 def _load_old_values_when_set(target, value, oldvalue, initiator) -> None:
@@ -364,13 +433,36 @@ def kept_member_balances(connection: sa.Connection) -> dict:
     }
 
 
+def recompute_unpaid_years(year_rows: dict) -> dict[tuple[int, int], int]:
+    """The unpaid years' rows, {(member, year): run}, as the year totals `year_rows` (in the shape of
+    `recompute_totals`, from the records) make them."""
+    outstanding = YEAR_AMOUNTS.index("outstanding_cents")
+    return unpaid_runs({(key[0], key[1]) for key, amounts in year_rows.items() if amounts[outstanding] > 0})
+
+
+def kept_unpaid_years(connection: sa.Connection) -> dict[tuple[int, int], int]:
+    """The unpaid years' rows as kept, in the shape of `recompute_unpaid_years`."""
+    return {
+        (row.member_id, row.fiscal_year): row.unpaid_run
+        for row in connection.execute(sa.select(MemberUnpaidYear))
+    }
+
+
 def rebuild_totals(connection: sa.Connection) -> None:
-    """Replace the three tables with `recompute_totals` and `recompute_member_balances` (after bulk inserts
-    that bypass the session: the bench seed; the migrations backfill with the same rules in SQL)."""
-    lock_for_replacing(connection, InvoiceYearTotal, OpenInvoiceTotal, MemberBalance)
+    """Replace the four tables with `recompute_totals`, `recompute_unpaid_years` and
+    `recompute_member_balances` (after bulk inserts that bypass the session: the bench seed; the migrations
+    backfill with the same rules)."""
+    lock_for_replacing(connection, InvoiceYearTotal, OpenInvoiceTotal, MemberUnpaidYear, MemberBalance)
     year, still_open = recompute_totals(connection)
     replace_rows(connection, InvoiceYearTotal, YEAR_KEY, YEAR_AMOUNTS, year)
     replace_rows(connection, OpenInvoiceTotal, OPEN_KEY, OPEN_AMOUNTS, still_open)
+    replace_rows(
+        connection,
+        MemberUnpaidYear,
+        ("member_id", "fiscal_year"),
+        ("unpaid_run",),
+        {key: (run,) for key, run in recompute_unpaid_years(year).items()},
+    )
     replace_rows(
         connection, MemberBalance, BALANCE_KEY, BALANCE_AMOUNTS, recompute_member_balances(connection)
     )

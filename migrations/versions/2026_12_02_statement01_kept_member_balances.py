@@ -3,7 +3,7 @@ backfilled from the records, for a statement's balance brought forward; and a pa
 across currencies (those with a rate), which a statement reads whole, and of refunds by date.
 
 Revision ID: statement01
-Revises: lst01
+Revises: arrears01
 Create Date: 2026-12-02 00:00:00
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "statement01"
-down_revision = "lst01"
+down_revision = "arrears01"
 branch_labels = None
 depends_on = None
 
