@@ -10,14 +10,15 @@ from __future__ import annotations
 import enum
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.orm import load_only, selectinload
 
-from ...common.exports import streamed_rows
+from ...common.exports import as_stored, streamed_rows
 from ...common.fiscal import fiscal_year as fiscal_year_range
+from ...common.languages import Language
 from ...common.money import rate_label, sum_by_currency
 from ...extensions import db
 from ...hubs.models import Hub, HubStatus
@@ -481,12 +482,15 @@ def hub_currencies(policy: ContributionPolicy | None, hubs: Iterable[Hub]) -> li
 
 @dataclass(frozen=True)
 class _AlikeMember:
-    """What `classify` reads of a member: its kind and hub (no name, no contacts: the set's inputs say it)."""
+    """What `classify` reads of a member: its kind and hub (no name, no contacts: the set's inputs say it);
+    in a page's row, also what the page shows of the member itself."""
 
     kind: MemberKind
     hub: Hub
     id: int | None = None
     name: str = ""
+    country_code: str = ""
+    language: Language | None = None
 
 
 @dataclass(frozen=True)
@@ -796,12 +800,15 @@ def adjusted_members(figures: PreviewFigures) -> sa.Select:
     )
 
 
-def rows_of(figures: PreviewFigures, member_ids: Iterable[int]) -> dict[int, PreviewRow]:
-    """member id -> its row, for a few members (a page), each classified itself, in a constant number of
-    queries."""
-    policies = {figures.fiscal_year: figures.policy} if figures.policy is not None else {}
-    rows, _policy = classified_rows(figures.fiscal_year, list(dict.fromkeys(member_ids)), policies)
-    return {row.member.id: row for row in rows}
+def page_rows(figures: PreviewFigures, member_ids: Iterable[int]) -> dict[int, PreviewRow]:
+    """member id -> its row, for the members of the pages shown, in one query: each set of alike members
+    classified once (`streamed_preview`), with the member's own id, name, country and language in its row."""
+    ids = list(dict.fromkeys(member_ids))
+    rows = {}
+    for member_id, _key, name, country_code, language, row in _members_rows(figures, Member.id.in_(ids)):
+        member = replace(row.member, id=member_id, name=name, country_code=country_code, language=language)
+        rows[member_id] = replace(row, member=member)
+    return rows
 
 
 def streamed_preview(figures: PreviewFigures, chosen: PreviewFilter = PreviewFilter()) -> Iterator[tuple]:
@@ -810,20 +817,32 @@ def streamed_preview(figures: PreviewFigures, chosen: PreviewFilter = PreviewFil
     set of alike members and shared by them (`key` names the set; None for a row of its own, a member
     already invoiced, whose row shows its invoice), with their hub and kind; the member's own name, country
     and language come beside it."""
+    for _member_id, *listed in _members_rows(figures, chosen.condition(figures)):
+        yield listed
+
+
+def _members_rows(figures: PreviewFigures, condition) -> Iterator[tuple]:
+    """`streamed_preview`'s rows, each with the member's id first, for the members `condition` chooses."""
     fiscal_year = figures.fiscal_year
-    inputs = _inputs(fiscal_year)
+    # The enums as stored (text): made enums only when a set is first met, not on every row.
     statement = (
         _joined_inputs(
             sa.select(
+                Member.id,
                 Member.name,
                 Member.country_code,
-                Member.language,
-                *(column.label(name) for name, column in inputs.items()),
+                as_stored(Member.language),
+                as_stored(Member.kind).label("kind"),
+                Member.hub_id,
+                as_stored(MemberIncomeGroup.income_group).label("income_group"),
+                ContributionAdjustment.id.label("adjustment_id"),
+                as_stored(Invoice.status).label("invoice_status"),
+                billing_email_exists().label("has_billing_email"),
+                Invoice.id.label("invoice_id"),
                 ContributionAdjustment.kind.label("adjustment_kind"),
                 ContributionAdjustment.amount.label("adjustment_amount"),
                 ContributionAdjustment.reason.label("adjustment_reason"),
                 ContributionAdjustment.approval_reference.label("approval_reference"),
-                Invoice.id.label("invoice_id"),
                 Invoice.number.label("invoice_number"),
                 Invoice.total.label("invoice_total"),
                 Invoice.currency.label("invoice_currency"),
@@ -833,24 +852,19 @@ def streamed_preview(figures: PreviewFigures, chosen: PreviewFilter = PreviewFil
             ).select_from(Member),
             fiscal_year,
         )
-        .where(chosen.condition(figures))
+        .where(condition)
         .order_by(Member.name, Member.id)
     )
     hubs = {group.row.member.hub.id: group.row.member.hub for group in figures.groups}
     assessor = AlikeAssessments({fiscal_year: figures.policy} if figures.policy is not None else {})
+    languages = {language.value: language for language in Language}
     shared: dict[tuple, PreviewRow] = {}
-    draft = InvoiceStatus.DRAFT
+    draft = InvoiceStatus.DRAFT.value
     for found in streamed_rows(statement):
-        status = found.invoice_status
-        key = (
-            found.kind,
-            found.hub_id,
-            found.income_group,
-            found.adjustment_id,
-            status,
-            found.has_billing_email,
-            found.invoice_id if status == draft else None,  # a draft's id is in its problem
-        )
+        member_id, name, country_code, language, *inputs, invoice_id = found[:11]
+        status = inputs[4]
+        # A draft's id is in its problem; an issued invoice's figures are in its row.
+        key = (*inputs, invoice_id if status == draft else None)
         row = shared.get(key)
         if row is None:
             row = _classify_found(found, fiscal_year, assessor, hubs)
@@ -858,7 +872,7 @@ def streamed_preview(figures: PreviewFigures, chosen: PreviewFilter = PreviewFil
                 shared[key] = row
             else:
                 key = None
-        yield key, found.name, found.country_code, found.language, row
+        yield member_id, key, name, country_code, languages[language], row
 
 
 def _classify_found(found, fiscal_year: int, assessor: AlikeAssessments, hubs: dict[int, Hub]) -> PreviewRow:
@@ -866,7 +880,7 @@ def _classify_found(found, fiscal_year: int, assessor: AlikeAssessments, hubs: d
     hub = hubs.get(found.hub_id)
     if hub is None:  # a member moved to another hub since the figures were read
         hub = hubs[found.hub_id] = db.session.get(Hub, found.hub_id)
-    member = _AlikeMember(kind=found.kind, hub=hub)
+    member = _AlikeMember(kind=MemberKind(found.kind), hub=hub)
     adjustment = None
     if found.adjustment_id is not None:
         adjustment = _AlikeAdjustment(
@@ -877,12 +891,13 @@ def _classify_found(found, fiscal_year: int, assessor: AlikeAssessments, hubs: d
         invoice = ExistingInvoice(
             found.invoice_id,
             found.invoice_number,
-            found.invoice_status,
+            InvoiceStatus(found.invoice_status),
             found.invoice_total,
             found.invoice_currency,
             found.assessed_amount,
             found.assessed_currency,
             found.exchange_rate,
         )
-    assessment = assessor.of(member, fiscal_year, found.income_group, adjustment)
+    income_group = None if found.income_group is None else IncomeGroup(found.income_group)
+    assessment = assessor.of(member, fiscal_year, income_group, adjustment)
     return classify(member, assessment, invoice, bool(found.has_billing_email))

@@ -84,7 +84,7 @@ def _pages(figures: PreviewFigures, chosen: PreviewFilter):
             annual_run_preview.adjusted_members(figures), figures.adjusted_count, arg="adjustments_page"
         ),
     ]
-    rows = annual_run_preview.rows_of(figures, [member_id for page in pages for member_id in page.items])
+    rows = annual_run_preview.page_rows(figures, [member_id for page in pages for member_id in page.items])
     for page in pages:
         page.items = [rows[member_id] for member_id in page.items if member_id in rows]
     return pages

@@ -11,7 +11,7 @@ from ...auth.models import User
 from ...auth.permissions import Permission, Role, requires
 from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
-from ...common.pagination import paginate, paginate_counted
+from ...common.pagination import ids_first, paginate, paginate_counted
 from ...common.time import today
 from ...common.urls import row_url
 from ...extensions import db
@@ -166,10 +166,12 @@ def show_organisation(organisation_id: int):
     def affiliations(current: bool, arg: str):
         ended = Affiliation.ended_on.is_(None) if current else Affiliation.ended_on.is_not(None)
         return paginate_counted(
-            sa.select(Affiliation)
-            .where(Affiliation.organisation_id == organisation.id, ended)
-            .options(joinedload(Affiliation.contact))
-            .order_by(Affiliation.ended_on.desc(), Affiliation.started_on.desc(), Affiliation.id),
+            ids_first(
+                sa.select(Affiliation)
+                .where(Affiliation.organisation_id == organisation.id, ended)
+                .options(joinedload(Affiliation.contact))
+                .order_by(Affiliation.ended_on.desc(), Affiliation.started_on.desc(), Affiliation.id)
+            ),
             counts.current_contacts if current else counts.past_contacts,
             per_page=queries.SECTION_ROWS,
             arg=arg,
@@ -195,14 +197,16 @@ def show_organisation(organisation_id: int):
         arg="gifts_page",
     )
     introductions = paginate_counted(
-        sa.select(Introduction)
-        .where(Introduction.organisation_id == organisation.id)
-        .options(
-            joinedload(Introduction.connector),
-            joinedload(Introduction.target_contact),
-            joinedload(Introduction.for_user),
-        )
-        .order_by(Introduction.requested_on.desc(), Introduction.id.desc()),
+        ids_first(
+            sa.select(Introduction)
+            .where(Introduction.organisation_id == organisation.id)
+            .options(
+                joinedload(Introduction.connector),
+                joinedload(Introduction.target_contact),
+                joinedload(Introduction.for_user),
+            )
+            .order_by(Introduction.requested_on.desc(), Introduction.id.desc())
+        ),
         counts.introductions,
         per_page=queries.SECTION_ROWS,
         arg="introductions_page",
@@ -213,7 +217,7 @@ def show_organisation(organisation_id: int):
         current=affiliations(True, "contacts_page"),
         past=affiliations(False, "past_page"),
         introducers=paginate_counted(
-            queries.who_can_introduce_statement(organisation.id),
+            ids_first(queries.who_can_introduce_statement(organisation.id)),
             counts.introducers,
             per_page=queries.SECTION_ROWS,
             arg="introducers_page",
