@@ -9,8 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
@@ -26,6 +28,7 @@ from .models import (
     Organisation,
     OrganisationKind,
     OrganisationStatus,
+    Theme,
     interaction_contacts,
     interaction_staff,
     organisation_themes,
@@ -74,9 +77,14 @@ def matching_organisation_ids(query: str) -> sa.Select:
 
 def organisations_statement(filters: OrganisationFilters) -> sa.Select:
     """The filtered organisation list, by name, with owner and themes loaded in a fixed number of queries."""
-    statement = sa.select(Organisation).options(
+    return filtered_organisations(filters).options(
         joinedload(Organisation.owner), selectinload(Organisation.themes)
     )
+
+
+def filtered_organisations(filters: OrganisationFilters) -> sa.Select:
+    """The filtered organisation list, by name: the organisations alone (no related rows loaded)."""
+    statement = sa.select(Organisation)
     if filters.query.strip():
         statement = statement.where(Organisation.id.in_(matching_organisation_ids(filters.query)))
     if filters.kind:
@@ -97,6 +105,85 @@ def organisations_statement(filters: OrganisationFilters) -> sa.Select:
             )
         )
     return statement.order_by(Organisation.search_text, Organisation.id)
+
+
+#: How many current contacts a row of the organisation list names ("and N more" after them).
+NAMED_CONTACTS = 3
+#: What separates the names a row of the list shows (themes, contacts).
+NAMES_SEPARATOR = ", "
+
+
+class ListedOrganisation(NamedTuple):
+    """A row of the organisation list: the columns of `organisation_list_rows`, in its order."""
+
+    id: int
+    name: str
+    kind: OrganisationKind
+    status: OrganisationStatus
+    country_code: str | None
+    owner_name: str | None
+    #: The organisation's themes by name, joined by NAMES_SEPARATOR ("" without any).
+    theme_names: str | None
+    #: Its first NAMED_CONTACTS current contacts by name, joined by NAMES_SEPARATOR.
+    contact_names: str | None
+    current_contacts: int
+
+    @property
+    def more_contacts(self) -> int:
+        """How many current contacts the row does not name."""
+        return max(0, self.current_contacts - NAMED_CONTACTS)
+
+
+def _joined_names(names: sa.Select) -> sa.ScalarSelect:
+    """The names a one-column select gives (in its ORDER BY, which sorts by that column), joined by
+    NAMES_SEPARATOR: string_agg ordered on PostgreSQL; on SQLite (3.40, whose group_concat takes no ORDER BY)
+    group_concat over the ordered subquery, which it reads in that order."""
+    listed = names.subquery()
+    name = listed.c[0]
+    if _dialect() == "postgresql":
+        # string_agg(name, ', ' ORDER BY name): the ORDER BY goes after the last argument.
+        joined = sa.func.string_agg(name, aggregate_order_by(sa.literal(NAMES_SEPARATOR), name))
+    else:
+        joined = sa.func.group_concat(name, NAMES_SEPARATOR)
+    return sa.select(joined).scalar_subquery()
+
+
+def organisation_list_rows(page_ids: sa.Subquery) -> sa.Select:
+    """What each row of the organisation list shows, for the page's ids (see paginate(rows=...)): plain
+    columns, the themes and the first current contacts' names aggregated per row, no objects built."""
+    current = sa.and_(Affiliation.organisation_id == Organisation.id, Affiliation.ended_on.is_(None))
+    themes = (
+        sa.select(Theme.name)
+        .join(organisation_themes, organisation_themes.c.theme_id == Theme.id)
+        .where(organisation_themes.c.organisation_id == Organisation.id)
+        .order_by(Theme.name)
+        .correlate(Organisation)
+    )
+    contacts = (
+        sa.select(Contact.name)
+        .join(Affiliation, Affiliation.contact_id == Contact.id)
+        .where(current)
+        .order_by(Contact.name)
+        .limit(NAMED_CONTACTS)
+        .correlate(Organisation)
+    )
+    from ..auth.models import User
+
+    return (
+        sa.select(
+            Organisation.id,
+            Organisation.name,
+            Organisation.kind,
+            Organisation.status,
+            Organisation.country_code,
+            User.full_name.label("owner_name"),
+            _joined_names(themes).label("theme_names"),
+            _joined_names(contacts).label("contact_names"),
+            sa.select(sa.func.count()).select_from(Affiliation).where(current).scalar_subquery(),
+        )
+        .join(page_ids, page_ids.c.id == Organisation.id)
+        .outerjoin(User, User.id == Organisation.owner_id)
+    )
 
 
 def current_affiliations(organisation_id: int) -> sa.Select:
@@ -253,22 +340,6 @@ def current_contact_choices(organisation_id: int) -> list[sa.Row]:
             .order_by(Contact.name, Contact.id)
         )
     )
-
-
-def current_contact_names(organisation_ids: list[int]) -> dict[int, list[str]]:
-    """For a page of organisations: the names of their current contacts, in one query."""
-    if not organisation_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(Affiliation.organisation_id, Contact.name)
-        .join(Contact, Contact.id == Affiliation.contact_id)
-        .where(Affiliation.organisation_id.in_(organisation_ids), Affiliation.ended_on.is_(None))
-        .order_by(Contact.name)
-    )
-    names: dict[int, list[str]] = {}
-    for organisation_id, name in rows:
-        names.setdefault(organisation_id, []).append(name)
-    return names
 
 
 def interaction_people(interaction_ids: list[int]) -> dict[int, list[str]]:

@@ -23,7 +23,14 @@ from app.contributions.services.payments import (
     write_off,
     write_off_limit,
 )
-from app.contributions.totals import kept_totals, recompute_totals
+from app.contributions.totals import (
+    kept_member_balances,
+    kept_totals,
+    kept_unpaid_years,
+    recompute_member_balances,
+    recompute_totals,
+    recompute_unpaid_years,
+)
 from app.extensions import db
 from app.hubs.models import Hub
 
@@ -34,7 +41,10 @@ DAY = date(2027, 3, 1)
 def assert_kept_equal_records():
     db.session.flush()
     connection = db.session.connection()
-    assert kept_totals(connection) == recompute_totals(connection)
+    from_records = recompute_totals(connection)
+    assert kept_totals(connection) == from_records
+    assert kept_unpaid_years(connection) == recompute_unpaid_years(from_records[0])
+    assert kept_member_balances(connection) == recompute_member_balances(connection)
 
 
 @pytest.fixture

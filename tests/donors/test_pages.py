@@ -241,3 +241,30 @@ def test_a_long_history_is_paged_not_cut(login_as, foundation, make_gift, make_h
     assert "Call number 19<" in person.text and "Call number 20<" not in person.text
     older = client.get(f"/donors/contacts/{officer.id}?interactions_page=2")
     assert "Call number 20<" in older.text and "Call number 24<" in older.text
+
+
+def test_a_row_of_the_organisation_list_shows_its_themes_owner_and_first_contacts(
+    login_as, make_organisation, make_contact, make_affiliation
+):
+    from app.donors.models import Theme
+
+    client = login_as("fundraising", full_name="Olive Owner")
+    owner = client.user
+    themes = [Theme(name="Justice"), Theme(name="Anti-corruption")]
+    listed = make_organisation(name="Listed Foundation", owner_id=owner.id, themes=themes)
+    for name in ("Zoe Adams", "Bea Cruz", "Ann Diaz", "Carl Evans", "Dan Fox"):
+        make_contact(name=name, organisation=listed)
+    moved_on = make_contact(name="Aaron Gone")
+    make_affiliation(moved_on, listed, started_on=today() - timedelta(days=90), ended_on=today())
+    bare = make_organisation(name="Listed Bare Trust")
+
+    page = client.get("/donors/organisations/?q=listed")
+
+    text = " ".join(page.text.split())
+    assert f'<a href="/donors/organisations/{listed.id}">Listed Foundation</a>' in text
+    assert '<small class="muted">Anti-corruption, Justice</small>' in text  # by name
+    assert f"<td>{owner.full_name}</td>" in text
+    # The first three current contacts by name, then how many more (a past one is not counted).
+    assert '<td>Ann Diaz, Bea Cruz, Carl Evans <small class="muted">and 2 more</small></td>' in text
+    bare_row = text[text.index(f'<a href="/donors/organisations/{bare.id}">') :].split("</tr>")[0]
+    assert "<td>—</td>" in bare_row and "<td></td>" in bare_row and "muted" not in bare_row

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import sqlalchemy as sa
 
@@ -40,7 +40,7 @@ from ..models import (
     MemberIncomeGroup,
     MemberKind,
 )
-from ..totals import InvoiceYearTotal, from_cents
+from ..totals import InvoiceYearTotal, MemberUnpaidYear, from_cents
 from .assessments import AlikeAssessments, AssessedAmount, billing_amount
 
 #: A member is flagged for the Steering Committee once this many consecutive fiscal years are unpaid.
@@ -124,9 +124,10 @@ class ArrearsRow:
     member: Member
     cells: list[YearCell]
 
-    @property
+    @cached_property
     def consecutive_unpaid(self) -> int:
-        """The longest run of consecutive unpaid years in the range."""
+        """The longest run of consecutive unpaid years in the range (worked out once: a page's template
+        asks each row several times, and a row's cells are complete when it is made)."""
         return longest_run([cell.unpaid for cell in self.cells])
 
     @property
@@ -190,30 +191,33 @@ def _year_range(first_year: int | None, last_year: int | None) -> tuple[int, int
 
 def flagged_members_query(first_year: int, last_year: int, hub_id: int | None = None) -> sa.Select:
     """The ids of members (of the hub, when given) with ARREARS_THRESHOLD_YEARS or more consecutive unpaid
-    years in the range, as one aggregate query over the kept totals (usable as a subquery).
+    years in the range, read along the index of the kept unpaid years (usable as a subquery).
 
     A year is unpaid when, in some currency, what was invoiced for it (issued invoices) is still partly
-    outstanding: the SQL twin of `YearCell.unpaid`; enough such years in a row is `ArrearsRow.flagged`."""
-    kept = InvoiceYearTotal
-    unpaid = (
-        sa.select(kept.member_id, kept.fiscal_year)
-        .where(kept.fiscal_year.between(first_year, last_year), kept.outstanding_cents > 0)
-        .distinct()
-        .cte("unpaid_years")
-    )
-    # A run starts at an unpaid year and every one of the next (threshold - 1) years is unpaid too.
-    query = sa.select(unpaid.c.member_id).distinct()
-    for offset in range(1, ARREARS_THRESHOLD_YEARS):
-        later = unpaid.alias(f"unpaid_year_plus_{offset}")
-        query = query.join(
-            later,
-            sa.and_(
-                later.c.member_id == unpaid.c.member_id, later.c.fiscal_year == unpaid.c.fiscal_year + offset
-            ),
+    outstanding (`UNPAID_YEAR`, the SQL twin of `YearCell.unpaid`); each kept unpaid year knows the run of
+    unpaid years it ends, so enough of them in a row within the range (`ArrearsRow.flagged`) is a run of at
+    least the threshold ending in a year at least (threshold - 1) years after the first."""
+    kept = MemberUnpaidYear
+    query = (
+        sa.select(kept.member_id)
+        .where(
+            kept.fiscal_year.between(first_year + ARREARS_THRESHOLD_YEARS - 1, last_year),
+            kept.unpaid_run >= ARREARS_THRESHOLD_YEARS,
         )
+        .distinct()
+    )
     if hub_id:
-        query = query.join(Member, Member.id == unpaid.c.member_id).where(Member.hub_id == hub_id)
+        query = query.join(Member, Member.id == kept.member_id).where(Member.hub_id == hub_id)
     return query
+
+
+def _longest_run_in_range(first_year: int):
+    """Per member (grouped), the longest run of consecutive unpaid years within a range starting at
+    `first_year` (the kept rows of the range only): each year's run, cut at the range's start, at its
+    longest (the SQL twin of `ArrearsRow.consecutive_unpaid`)."""
+    kept = MemberUnpaidYear
+    in_range = kept.fiscal_year - first_year + 1
+    return sa.func.max(sa.case((kept.unpaid_run < in_range, kept.unpaid_run), else_=in_range))
 
 
 def flagged_member_ids(first_year: int, last_year: int, hub_id: int | None = None) -> list[int]:
@@ -394,43 +398,40 @@ BOARD_ARREARS_LISTED = 25
 
 
 def flagged_arrears(first_year: int, last_year: int, listed: int = BOARD_ARREARS_LISTED) -> FlaggedArrears:
-    """The flagged members with the longest runs of consecutive unpaid years (then by name), read from the
-    kept totals: flagged ids, outstanding per year, names, and the members listed (four queries)."""
-    flagged = flagged_member_ids(first_year, last_year)
-    kept = InvoiceYearTotal
-    # Nearly every member may be flagged: the runs are ranked from the raw rows, and year cells are made
-    # only for the members listed.
-    outstanding: dict[int, list[tuple[int, str, int]]] = defaultdict(list)
-    unpaid_years: dict[int, set[int]] = defaultdict(set)
-    if flagged:
+    """The flagged members with the longest runs of consecutive unpaid years (then by name), and how many are
+    flagged, read from the kept unpaid years: the members listed ranked with the count, their outstanding
+    per year, and the members (three queries)."""
+    kept = MemberUnpaidYear
+    longest = _longest_run_in_range(first_year)
+    ranked = db.session.execute(
+        sa.select(kept.member_id, sa.func.count().over())
+        .join(Member, Member.id == kept.member_id)
+        .where(kept.fiscal_year.between(first_year, last_year))
+        .group_by(kept.member_id, Member.id, Member.name)
+        .having(longest >= ARREARS_THRESHOLD_YEARS)
+        .order_by(longest.desc(), Member.name, Member.id)
+        .limit(listed)
+    ).all()
+    chosen = [member_id for member_id, _count in ranked]
+    flagged_count = ranked[0][1] if ranked else 0
+    years = range(first_year, last_year + 1)
+    cells: dict[int, dict[int, YearCell]] = {member_id: {} for member_id in chosen}
+    if chosen:
+        totals = InvoiceYearTotal
         for member_id, year, currency, owed in db.session.execute(
-            sa.select(kept.member_id, kept.fiscal_year, kept.currency, kept.outstanding_cents).where(
-                kept.member_id.in_(flagged), kept.fiscal_year.between(first_year, last_year)
+            sa.select(totals.member_id, totals.fiscal_year, totals.currency, totals.outstanding_cents).where(
+                totals.member_id.in_(chosen), totals.fiscal_year.between(first_year, last_year)
             )
         ):
-            outstanding[member_id].append((year, currency, owed))
-            if owed > 0:
-                unpaid_years[member_id].add(year)
-    years = range(first_year, last_year + 1)
-    runs = {
-        member_id: longest_run([year in unpaid_years[member_id] for year in years]) for member_id in flagged
-    }
-    names = dict(db.session.execute(sa.select(Member.id, Member.name).where(Member.id.in_(flagged))).all())
-    chosen = sorted(runs, key=lambda member_id: (-runs[member_id], names[member_id], member_id))[:listed]
-    rows = {}
-    for member_id in chosen:
-        cells: dict[int, YearCell] = {}
-        for year, currency, owed in outstanding[member_id]:
-            cells.setdefault(year, YearCell(year)).outstanding[currency] = from_cents(owed)
-        rows[member_id] = ArrearsRow(None, [cells.get(year) or YearCell(year) for year in years])
+            cells[member_id].setdefault(year, YearCell(year)).outstanding[currency] = from_cents(owed)
     members = {
         member.id: member for member in db.session.scalars(sa.select(Member).where(Member.id.in_(chosen)))
     }
-    top = []
-    for member_id in chosen:
-        rows[member_id].member = members[member_id]
-        top.append(rows[member_id])
-    return FlaggedArrears(first_year, last_year, top, flagged_count=len(flagged))
+    top = [
+        ArrearsRow(members[member_id], [cells[member_id].get(year) or YearCell(year) for year in years])
+        for member_id in chosen
+    ]
+    return FlaggedArrears(first_year, last_year, top, flagged_count=flagged_count)
 
 
 @dataclass

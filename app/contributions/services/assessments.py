@@ -157,20 +157,23 @@ def policies_for(fiscal_years: Iterable[int]) -> dict[int, ContributionPolicy]:
     }
 
 
-def assess_members(members: Iterable[Member], fiscal_year: int) -> list[Assessment]:
-    """Assess many members in a constant number of queries."""
-    return assess_members_years(members, [fiscal_year])[fiscal_year]
+def assess_members(members: Iterable[Member], fiscal_year: int, policies=None) -> list[Assessment]:
+    """Assess many members in a constant number of queries (`policies`: `policies_for` the year, if read)."""
+    return assess_members_years(members, [fiscal_year], policies)[fiscal_year]
 
 
 def assess_members_years(
-    members: Iterable[Member], fiscal_years: Iterable[int]
+    members: Iterable[Member],
+    fiscal_years: Iterable[int],
+    policies: dict[int, ContributionPolicy] | None = None,
 ) -> dict[int, list[Assessment]]:
     """Assess many members for several years: year -> the members' assessments (in the members' order), in
-    four queries whatever the number of years (policies, their rates, income groups, adjustments)."""
+    four queries whatever the number of years (policies, their rates, income groups, adjustments; two when
+    `policies`, `policies_for` these years, are given)."""
     members = list(members)
     years = list(fiscal_years)
     ids = [member.id for member in members]
-    assessor = AlikeAssessments(policies_for(years))
+    assessor = AlikeAssessments(policies_for(years) if policies is None else policies)
     groups = {
         (member_id, year): group
         for member_id, year, group in db.session.execute(

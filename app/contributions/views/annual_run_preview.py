@@ -6,27 +6,19 @@ from flask import Response, render_template, request, url_for
 
 from ...auth.permissions import Permission, requires
 from ...common.exports import csv_response
-from ...common.pagination import paginate_list
+from ...common.pagination import paginate_counted
 from .. import bp
 from ..forms.annual_run_preview import PreviewFilterForm
 from ..services import annual_run, annual_run_preview
-from ..services.annual_run_preview import Preview, RowStatus
+from ..services.annual_run_preview import PreviewFigures, PreviewFilter, PreviewRow, RowStatus
 from .annual_run import check_year, invoice_url, link_if_exists, member_url
 
 
-def _filtered(rows, form: PreviewFilterForm):
+def _chosen(form: PreviewFilterForm) -> PreviewFilter:
+    """The members to list, as the form chooses them (none when it is in error)."""
     if not form.validate():
-        return []
-    text = (form.q.data or "").strip().lower()
-    if text:
-        rows = [
-            row for row in rows if text in row.member.name.lower() or text == row.member.country_code.lower()
-        ]
-    if form.status.data:
-        rows = [row for row in rows if row.status.value == form.status.data]
-    if form.hub.data:
-        rows = [row for row in rows if row.member.hub.name == form.hub.data]
-    return rows
+        return PreviewFilter(nothing=True)
+    return PreviewFilter(text=form.q.data or "", status=form.status.data or "", hub_name=form.hub.data or "")
 
 
 def _note(row) -> str:
@@ -46,21 +38,21 @@ def _note(row) -> str:
 @requires(Permission.CONTRIBUTIONS_VIEW)
 def preview_run(fiscal_year: int):
     check_year(fiscal_year)
-    preview = annual_run_preview.build_preview(fiscal_year)
-    hub_names = sorted({row.member.hub.name for row in preview.rows})
-    form = PreviewFilterForm(hub_names, request.args)
-    rows = _filtered(preview.rows, form)
+    figures = annual_run_preview.preview_figures(fiscal_year)
+    form = PreviewFilterForm(figures.hub_names, request.args)
+    chosen = _chosen(form)
     if request.args.get("format") == "csv":
-        return _preview_csv(preview, rows)
+        return _preview_csv(figures, chosen)
     filtered = any(request.args.get(name) for name in ("q", "status", "hub"))
+    page, problems, adjusted = _pages(figures, chosen)
     return render_template(
         "contributions/runs/preview.html",
-        preview=preview,
+        preview=figures,
         form=form,
-        page=paginate_list(rows),
+        page=page,
         # Problems and adjustments can be many (every member without a billing e-mail): a page of each.
-        problems=paginate_list(preview.problems, arg="problems_page"),
-        adjusted=paginate_list(preview.adjusted, arg="adjustments_page"),
+        problems=problems,
+        adjusted=adjusted,
         filtered=filtered,
         open_run=annual_run.open_run(fiscal_year),
         member_url=member_url,
@@ -74,6 +66,28 @@ def preview_run(fiscal_year: int):
             **{name: request.args[name] for name in ("q", "status", "hub") if request.args.get(name)},
         ),
     )
+
+
+def _pages(figures: PreviewFigures, chosen: PreviewFilter):
+    """The page of members shown, of problems and of adjustments: their ids first (a query each), then their
+    rows, classified together."""
+    problems = PreviewFilter(status=RowStatus.PROBLEM.value)
+    pages = [
+        paginate_counted(
+            annual_run_preview.listed_members(figures, chosen),
+            annual_run_preview.listed_count(figures, chosen),
+        ),
+        paginate_counted(
+            annual_run_preview.listed_members(figures, problems), figures.problem_count, arg="problems_page"
+        ),
+        paginate_counted(
+            annual_run_preview.adjusted_members(figures), figures.adjusted_count, arg="adjustments_page"
+        ),
+    ]
+    rows = annual_run_preview.page_rows(figures, [member_id for page in pages for member_id in page.items])
+    for page in pages:
+        page.items = [rows[member_id] for member_id in page.items if member_id in rows]
+    return pages
 
 
 def _plain_rate(rate) -> str:
@@ -103,32 +117,43 @@ PREVIEW_CSV_HEADER = [
 ]
 
 
-def _preview_csv(preview: Preview, rows) -> Response:
-    filename = f"annual-run-preview-FY{preview.fiscal_year}.csv"
-    return csv_response(_preview_csv_rows(rows), filename)
+def _preview_csv(figures: PreviewFigures, chosen: PreviewFilter) -> Response:
+    filename = f"annual-run-preview-FY{figures.fiscal_year}.csv"
+    return csv_response(_preview_csv_rows(annual_run_preview.streamed_preview(figures, chosen)), filename)
 
 
-def _preview_csv_rows(rows):
+def _preview_csv_rows(members):
+    """The CSV's rows: each set of alike members' cells made once (`streamed_preview`), beside each member's
+    own name, country and language."""
     yield PREVIEW_CSV_HEADER
-    for row in rows:
-        adjustment = row.adjustment
-        yield [
-            row.member.name,
-            row.member.kind.label,
-            row.member.country_code,
-            row.member.hub.name,
-            row.group_label,
-            row.member.language.label,
-            row.status.label,
-            "" if row.amount is None else str(row.amount),
-            row.currency or "",
-            "" if row.policy_amount is None else str(row.policy_amount),
-            "" if row.assessed_amount is None else str(row.assessed_amount),
-            row.assessed_currency or "",
-            _plain_rate(row.exchange_rate),
-            adjustment.kind.label if adjustment else "",
-            adjustment.reason if adjustment else "",
-            adjustment.approval_reference if adjustment else "",
-            (row.invoice.number or "") if row.invoice else "",
-            " ".join(row.problems) if row.problems else row.waived_because,
-        ]
+    cells_of = {}
+    for key, name, country_code, language, row in members:
+        cells = cells_of.get(key) if key is not None else None
+        if cells is None:
+            cells = _row_cells(row)
+            if key is not None:
+                cells_of[key] = cells
+        yield [name, cells[0], country_code, cells[1], cells[2], language.label, *cells[3:]]
+
+
+def _row_cells(row: PreviewRow) -> list:
+    """A row's cells but the member's name, country and language: its kind, hub, group, what the run does,
+    the amounts, the adjustment and the notes."""
+    adjustment = row.adjustment
+    return [
+        row.member.kind.label,
+        row.member.hub.name,
+        row.group_label,
+        row.status.label,
+        "" if row.amount is None else str(row.amount),
+        row.currency or "",
+        "" if row.policy_amount is None else str(row.policy_amount),
+        "" if row.assessed_amount is None else str(row.assessed_amount),
+        row.assessed_currency or "",
+        _plain_rate(row.exchange_rate),
+        adjustment.kind.label if adjustment else "",
+        adjustment.reason if adjustment else "",
+        adjustment.approval_reference if adjustment else "",
+        (row.invoice.number or "") if row.invoice else "",
+        " ".join(row.problems) if row.problems else row.waived_because,
+    ]

@@ -11,8 +11,9 @@ from ...auth.models import User
 from ...auth.permissions import Permission, Role, requires
 from ...common.errors import ValidationFailed
 from ...common.forms import apply_field_errors
-from ...common.pagination import paginate, paginate_counted
+from ...common.pagination import ids_first, paginate, paginate_counted
 from ...common.time import today
+from ...common.urls import row_url
 from ...extensions import db
 from .. import bp, duplicates, exports, queries
 from .. import services as service
@@ -66,20 +67,25 @@ def list_organisations():
     form = OrganisationFilterForm(staff_users(), themes, request.args)
     if form.validate():
         filters = _filters(form)
-        statement = queries.organisations_statement(filters)
+        statement = queries.filtered_organisations(filters)
     else:  # a filter that does not validate shows its error and no rows
         filters = queries.OrganisationFilters()
-        statement = queries.organisations_statement(filters).where(sa.false())
+        statement = queries.filtered_organisations(filters).where(sa.false())
     export_format = request.args.get("format")
     if export_format in ("csv", "xlsx"):
         return exports.organisations_download(statement, export_format)
-    page = paginate(statement)
+    page = paginate(
+        statement,
+        rows=queries.organisation_list_rows,
+        row_type=queries.ListedOrganisation,
+        searched=bool(filters.query),
+    )
     return render_template(
         "donors/organisations/list.html",
         form=form,
         page=page,
         filtered=not filters.is_empty,
-        current_contacts=queries.current_contact_names([o.id for o in page.items]),
+        organisation_url=row_url("donors.show_organisation", "organisation_id"),
         country_name=service.country_name,
     )
 
@@ -160,10 +166,12 @@ def show_organisation(organisation_id: int):
     def affiliations(current: bool, arg: str):
         ended = Affiliation.ended_on.is_(None) if current else Affiliation.ended_on.is_not(None)
         return paginate_counted(
-            sa.select(Affiliation)
-            .where(Affiliation.organisation_id == organisation.id, ended)
-            .options(joinedload(Affiliation.contact))
-            .order_by(Affiliation.ended_on.desc(), Affiliation.started_on.desc(), Affiliation.id),
+            ids_first(
+                sa.select(Affiliation)
+                .where(Affiliation.organisation_id == organisation.id, ended)
+                .options(joinedload(Affiliation.contact))
+                .order_by(Affiliation.ended_on.desc(), Affiliation.started_on.desc(), Affiliation.id)
+            ),
             counts.current_contacts if current else counts.past_contacts,
             per_page=queries.SECTION_ROWS,
             arg=arg,
@@ -189,14 +197,16 @@ def show_organisation(organisation_id: int):
         arg="gifts_page",
     )
     introductions = paginate_counted(
-        sa.select(Introduction)
-        .where(Introduction.organisation_id == organisation.id)
-        .options(
-            joinedload(Introduction.connector),
-            joinedload(Introduction.target_contact),
-            joinedload(Introduction.for_user),
-        )
-        .order_by(Introduction.requested_on.desc(), Introduction.id.desc()),
+        ids_first(
+            sa.select(Introduction)
+            .where(Introduction.organisation_id == organisation.id)
+            .options(
+                joinedload(Introduction.connector),
+                joinedload(Introduction.target_contact),
+                joinedload(Introduction.for_user),
+            )
+            .order_by(Introduction.requested_on.desc(), Introduction.id.desc())
+        ),
         counts.introductions,
         per_page=queries.SECTION_ROWS,
         arg="introductions_page",
@@ -207,7 +217,7 @@ def show_organisation(organisation_id: int):
         current=affiliations(True, "contacts_page"),
         past=affiliations(False, "past_page"),
         introducers=paginate_counted(
-            queries.who_can_introduce_statement(organisation.id),
+            ids_first(queries.who_can_introduce_statement(organisation.id)),
             counts.introducers,
             per_page=queries.SECTION_ROWS,
             arg="introducers_page",

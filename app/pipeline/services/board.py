@@ -7,7 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import lazyload
 
 from ...common.fiscal import fiscal_year_of
 from ...common.money import quantize
@@ -136,15 +136,25 @@ def _split_figures(
     return conversion.amount, weighted_conversion.amount, None
 
 
+@dataclass(frozen=True)
+class _Ranked:
+    """An ask's exact totals in the reporting currency (None when a rate is missing), before its record is
+    read (only the asks shown are)."""
+
+    id: int
+    converted: Decimal | None
+    weighted: Decimal | None
+
+
 #: How many asks the SQL ranking hands to the exact ranking in Python: more than shown, so that the float
 #: arithmetic the ranking uses cannot leave out an ask whose exact total ranks among the top ones.
 TOP_CANDIDATES = 5 * TOP_OPPORTUNITIES
 
 
-def _top_opportunities(as_of: date, rates, reporting: str) -> list[TopOpportunity]:
+def _top_opportunities(as_of: date, rates, reporting: str) -> list[_Ranked]:
     """The largest open asks in the reporting currency (asks with a missing rate last, by id): SQL ranks
-    the asks by their splits converted approximately, then the candidates are converted exactly (three
-    queries)."""
+    the asks by their splits converted approximately, then the candidates are converted exactly (two
+    queries; `_shown` reads the records of those shown)."""
     keys = sorted(rates)
     rate_of = sa.case(
         (Opportunity.currency == reporting, sa.literal(1.0)),
@@ -175,49 +185,58 @@ def _top_opportunities(as_of: date, rates, reporting: str) -> list[TopOpportunit
     return _exactly_ranked(list(db.session.scalars(ranked)), rates, reporting)
 
 
-def _exactly_ranked(ids: list[int], rates, reporting: str) -> list[TopOpportunity]:
-    """These asks converted exactly, largest first (asks with a missing rate last, by id); one query, the
-    splits joined."""
-    candidates = (
-        db.session.scalars(
-            sa.select(Opportunity).where(Opportunity.id.in_(ids)).options(joinedload(Opportunity.splits))
+def _exactly_ranked(ids: list[int], rates, reporting: str) -> list[_Ranked]:
+    """These asks converted exactly, largest first (asks with a missing rate last, by id); one query of their
+    splits' plain columns (no ask is loaded: the candidates are many more than the asks shown)."""
+    totals: dict[int, list[Decimal | None]] = {}
+    rows = db.session.execute(
+        sa.select(
+            Opportunity.id,
+            Opportunity.probability,
+            Opportunity.currency,
+            OpportunitySplit.fiscal_year,
+            OpportunitySplit.amount,
         )
-        .unique()
-        .all()
+        .outerjoin(OpportunitySplit, OpportunitySplit.opportunity_id == Opportunity.id)
+        .where(Opportunity.id.in_(ids))
     )
-    top = []
-    for opportunity in candidates:
-        total_converted: Decimal | None = ZERO
-        total_weighted: Decimal | None = ZERO
-        for split in opportunity.splits:
-            amount_converted, weighted_amount, _missing = _split_figures(
-                split.amount,
-                opportunity.probability,
-                opportunity.currency,
-                split.fiscal_year,
-                rates,
-                reporting,
-            )
-            total_converted = (
-                None
-                if amount_converted is None or total_converted is None
-                else total_converted + amount_converted
-            )
-            total_weighted = (
-                None
-                if weighted_amount is None or total_weighted is None
-                else total_weighted + weighted_amount
-            )
-        top.append(TopOpportunity(opportunity, total_converted, total_weighted))
-    top.sort(key=lambda item: (item.converted is None, -(item.converted or ZERO), item.opportunity.id))
-    return top
+    for opportunity_id, probability, currency, fiscal_year, split_amount in rows:
+        total = totals.setdefault(opportunity_id, [ZERO, ZERO])
+        if split_amount is None:
+            continue  # an ask without a split converts to nothing
+        amount_converted, weighted_amount, _missing = _split_figures(
+            split_amount, probability, currency, fiscal_year, rates, reporting
+        )
+        total[0] = None if amount_converted is None or total[0] is None else total[0] + amount_converted
+        total[1] = None if weighted_amount is None or total[1] is None else total[1] + weighted_amount
+    ranked = [
+        _Ranked(opportunity_id, converted, weighted)
+        for opportunity_id, (converted, weighted) in totals.items()
+    ]
+    ranked.sort(key=lambda item: (item.converted is None, -(item.converted or ZERO), item.id))
+    return ranked
 
 
-def _top_from_index(as_of: date, rates, reporting: str, currencies: list[str]) -> list[TopOpportunity] | None:
+def _shown(ranked: list[_Ranked]) -> list[TopOpportunity]:
+    """The first TOP_OPPORTUNITIES asks ranked, with their records (one query: the lists show no split)."""
+    ranked = ranked[:TOP_OPPORTUNITIES]
+    opportunities = {
+        opportunity.id: opportunity
+        for opportunity in db.session.scalars(
+            sa.select(Opportunity)
+            .where(Opportunity.id.in_([item.id for item in ranked]))
+            .options(lazyload(Opportunity.splits))
+        )
+    }
+    return [TopOpportunity(opportunities[item.id], item.converted, item.weighted) for item in ranked]
+
+
+def _top_from_index(as_of: date, rates, reporting: str, currencies: list[str]) -> list[_Ranked] | None:
     """The largest open asks read from the top of each currency's amounts (an index), then converted
-    exactly: three queries. An ask's converted total is at most its amount times the largest factor its
-    currency converts at, so once the smallest candidate of every currency is below the tenth total found,
-    no other ask can rank among them. None when that cannot be shown (the caller ranks every ask)."""
+    exactly: two queries (`_shown` reads the records of those shown). An ask's converted total is at most
+    its amount times the largest factor its currency converts at, so once the smallest candidate of every
+    currency is below the tenth total found, no other ask can rank among them. None when that cannot be
+    shown (the caller ranks every ask)."""
     if not currencies:
         return []
     factors = {}
@@ -313,7 +332,7 @@ def board_report(as_of: date | None = None) -> BoardReport:
                 weighted(split_amount, probability, currency) * count, count)  # fmt: skip
     if top is None:
         top = _top_opportunities(as_of, rates, reporting)
-    top = top[:TOP_OPPORTUNITIES]
+    top = _shown(top)
 
     upcoming = deadlines.upcoming_shortlist(as_of)
     late = deadlines.late_shortlist(as_of)
