@@ -12,7 +12,7 @@ from .admin import bp as admin_bp
 from .auth import bp as auth_bp
 from .auth.cli import users_cli
 from .bench_cli import bench_cli
-from .common import audit, errors, filters, mail, request_guards, search, security, sqlite, urls
+from .common import audit, errors, filters, mail, postgres, request_guards, search, security, sqlite, urls
 from .common.forms import share_wtforms_translations
 from .common.mail_cli import mail_cli
 from .common.translations import compile_stale_catalogues
@@ -60,6 +60,7 @@ def register_extensions(app: Flask) -> None:
     compile_stale_catalogues(app.config["BABEL_TRANSLATION_DIRECTORIES"])
     with app.app_context():
         sqlite.configure(db.engine)
+        postgres.configure(db.engine)
 
 
 def _ui_locale() -> str:

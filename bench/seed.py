@@ -908,10 +908,16 @@ def _seed_contributions(connection: sa.Connection, scale: float, rng: random.Ran
 def _fill_kept_totals(connection: sa.Connection, counts: dict[str, int]) -> None:
     """The invoice totals kept for reports, from the records just inserted: bulk inserts bypass the session
     listener that keeps them."""
-    from app.contributions.totals import InvoiceYearTotal, MemberUnpaidYear, OpenInvoiceTotal, rebuild_totals
+    from app.contributions.totals import (
+        InvoiceYearTotal,
+        MemberBalance,
+        MemberUnpaidYear,
+        OpenInvoiceTotal,
+        rebuild_totals,
+    )
 
     rebuild_totals(connection)
-    for model in (InvoiceYearTotal, OpenInvoiceTotal, MemberUnpaidYear):
+    for model in (InvoiceYearTotal, OpenInvoiceTotal, MemberUnpaidYear, MemberBalance):
         counts[model.__tablename__] = connection.scalar(sa.select(sa.func.count()).select_from(model))
 
 

@@ -9,17 +9,22 @@ Two small summary tables are kept instead, in whole cents so that sums stay exac
 - `open_invoice_totals`, one row per hub, currency and due date: how many issued invoices still owe something
   and how much. The ageing (bucketed in SQL by today's date over a few rows per due date), the home dashboard
   and the contributions overview read these.
+- `member_balances`, one row per member and currency: what its issued invoices (less their credit notes and
+  write-offs) and its payments (less their refunds) leave owed, and how many invoices and payments there are.
+  A statement's balance brought forward is this less what its listed period and anything later moved, instead
+  of a sum over the member's whole history.
 - `member_unpaid_years`, one row per member and unpaid fiscal year (something of it still outstanding, in any
   currency), with the run of consecutive unpaid years it ends: the arrears flags and the board's ranking of
   the members in arrears read these by index instead of comparing every member's years on each request.
 
 They are written in one place only: an `after_flush` listener sees every insert, change and delete of an
 invoice (its settled amounts and status move only through `Invoice.refresh_balance()`, issuing through
-`issue_invoice`) and adds the difference between the invoice's share before and after, as atomic increments
-(`UPDATE ... SET x = x + d`, safe when two transactions change invoices of the same row at once). An
-invoice's share follows from the balance rule itself, `Invoice.owed`; `recompute_totals` derives the same rows
-from the records (allocations, credit notes, write-offs) for the test that proves them equal and for
-backfilling (the migration, the bench seed).
+`issue_invoice`) and of a payment (its refunds only through `record_refund`, which adds to `refunded_amount`),
+and adds the difference between the record's share before and after, as atomic increments (`UPDATE ... SET
+x = x + d`, safe when two transactions change records of the same row at once). An invoice's share follows
+from the balance rule itself, `Invoice.owed`; `recompute_totals` and `recompute_member_balances` derive the
+same rows from the records (allocations, credit notes, write-offs, refunds) for the test that proves them
+equal and for backfilling (the migrations, the bench seed).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..common.kept_totals import add_to_rows, lock_for_replacing, replace_rows
 from ..extensions import db
-from .models import CreditNote, Invoice, InvoiceStatus, Member, Payment, PaymentAllocation, WriteOff
+from .models import CreditNote, Invoice, InvoiceStatus, Member, Payment, PaymentAllocation, Refund, WriteOff
 
 CENTS = 100
 _CENT = Decimal("0.01")
@@ -99,16 +104,35 @@ class OpenInvoiceTotal(db.Model):
     outstanding_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
 
 
+class MemberBalance(db.Model):
+    """What a member's records leave owed in one currency, in cents (money applied across currencies aside:
+    the statement reads those few allocations apart): its issued invoices' totals less their credit notes and
+    write-offs, less its payments net of refunds. Positive: owed; negative: credit on account. With it, the
+    number of its issued invoices and of its payments in that currency."""
+
+    __tablename__ = "member_balances"
+
+    member_id: Mapped[int] = mapped_column(sa.ForeignKey("members.id"), primary_key=True)
+    currency: Mapped[str] = mapped_column(sa.String(3), primary_key=True)
+    balance_cents: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    #: Issued invoices and payments (credit notes, write-offs and refunds come after one of them).
+    record_count: Mapped[int] = mapped_column(default=0)
+
+
 YEAR_KEY = ("member_id", "fiscal_year", "currency")
 OPEN_KEY = ("hub_id", "currency", "due_on")
 YEAR_AMOUNTS = ("invoice_count", "invoiced_cents", "paid_cents", "credited_cents", "written_off_cents",
                 "outstanding_cents")  # fmt: skip
 OPEN_AMOUNTS = ("open_count", "outstanding_cents")
+BALANCE_KEY = ("member_id", "currency")
+BALANCE_AMOUNTS = ("balance_cents", "record_count")
 
 #: The invoice attributes an invoice's share depends on. Their old value is loaded when they are set
 #: (active history), so that the share before a change is always known.
 TRACKED = ("status", "member_id", "hub_id", "fiscal_year", "currency", "due_on", "total", "amount_paid",
            "amount_credited", "amount_written_off")  # fmt: skip
+#: Likewise for a payment's share of the member balances.
+PAYMENT_TRACKED = ("member_id", "currency", "amount", "refunded_amount")
 
 
 def _shares(values: dict):
@@ -131,13 +155,32 @@ def _shares(values: dict):
     return year, still_open
 
 
-def _values_after(state) -> dict:
-    return {key: state.attrs[key].value for key in TRACKED}
+def _invoice_balance(values: dict):
+    """An issued invoice's share of the member balances: (key, (total less credited and written off, 1))."""
+    status = values["status"]
+    if status is None or InvoiceStatus(status) == InvoiceStatus.DRAFT:
+        return None
+    owed = cents(values["total"]) - cents(values["amount_credited"]) - cents(values["amount_written_off"])
+    return (values["member_id"], values["currency"]), (owed, 1)
 
 
-def _values_before(state) -> dict:
+def _payment_balance(values: dict):
+    """A payment's share of the member balances: (key, (what it paid net of refunds, negative; 1))."""
+    if values["amount"] is None:
+        return None
+    return (values["member_id"], values["currency"]), (
+        cents(values["refunded_amount"]) - cents(values["amount"]),
+        1,
+    )
+
+
+def _values_after(state, tracked=TRACKED) -> dict:
+    return {key: state.attrs[key].value for key in tracked}
+
+
+def _values_before(state, tracked=TRACKED) -> dict:
     values = {}
-    for key in TRACKED:
+    for key in tracked:
         history = state.attrs[key].history
         if history.deleted:
             values[key] = history.deleted[0]
@@ -146,6 +189,15 @@ def _values_before(state) -> dict:
         else:
             values[key] = state.attrs[key].value
     return values
+
+
+def _add_balance(deltas, share, sign: int) -> None:
+    if share is None:
+        return
+    key, amounts = share
+    row = deltas["balance"].setdefault(key, [0] * len(amounts))
+    for index, amount in enumerate(amounts):
+        row[index] += sign * amount
 
 
 def _add(deltas, shares, sign: int) -> None:
@@ -163,25 +215,42 @@ def _add(deltas, shares, sign: int) -> None:
 
 @event.listens_for(Session, "after_flush")
 def _keep_invoice_totals(session, flush_context) -> None:
-    deltas: dict[str, dict] = {"year": {}, "open": {}}
+    deltas: dict[str, dict] = {"year": {}, "open": {}, "balance": {}}
     for obj in session.new:
         if isinstance(obj, Invoice):
-            _add(deltas, _shares(_values_after(sa.inspect(obj))), +1)
+            values = _values_after(sa.inspect(obj))
+            _add(deltas, _shares(values), +1)
+            _add_balance(deltas, _invoice_balance(values), +1)
+        elif isinstance(obj, Payment):
+            _add_balance(deltas, _payment_balance(_values_after(sa.inspect(obj), PAYMENT_TRACKED)), +1)
     for obj in session.dirty:
         if isinstance(obj, Invoice):
             state = sa.inspect(obj)
             if any(state.attrs[key].history.has_changes() for key in TRACKED):
-                _add(deltas, _shares(_values_before(state)), -1)
-                _add(deltas, _shares(_values_after(state)), +1)
+                before, after = _values_before(state), _values_after(state)
+                _add(deltas, _shares(before), -1)
+                _add(deltas, _shares(after), +1)
+                _add_balance(deltas, _invoice_balance(before), -1)
+                _add_balance(deltas, _invoice_balance(after), +1)
+        elif isinstance(obj, Payment):
+            state = sa.inspect(obj)
+            if any(state.attrs[key].history.has_changes() for key in PAYMENT_TRACKED):
+                _add_balance(deltas, _payment_balance(_values_before(state, PAYMENT_TRACKED)), -1)
+                _add_balance(deltas, _payment_balance(_values_after(state, PAYMENT_TRACKED)), +1)
     for obj in session.deleted:
         if isinstance(obj, Invoice):
-            _add(deltas, _shares(_values_before(sa.inspect(obj))), -1)
-    if deltas["year"] or deltas["open"]:
+            values = _values_before(sa.inspect(obj))
+            _add(deltas, _shares(values), -1)
+            _add_balance(deltas, _invoice_balance(values), -1)
+        elif isinstance(obj, Payment):
+            _add_balance(deltas, _payment_balance(_values_before(sa.inspect(obj), PAYMENT_TRACKED)), -1)
+    if deltas["year"] or deltas["open"] or deltas["balance"]:
         connection = session.connection()
         members = sorted({key[0] for key in deltas["year"]})
         _lock_members(connection, members)
         add_to_rows(connection, InvoiceYearTotal, YEAR_KEY, YEAR_AMOUNTS, deltas["year"])
         add_to_rows(connection, OpenInvoiceTotal, OPEN_KEY, OPEN_AMOUNTS, deltas["open"])
+        add_to_rows(connection, MemberBalance, BALANCE_KEY, BALANCE_AMOUNTS, deltas["balance"])
         _keep_unpaid_years(connection, members)
 
 
@@ -235,6 +304,8 @@ def _load_old_values_when_set(target, value, oldvalue, initiator) -> None:
 
 for _key in TRACKED:
     event.listen(getattr(Invoice, _key), "set", _load_old_values_when_set, active_history=True)
+for _key in PAYMENT_TRACKED:
+    event.listen(getattr(Payment, _key), "set", _load_old_values_when_set, active_history=True)
 
 
 # --- From the records ------------------------------------------------------------------------------------
@@ -312,6 +383,56 @@ def kept_totals(connection: sa.Connection) -> tuple[dict, dict]:
     )
 
 
+def recompute_member_balances(connection: sa.Connection) -> dict:
+    """The member balances as the records make them, {(member_id, currency): (balance_cents, record_count)}:
+    every issued invoice's total less its credit notes and write-offs, every payment less its refunds (never
+    from the invoices' and payments' own settled columns)."""
+    _paid, credited, written_off = _settled_subqueries()
+    refunded = (
+        sa.select(Refund.payment_id, sa.func.sum(Refund.amount).label("amount"))
+        .group_by(Refund.payment_id)
+        .subquery("refunded")
+    )
+    invoices = connection.execute(
+        sa.select(
+            Invoice.member_id,
+            Invoice.currency,
+            Invoice.total,
+            sa.func.coalesce(credited.c.amount, 0),
+            sa.func.coalesce(written_off.c.amount, 0),
+        )
+        .outerjoin(credited, credited.c.invoice_id == Invoice.id)
+        .outerjoin(written_off, written_off.c.invoice_id == Invoice.id)
+        .where(Invoice.status != InvoiceStatus.DRAFT)
+    )
+    balances: dict[tuple, list[int]] = {}
+    for member_id, currency, total, credit_notes, write_offs in invoices:
+        row = balances.setdefault((member_id, currency), [0, 0])
+        row[0] += (
+            cents(Decimal(str(total))) - cents(Decimal(str(credit_notes))) - cents(Decimal(str(write_offs)))
+        )
+        row[1] += 1
+    payments = connection.execute(
+        sa.select(
+            Payment.member_id, Payment.currency, Payment.amount, sa.func.coalesce(refunded.c.amount, 0)
+        ).outerjoin(refunded, refunded.c.payment_id == Payment.id)
+    )
+    for member_id, currency, amount, refunds in payments:
+        row = balances.setdefault((member_id, currency), [0, 0])
+        row[0] += cents(Decimal(str(refunds))) - cents(Decimal(str(amount)))
+        row[1] += 1
+    return {key: tuple(amounts) for key, amounts in balances.items() if any(amounts)}
+
+
+def kept_member_balances(connection: sa.Connection) -> dict:
+    """The member balances as kept, in the shape of `recompute_member_balances`."""
+    return {
+        (row.member_id, row.currency): (row.balance_cents, row.record_count)
+        for row in connection.execute(sa.select(MemberBalance))
+        if row.balance_cents or row.record_count
+    }
+
+
 def recompute_unpaid_years(year_rows: dict) -> dict[tuple[int, int], int]:
     """The unpaid years' rows, {(member, year): run}, as the year totals `year_rows` (in the shape of
     `recompute_totals`, from the records) make them."""
@@ -328,9 +449,10 @@ def kept_unpaid_years(connection: sa.Connection) -> dict[tuple[int, int], int]:
 
 
 def rebuild_totals(connection: sa.Connection) -> None:
-    """Replace the three tables with `recompute_totals` (after bulk inserts that bypass the session: the
-    bench seed; the migrations backfill with the same rules)."""
-    lock_for_replacing(connection, InvoiceYearTotal, OpenInvoiceTotal, MemberUnpaidYear)
+    """Replace the four tables with `recompute_totals`, `recompute_unpaid_years` and
+    `recompute_member_balances` (after bulk inserts that bypass the session: the bench seed; the migrations
+    backfill with the same rules)."""
+    lock_for_replacing(connection, InvoiceYearTotal, OpenInvoiceTotal, MemberUnpaidYear, MemberBalance)
     year, still_open = recompute_totals(connection)
     replace_rows(connection, InvoiceYearTotal, YEAR_KEY, YEAR_AMOUNTS, year)
     replace_rows(connection, OpenInvoiceTotal, OPEN_KEY, OPEN_AMOUNTS, still_open)
@@ -341,6 +463,21 @@ def rebuild_totals(connection: sa.Connection) -> None:
         ("unpaid_run",),
         {key: (run,) for key, run in recompute_unpaid_years(year).items()},
     )
+    replace_rows(
+        connection, MemberBalance, BALANCE_KEY, BALANCE_AMOUNTS, recompute_member_balances(connection)
+    )
+
+
+def member_balances(member_id: int) -> dict[str, tuple[Decimal, int]]:
+    """One member's kept balances, {currency: (balance, invoices and payments)}: one indexed read."""
+    return {
+        currency: (from_cents(balance), count)
+        for currency, balance, count in db.session.execute(
+            sa.select(MemberBalance.currency, MemberBalance.balance_cents, MemberBalance.record_count).where(
+                MemberBalance.member_id == member_id
+            )
+        )
+    }
 
 
 # --- Reading the open invoices -----------------------------------------------------------------------------
@@ -375,3 +512,14 @@ sa.Index("ix_write_offs_written_off_on", WriteOff.written_off_on)
 #: A member's invoices and payments by date, read backwards by the statement to find where its period starts.
 sa.Index("ix_invoices_member_issued_on", Invoice.member_id, Invoice.issued_on)
 sa.Index("ix_payments_member_received_on", Payment.member_id, Payment.received_on)
+#: The latest refund, for a statement's `_latest_record_day`.
+sa.Index("ix_refunds_refunded_on", Refund.refunded_on)
+#: The allocations across currencies (only they carry a rate), few among many: the statement reads a
+#: member's through this small index instead of every allocation of its payments.
+CONVERTED = sa.text("payment_allocations.exchange_rate IS NOT NULL")
+sa.Index(
+    "ix_payment_allocations_converted",
+    PaymentAllocation.payment_id,
+    sqlite_where=CONVERTED,
+    postgresql_where=CONVERTED,
+)

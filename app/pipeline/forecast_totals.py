@@ -6,12 +6,15 @@ app/pipeline/services/expected_contributions.py computes for it: its group, the 
 its payment record, and what this year's payments have not yet met, in cents, or the problem that stops
 its assessment; and the current fiscal year the record was measured against.
 
-They are written in one place: an `after_flush` listener sees every change to what a member's forecast
-depends on (its invoices' totals, the member itself, its income groups and adjustments) and computes the
-touched members' rows again with the same code; a policy change, a bulk statement on those tables, or rows
-measured against another current year (a new fiscal year began) rebuild every row. The listener runs after
-the invoice totals' own (app/contributions/totals.py), whose rows the record is read from. On PostgreSQL
-the touched members are locked first (in id order, FOR NO KEY UPDATE), so that two transactions changing the
+They are written in one place: an `after_flush` listener notes every change to what a member's forecast
+depends on (its invoices' totals, the member itself, its income groups and adjustments), and the touched
+members' rows are computed again with the same code once per transaction, just before it commits (or
+before the kept rows are read inside it): an invoice is flushed two or three times while it is issued, and
+the annual run issues a batch of members in one transaction, so refreshing at each flush cost the run about
+twenty queries an invoice. A policy change, a bulk statement on those tables, or rows measured against
+another current year (a new fiscal year began) rebuild every row. The refresh reads the invoice totals'
+kept rows (app/contributions/totals.py), which their own listener keeps at each flush. On PostgreSQL the
+touched members are locked first (in id order, FOR NO KEY UPDATE), so that two transactions changing the
 same member's records compute its row one after the other. `recompute_forecasts` derives the rows from the
 records for the test that proves them equal and for backfilling (the migration, the bench seed).
 """
@@ -94,6 +97,7 @@ def recompute_forecasts(member_ids=None, current_year: int | None = None) -> dic
 
 def kept_forecasts() -> dict:
     """The kept rows, in the shape of `recompute_forecasts`."""
+    bring_up_to_date()
     table = MemberYearForecast.__table__
     return {
         (row.member_id, row.fiscal_year): tuple(getattr(row, name) for name in COLUMNS)
@@ -192,8 +196,14 @@ def _stale() -> bool:
     )
 
 
+#: session.info's key for what the transaction changed and the kept rows do not show yet: a set of member
+#: ids, or EVERYONE.
+_PENDING = "member_forecasts_pending"
+EVERYONE = "everyone"
+
+
 @event.listens_for(Session, "after_flush")
-def _keep_forecasts(session, flush_context) -> None:
+def _note_touched_members(session, flush_context) -> None:
     members: set[int] = set()
     everyone = False
     for obj in [*session.new, *session.dirty, *session.deleted]:
@@ -206,12 +216,45 @@ def _keep_forecasts(session, flush_context) -> None:
         elif isinstance(obj, ContributionPolicy):
             everyone = True
     members.discard(None)
-    if not members and not everyone:
+    pending = session.info.get(_PENDING)
+    if everyone or pending == EVERYONE:
+        session.info[_PENDING] = EVERYONE
+    elif members:
+        session.info[_PENDING] = (pending or set()) | members
+
+
+def bring_up_to_date(session: Session | None = None) -> None:
+    """Flush, then compute again the rows of the members this transaction touched (every row after a policy
+    change, or when they were measured against another current year). Runs before each commit, and before
+    the kept rows are read."""
+    session = session or db.session()
+    if session.dirty or session.new or session.deleted:
+        session.flush()
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
         return
-    if everyone or _stale():
+    if pending == EVERYONE or _stale():
         rebuild_forecasts()
     else:
-        refresh_members(members)
+        refresh_members(pending)
+
+
+@event.listens_for(Session, "before_commit")
+def _keep_forecasts(session) -> None:
+    # SQLAlchemy calls this before a savepoint's release too: the annual run issues each member's invoice in a
+    # savepoint of its batch's transaction, and refreshing there cost a refresh per invoice. The outermost
+    # commit brings every member the savepoints touched up to date, once.
+    if session.in_nested_transaction():
+        return
+    bring_up_to_date(session)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _forget_after_rollback(session, transaction) -> None:
+    # The outermost transaction ended: committed (nothing is pending) or rolled back (its changes are gone).
+    # A savepoint's rollback keeps the list: computing an untouched member again changes nothing.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
 
 
 _BULK_TRACKED = {Member.__tablename__, MemberIncomeGroup.__tablename__, ContributionAdjustment.__tablename__,
@@ -251,6 +294,7 @@ def kept_group_sums(fiscal_years, current_year: int):
     years = list(fiscal_years)
     if current_year != current_fiscal_year() or not set(years) <= set(kept_years(current_year)):
         return None
+    bring_up_to_date()
     kept = MemberYearForecast
     rows = db.session.execute(
         sa.select(

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
 from decimal import Decimal
 
 import pytest
 
 from app.auth.permissions import Role
 from app.common.audit import acting_as
+from app.common.time import today
 from app.extensions import db
 from app.pipeline.models import PlanExchangeRate, PlanTarget
 from app.pipeline.services import opportunities
@@ -50,7 +50,7 @@ def make_opportunity(make_organisation, fundraiser):
                     owner,
                     reason="Not this year" if stage.needs_reason else "",
                     probability=probability,
-                    agreed_on=date(2026, 12, 1),
+                    agreed_on=today(),
                 )
             elif probability is not None:
                 opportunity.probability = probability

@@ -24,8 +24,10 @@ from app.contributions.services.payments import (
     write_off_limit,
 )
 from app.contributions.totals import (
+    kept_member_balances,
     kept_totals,
     kept_unpaid_years,
+    recompute_member_balances,
     recompute_totals,
     recompute_unpaid_years,
 )
@@ -42,6 +44,7 @@ def assert_kept_equal_records():
     from_records = recompute_totals(connection)
     assert kept_totals(connection) == from_records
     assert kept_unpaid_years(connection) == recompute_unpaid_years(from_records[0])
+    assert kept_member_balances(connection) == recompute_member_balances(connection)
 
 
 @pytest.fixture

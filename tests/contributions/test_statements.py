@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import subprocess
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
 
 from app.common.languages import Language
-from app.contributions.models import CreditNote, PaymentMethod
-from app.contributions.services.payments import allocate_payment, record_payment, write_off
+from app.contributions.models import CreditNote, Payment, PaymentMethod
+from app.contributions.services.payments import allocate_payment, record_payment, write_off, write_off_limit
 from app.contributions.services.statements import build_statement
 from app.extensions import db
 
@@ -288,3 +288,127 @@ def test_todays_statement_lists_open_invoices_a_page_at_a_time_and_the_pdf_lists
     pdf = " ".join(pdf_text(client.get(url + ".pdf").data).split())
     listed_in_pdf = pdf.lower().split("open invoices", 1)[1].upper()
     assert all(invoice.number.upper() in listed_in_pdf for invoice in invoices)
+
+
+@pytest.fixture
+def long_history(make_member, make_hub, make_issued_invoice, actor):
+    """Five years of one member in EUR and USD: invoices, partial and over payments, credit notes, write-offs,
+    refunds, payments across currencies (as received and later from credit on account), several records on
+    some days, and records dated after the statements' days."""
+    from random import Random
+
+    from app.contributions.services.invoicing import issue_credit_note
+    from app.contributions.services.payments import record_refund
+
+    rng = Random(2026)
+    member = make_member(name="Republic of Long Memory")
+    invoices = []
+    day = date(2023, 1, 3)
+    while day < date(2027, 1, 1):
+        currency = rng.choice(["EUR", "EUR", "USD"])
+        amount = f"{rng.randrange(200, 5000)}.{rng.randrange(100):02d}"
+        invoice = make_issued_invoice(
+            member=member, amount=amount, currency=currency, issued_on=day, fiscal_year=day.year
+        )
+        invoices.append(invoice)
+        for _ in range(rng.randrange(1, 4)):
+            day += timedelta(days=rng.choice([0, 0, 3, 11, 29]))
+            target = rng.choice(invoices)
+            owed = target.balance_due
+            action = rng.choice(["part", "rest", "over", "across", "credit", "write_off", "refund"])
+            if not target.status.is_open or owed <= D("2.00"):
+                action = rng.choice(["over", "refund"])
+            if action in ("part", "rest"):
+                part = (
+                    owed if action == "rest" else (owed * D(rng.randrange(10, 90)) / 100).quantize(D("0.01"))
+                )
+                record_payment(member, part, target.currency, day, PaymentMethod.WIRE, actor,
+                               allocations=[(target, part, None)])  # fmt: skip
+            elif action == "over":
+                record_payment(
+                    member, D("300.00"), rng.choice(["EUR", "USD"]), day, PaymentMethod.WIRE, actor
+                )
+            elif action == "across":
+                other = "USD" if target.currency == "EUR" else "EUR"
+                rate = D("0.92") if other == "USD" else D("1.08")
+                part = (owed / 3).quantize(D("0.01"))
+                record_payment(member, (part / rate).quantize(D("0.01")) + D("5.00"), other, day,
+                               PaymentMethod.WIRE, actor, allocations=[(target, part, rate)])  # fmt: skip
+            elif action == "credit":
+                issue_credit_note(target, (owed / 4).quantize(D("0.01")), "Agreed", actor, issued_on=day)
+            elif action == "write_off":
+                write_off(
+                    target,
+                    min(D("15.00"), write_off_limit(target)),
+                    "Bank charges",
+                    actor,
+                    written_off_on=day,
+                )
+            else:
+                payments = db.session.scalars(db.select(Payment).where(Payment.member_id == member.id)).all()
+                refundable = [p for p in payments[-5:] if p.unallocated_amount > D("10.00")]
+                if refundable:
+                    record_refund(rng.choice(refundable), D("10.00"), day, actor, reason="Paid twice")
+            # Credit on account applied later, across currencies or not (dated by the day it is applied).
+            if rng.random() < 0.2:
+                apply_credit_on_account(member, invoices, rng, actor)
+        day += timedelta(days=rng.choice([1, 6, 17, 40]))
+    db.session.flush()
+    return member
+
+
+def apply_credit_on_account(member, invoices, rng, actor):
+    """Credit on account applied to an open invoice, across currencies or not (dated by the day applied)."""
+    open_ones = [i for i in invoices if i.status.is_open and i.balance_due > D("1.00")]
+    credit = [
+        p for p in db.session.scalars(db.select(Payment).where(Payment.member_id == member.id))
+        if p.unallocated_amount > D("20.00")
+    ]  # fmt: skip
+    if open_ones and credit:
+        payment, invoice = credit[0], rng.choice(open_ones)
+        rate = None if payment.currency == invoice.currency else D("1.10")
+        available = payment.unallocated_amount * (rate or 1)
+        allocate_payment(payment, invoice, min(D("20.00"), invoice.balance_due, available), actor,
+                         exchange_rate=rate)  # fmt: skip
+
+
+def test_the_balance_brought_forward_from_the_kept_balances_equals_the_sum_of_the_records(
+    long_history, monkeypatch
+):
+    """The statement as the members' kept balances make it (app/contributions/totals.py) lists the same lines,
+    opening balances included, as when the balance brought forward is added up from the member's whole
+    history, for statements ending on many days and listing few or many records."""
+    from app.contributions.services import statements
+
+    member = long_history
+    new = statements._opening_balances
+
+    def from_records(member_id, kept, as_of, until, listed):
+        return statements.balances_until_from_records(member_id, until)
+
+    days = sorted(
+        {
+            line.on
+            for account in build_statement(member, as_of=date(2030, 1, 1)).accounts
+            for line in account.lines
+        }
+    )
+    assert len(days) > 40 and {"EUR", "USD"} <= {a.currency for a in build_statement(member).accounts}
+    compared = brought_forward = 0
+    for as_of in [*days[::8], days[-1], date(2030, 1, 1), date(2021, 12, 31)]:
+        for as_of_day in (as_of, as_of - timedelta(days=1)):
+            for records in (1, 4, 25):
+                monkeypatch.setattr(statements, "_opening_balances", new)
+                kept = build_statement(member, as_of=as_of_day, records=records)
+                monkeypatch.setattr(statements, "_opening_balances", from_records)
+                summed = build_statement(member, as_of=as_of_day, records=records)
+                assert kept == summed, (as_of_day, records)
+                compared += 1
+                brought_forward += kept.brought_forward_until is not None
+    assert compared > 60 and brought_forward > 40
+    conversions = [
+        line for a in build_statement(member, as_of=date(2030, 1, 1)).accounts for line in a.lines
+        if line.kind == "conversion_in"
+    ]  # fmt: skip
+    kinds = {line.kind for a in build_statement(member, as_of=date(2030, 1, 1)).accounts for line in a.lines}
+    assert conversions and {"credit_note", "write_off", "refund", "payment", "invoice"} <= kinds

@@ -6,7 +6,10 @@ pays an invoice in another currency, that part leaves the payment's currency (a 
 invoice's currency (a credit there) at the rate stored on the allocation, so both balances stay true.
 
 A long history is not read whole: the latest STATEMENT_RECORDS records are listed, and each account opens
-with the balance brought forward from the earlier ones, summed by one aggregate query.
+with the balance brought forward from the earlier ones: the member's balance kept per currency
+(app/contributions/totals.py, `member_balances`) less what the listed records and any later ones moved, so
+that its cost follows the listed period, not the history. The few allocations across currencies are read
+whole, through an index of their own.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import force_locale, gettext
@@ -34,7 +38,7 @@ from ..models import (
     Refund,
     WriteOff,
 )
-from ..totals import OPEN_INVOICE
+from ..totals import OPEN_INVOICE, member_balances
 from .documents import bill_to_for
 
 #: Order of lines on one day: what is owed first, then what settles it.
@@ -123,6 +127,78 @@ _INVOICE_FIGURES = (
 )
 
 
+DAY = timedelta(days=1)
+
+
+@cache
+def _listed_queries() -> dict[str, sa.Select]:
+    """The queries of a statement's listed records, built once with parameters (member_id; start and as_of,
+    the listed period's first and last days), each kind in its order; and the member's allocations across
+    currencies up to as_of, whatever their day (listed or carried forward by the day they were applied)."""
+    member_id, start, as_of = sa.bindparam("member_id"), sa.bindparam("start"), sa.bindparam("as_of")
+    member_invoice = sa.and_(Invoice.member_id == member_id, Invoice.status != InvoiceStatus.DRAFT)
+    return {
+        "invoices": (
+            sa.select(Invoice)
+            .where(member_invoice, Invoice.issued_on.between(start, as_of))
+            .options(*_INVOICE_FIGURES)
+            .order_by(Invoice.issued_on, Invoice.id)
+        ),
+        "credit_notes": (
+            sa.select(CreditNote)
+            .join(Invoice)
+            .where(member_invoice, Invoice.issued_on <= as_of, CreditNote.issued_on.between(start, as_of))
+            .options(contains_eager(CreditNote.invoice).options(*_INVOICE_FIGURES))
+            .order_by(CreditNote.id)
+        ),
+        "write_offs": (
+            sa.select(WriteOff)
+            .join(Invoice)
+            .where(member_invoice, Invoice.issued_on <= as_of, WriteOff.written_off_on.between(start, as_of))
+            .options(contains_eager(WriteOff.invoice).options(*_INVOICE_FIGURES))
+            .order_by(WriteOff.id)
+        ),
+        "payments": (
+            sa.select(Payment)
+            .where(Payment.member_id == member_id, Payment.received_on.between(start, as_of))
+            .options(
+                lazyload(Payment.member),
+                selectinload(Payment.allocations)
+                .joinedload(PaymentAllocation.invoice)
+                .options(*_INVOICE_FIGURES),
+            )
+            .order_by(Payment.received_on, Payment.id)
+        ),
+        "refunds": (
+            sa.select(Refund)
+            .join(Payment)
+            .where(
+                Payment.member_id == member_id,
+                Payment.received_on <= as_of,
+                Refund.refunded_on.between(start, as_of),
+            )
+            .options(contains_eager(Refund.payment).lazyload(Payment.member))
+            .order_by(Refund.id)
+        ),
+        "conversions": (
+            sa.select(PaymentAllocation)
+            .join(Payment, Payment.id == PaymentAllocation.payment_id)
+            .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
+            .where(
+                Payment.member_id == member_id,
+                Payment.received_on <= as_of,
+                PaymentAllocation.exchange_rate.is_not(None),  # only these cross currencies: their own index
+                Invoice.currency != Payment.currency,
+            )
+            .options(
+                contains_eager(PaymentAllocation.payment).lazyload(Payment.member),
+                contains_eager(PaymentAllocation.invoice).options(*_INVOICE_FIGURES),
+            )
+            .order_by(PaymentAllocation.id)
+        ),
+    }
+
+
 def _record_days(member_id: int, as_of: date) -> list[tuple]:
     """Per kind of record (invoices, credit notes, write-offs, payments, refunds): its day column and the
     select of the member's records of that kind up to `as_of`, each read through the member's date indexes.
@@ -162,19 +238,28 @@ def _record_days(member_id: int, as_of: date) -> list[tuple]:
     ]
 
 
+@cache
+def _latest_days_query() -> sa.CompoundSelect:
+    """The query of `_brought_forward_until`, built once with parameters (member_id, as_of, limit): a union
+    of ten selects costs more to build and to key for the compiled cache than to run."""
+    parts = []
+    for day, records_of in _record_days(sa.bindparam("member_id"), sa.bindparam("as_of")):
+        latest = records_of(day.label("day")).order_by(day.desc()).limit(sa.bindparam("limit")).subquery()
+        parts.append(sa.select(sa.literal(True).label("listed"), latest.c.day))
+        own_latest = records_of(sa.func.max(day)).scalar_subquery()
+        parts.append(records_of(sa.literal(False), sa.func.max(day)).where(day < own_latest))
+    return sa.union_all(*parts)
+
+
 def _brought_forward_until(member_id: int, as_of: date, records: int) -> date | None:
     """The last day whose records are carried forward rather than listed (the day of the record just before
     the latest `records`), or None when every record fits; never the latest day, which is listed whole
     however many records it has (else a busy day would leave nothing listed). One query: the days of the
     latest `records + 1` records of each kind (the latest of all are among them), and each kind's latest
     day before its own latest."""
-    parts = []
-    for day, records_of in _record_days(member_id, as_of):
-        latest = records_of(day.label("day")).order_by(day.desc()).limit(records + 1).subquery()
-        parts.append(sa.select(sa.literal(True).label("listed"), latest.c.day))
-        own_latest = records_of(sa.func.max(day)).scalar_subquery()
-        parts.append(records_of(sa.literal(False), sa.func.max(day)).where(day < own_latest))
-    rows = db.session.execute(sa.union_all(*parts)).all()
+    rows = db.session.execute(
+        _latest_days_query(), {"member_id": member_id, "as_of": as_of, "limit": records + 1}
+    ).all()
     days = sorted((day for listed, day in rows if listed), reverse=True)
     if len(days) <= records:
         return None
@@ -185,30 +270,104 @@ def _brought_forward_until(member_id: int, as_of: date, records: int) -> date | 
     return max(earlier, default=None)
 
 
-def _balances_until(member_id: int, until: date) -> dict[str, Decimal]:
-    """Per currency, what the records dated up to `until` leave owed (conversions across currencies aside):
-    invoices less credit notes and write-offs, less payments, plus refunds. One aggregate query."""
-    invoices = sa.and_(
-        Invoice.member_id == member_id, Invoice.status != InvoiceStatus.DRAFT, Invoice.issued_on <= until
-    )
-    payments = sa.and_(Payment.member_id == member_id, Payment.received_on <= until)
+def _movements(member_id: int, invoices, credit_notes, write_offs, payments, refunds) -> sa.Select:
+    """Per currency, what the member's records that meet each condition move (invoices less credit notes and
+    write-offs, less payments, plus refunds; across currencies aside) and how many invoices and payments
+    they are. One aggregate query."""
+    issued = sa.and_(Invoice.member_id == member_id, Invoice.status != InvoiceStatus.DRAFT)
+    received = Payment.member_id == member_id
     movements = sa.union_all(
-        sa.select(Invoice.currency.label("currency"), Invoice.total.label("amount")).where(invoices),
-        sa.select(Invoice.currency, -CreditNote.amount)
+        sa.select(
+            Invoice.currency.label("currency"), Invoice.total.label("amount"), sa.literal(1).label("records")
+        ).where(issued, invoices),
+        sa.select(Invoice.currency, -CreditNote.amount, sa.literal(0))
         .join(Invoice)
-        .where(invoices, CreditNote.issued_on <= until),
-        sa.select(Invoice.currency, -WriteOff.amount)
-        .join(Invoice)
-        .where(invoices, WriteOff.written_off_on <= until),
-        sa.select(Payment.currency, -Payment.amount).where(payments),
-        sa.select(Payment.currency, Refund.amount).join(Payment).where(payments, Refund.refunded_on <= until),
+        .where(issued, credit_notes),
+        sa.select(Invoice.currency, -WriteOff.amount, sa.literal(0)).join(Invoice).where(issued, write_offs),
+        sa.select(Payment.currency, -Payment.amount, sa.literal(1)).where(received, payments),
+        sa.select(Payment.currency, Refund.amount, sa.literal(0)).join(Payment).where(received, refunds),
     ).subquery()
-    return {
-        currency: Decimal(amount or 0).quantize(Decimal("0.01"))
-        for currency, amount in db.session.execute(
-            sa.select(movements.c.currency, sa.func.sum(movements.c.amount)).group_by(movements.c.currency)
+    return sa.select(
+        movements.c.currency, sa.func.sum(movements.c.amount), sa.func.sum(movements.c.records)
+    ).group_by(movements.c.currency)
+
+
+def _money(amount) -> Decimal:
+    return Decimal(amount or 0).quantize(Decimal("0.01"))
+
+
+def balances_until_from_records(member_id: int, until: date) -> dict[str, Decimal]:
+    """Per currency, what the records dated up to `until` leave owed (conversions across currencies aside),
+    added up from the records of the member's whole history: what `_opening_balances` must equal (the
+    tests compare them)."""
+    rows = db.session.execute(
+        _movements(
+            member_id,
+            Invoice.issued_on <= until,
+            sa.and_(Invoice.issued_on <= until, CreditNote.issued_on <= until),
+            sa.and_(Invoice.issued_on <= until, WriteOff.written_off_on <= until),
+            Payment.received_on <= until,
+            sa.and_(Payment.received_on <= until, Refund.refunded_on <= until),
         )
-    }
+    )
+    return {currency: _money(amount) for currency, amount, _records in rows}
+
+
+def _latest_record_day() -> date | None:
+    """The latest day any invoice, credit note, write-off, payment or refund is dated: one query of index
+    lookups."""
+    days = db.session.execute(
+        sa.select(
+            *(
+                sa.select(sa.func.max(day)).scalar_subquery()
+                for day in (
+                    Invoice.issued_on,
+                    CreditNote.issued_on,
+                    WriteOff.written_off_on,
+                    Payment.received_on,
+                    Refund.refunded_on,
+                )
+            )
+        )
+    ).one()
+    return max((day for day in days if day is not None), default=None)
+
+
+def _opening_balances(
+    member_id: int,
+    kept: dict[str, tuple[Decimal, int]],
+    as_of: date,
+    until: date,
+    listed: list[tuple[str, StatementLine]],
+) -> dict[str, Decimal]:
+    """Per currency, what the records dated up to `until` leave owed (conversions across currencies aside):
+    the member's `kept` balance less what the `listed` lines (the days after `until` up to `as_of`) and the
+    records dated after `as_of` moved (none on a statement as of today, unless a record is dated later: then
+    summed from the member's records). A currency with no invoice or payment up to `until` has none."""
+    opening = dict(kept)
+    latest = _latest_record_day()
+    later = []
+    if latest is not None and latest > as_of:
+        later = db.session.execute(
+            _movements(
+                member_id,
+                Invoice.issued_on > as_of,
+                CreditNote.issued_on > as_of,
+                WriteOff.written_off_on > as_of,
+                Payment.received_on > as_of,
+                Refund.refunded_on > as_of,
+            )
+        )
+    for currency, amount, records in later:
+        balance, count = opening.get(currency, (ZERO, 0))
+        opening[currency] = (balance - _money(amount), count - int(records or 0))
+    for currency, line in listed:
+        balance, count = opening.get(currency, (ZERO, 0))
+        opening[currency] = (
+            balance - line.debit + line.credit,
+            count - (line.kind in ("invoice", "payment")),
+        )
+    return {currency: _money(balance) for currency, (balance, count) in opening.items() if count > 0}
 
 
 def open_invoices_query(member_id: int, as_of: date) -> sa.Select:
@@ -242,76 +401,31 @@ def build_statement(
     """The member's account up to `as_of` (today by default), per currency; descriptions in `lang`.
 
     The latest `records` records are listed; when there are more, each account opens with the balance the
-    earlier ones leave (from an aggregate), and only the listed period's rows are read. The open invoices
-    are read whole unless `with_open_invoices` is false (the page reads them a page at a time)."""
+    earlier ones leave (from the member's kept balances), and only the listed period's rows are read. The
+    open invoices are read whole unless `with_open_invoices` is false (the page reads them a page at a
+    time)."""
     as_of = as_of or today()
     until = _brought_forward_until(member.id, as_of, records or STATEMENT_RECORDS)
+    kept = member_balances(member.id)
 
-    def listed(day_column):
-        return day_column <= as_of if until is None else day_column.between(until + timedelta(days=1), as_of)
-
-    member_invoice = sa.and_(Invoice.member_id == member.id, Invoice.status != InvoiceStatus.DRAFT)
-    invoices = db.session.scalars(
-        sa.select(Invoice)
-        .where(member_invoice, listed(Invoice.issued_on))
-        .options(*_INVOICE_FIGURES)
-        .order_by(Invoice.issued_on, Invoice.id)
-    ).all()
-    credit_notes = db.session.scalars(
-        sa.select(CreditNote)
-        .join(Invoice)
-        .where(member_invoice, Invoice.issued_on <= as_of, listed(CreditNote.issued_on))
-        .options(contains_eager(CreditNote.invoice).options(*_INVOICE_FIGURES))
-        .order_by(CreditNote.id)
-    ).all()
-    write_offs = db.session.scalars(
-        sa.select(WriteOff)
-        .join(Invoice)
-        .where(member_invoice, Invoice.issued_on <= as_of, listed(WriteOff.written_off_on))
-        .options(contains_eager(WriteOff.invoice).options(*_INVOICE_FIGURES))
-        .order_by(WriteOff.id)
-    ).all()
-    payments = db.session.scalars(
-        sa.select(Payment)
-        .where(Payment.member_id == member.id, listed(Payment.received_on))
-        .options(
-            lazyload(Payment.member),
-            selectinload(Payment.allocations)
-            .joinedload(PaymentAllocation.invoice)
-            .options(*_INVOICE_FIGURES),
-        )
-        .order_by(Payment.received_on, Payment.id)
-    ).all()
-    refunds = db.session.scalars(
-        sa.select(Refund)
-        .join(Payment)
-        .where(Payment.member_id == member.id, Payment.received_on <= as_of, listed(Refund.refunded_on))
-        .options(contains_eager(Refund.payment).lazyload(Payment.member))
-        .order_by(Refund.id)
-    ).all()
+    queries = _listed_queries()
+    period = {"member_id": member.id, "as_of": as_of, "start": date.min if until is None else until + DAY}
+    invoices = db.session.scalars(queries["invoices"], period).all()
+    credit_notes = db.session.scalars(queries["credit_notes"], period).all()
+    write_offs = db.session.scalars(queries["write_offs"], period).all()
+    payments = db.session.scalars(queries["payments"], period).all()
+    refunds = db.session.scalars(queries["refunds"], period).all()
     # Money applied across currencies is dated by when it was applied (`_applied_on`): read apart, every
-    # such allocation of the member (they are few), listed or carried forward by that day.
-    conversions = db.session.scalars(
-        sa.select(PaymentAllocation)
-        .join(Payment, Payment.id == PaymentAllocation.payment_id)
-        .join(Invoice, Invoice.id == PaymentAllocation.invoice_id)
-        .where(
-            Payment.member_id == member.id, Payment.received_on <= as_of, Invoice.currency != Payment.currency
-        )
-        .options(
-            contains_eager(PaymentAllocation.payment).lazyload(Payment.member),
-            contains_eager(PaymentAllocation.invoice).options(*_INVOICE_FIGURES),
-        )
-        .order_by(PaymentAllocation.id)
-    ).all()
+    # such allocation of the member (they are few), listed or carried forward by that day. A member whose
+    # invoices and payments are all in one currency has none (an allocation stays within one member).
+    conversions = [] if len(kept) < 2 else db.session.scalars(queries["conversions"], period).all()
 
     lines: dict[str, list[StatementLine]] = {}
-    opening: dict[str, Decimal] = {}
-    if until is not None:
-        opening = _balances_until(member.id, until)
+    listed_lines: list[tuple[str, StatementLine]] = []
 
     def add(currency: str, line: StatementLine) -> None:
         lines.setdefault(currency, []).append(line)
+        listed_lines.append((currency, line))
 
     with force_locale(lang):
         for invoice in invoices:
@@ -371,6 +485,22 @@ def build_statement(
                     payment_id=payment.id,
                 ),
             )
+        for refund in refunds:
+            payment = refund.payment
+            add(
+                payment.currency,
+                StatementLine(
+                    refund.refunded_on,
+                    "refund",
+                    gettext("Payment #%(id)s", id=payment.id),
+                    gettext("Refund") + (f": {refund.reason}" if refund.reason else ""),
+                    debit=refund.amount,
+                    payment_id=payment.id,
+                ),
+            )
+        opening: dict[str, Decimal] = {}
+        if until is not None:
+            opening = _opening_balances(member.id, kept, as_of, until, listed_lines)
         for allocation in conversions:
             payment, invoice = allocation.payment, allocation.invoice
             on = _applied_on(payment, allocation)
@@ -412,19 +542,6 @@ def build_statement(
                     credit=allocation.amount,
                     payment_id=payment.id,
                     invoice_id=invoice.id,
-                ),
-            )
-        for refund in refunds:
-            payment = refund.payment
-            add(
-                payment.currency,
-                StatementLine(
-                    refund.refunded_on,
-                    "refund",
-                    gettext("Payment #%(id)s", id=payment.id),
-                    gettext("Refund") + (f": {refund.reason}" if refund.reason else ""),
-                    debit=refund.amount,
-                    payment_id=payment.id,
                 ),
             )
         for currency, balance in opening.items():

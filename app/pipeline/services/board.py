@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.orm import lazyload
 
 from ...common.fiscal import fiscal_year_of
 from ...common.money import quantize
@@ -217,12 +218,14 @@ def _exactly_ranked(ids: list[int], rates, reporting: str) -> list[_Ranked]:
 
 
 def _shown(ranked: list[_Ranked]) -> list[TopOpportunity]:
-    """The first TOP_OPPORTUNITIES asks ranked, with their records (one query)."""
+    """The first TOP_OPPORTUNITIES asks ranked, with their records (one query: the lists show no split)."""
     ranked = ranked[:TOP_OPPORTUNITIES]
     opportunities = {
         opportunity.id: opportunity
         for opportunity in db.session.scalars(
-            sa.select(Opportunity).where(Opportunity.id.in_([item.id for item in ranked]))
+            sa.select(Opportunity)
+            .where(Opportunity.id.in_([item.id for item in ranked]))
+            .options(lazyload(Opportunity.splits))
         )
     }
     return [TopOpportunity(opportunities[item.id], item.converted, item.weighted) for item in ranked]
