@@ -5,9 +5,12 @@ collection figures read from them are those computed member by member."""
 
 from __future__ import annotations
 
+import contextlib
 import random
 from datetime import timedelta
 from decimal import Decimal
+
+import pytest
 
 from app.common.fiscal import current_fiscal_year
 from app.common.time import today
@@ -98,28 +101,39 @@ def test_the_kept_forecasts_follow_every_kind_of_change(
     assert_plan_reads_what_the_members_add_up_to({(year, "EUR"): D("0.90"), (year + 1, "EUR"): D("0.90")})
 
 
-def test_a_transaction_brings_the_kept_forecasts_up_to_date_once_when_it_commits(
-    make_member, make_policy, make_draft_invoice, make_user, monkeypatch
-):
+@pytest.fixture
+def refreshes(monkeypatch):
+    """The member ids of each forecast refresh, in order (the refresh itself still runs)."""
     from app.pipeline import forecast_totals
 
+    calls = []
+    real_refresh = forecast_totals.refresh_members
+    monkeypatch.setattr(
+        forecast_totals, "refresh_members", lambda ids: (calls.append(sorted(ids)), real_refresh(ids))
+    )
+    return calls
+
+
+@pytest.mark.parametrize("in_savepoints", [False, True], ids=["flushes", "savepoints"])
+def test_a_transaction_brings_the_kept_forecasts_up_to_date_once_when_it_commits(
+    make_member, make_policy, make_draft_invoice, make_user, refreshes, in_savepoints
+):
+    # Each invoice is flushed several times while it is issued, and the annual run issues each member's
+    # invoice in a savepoint of its batch's transaction (releasing one is not the commit): the members'
+    # rows are computed once, at the commit, and they are right.
     year = current_fiscal_year()
     actor = make_user("operations")
     make_policy(fiscal_year=year, currency="USD")
     members = [make_member(fiscal_year=year) for _ in range(3)]
     db.session.commit()
-    refreshed = []
-    real_refresh = forecast_totals.refresh_members
-    monkeypatch.setattr(
-        forecast_totals, "refresh_members", lambda ids: (refreshed.append(sorted(ids)), real_refresh(ids))
-    )
+    refreshes.clear()
 
-    # Each invoice is flushed several times while it is issued; the members' rows are computed once.
     for member in members:
-        issue_invoice(make_draft_invoice(member=member, amount="2500.00", fiscal_year=year), actor)
-    assert refreshed == []
+        with db.session.begin_nested() if in_savepoints else contextlib.nullcontext():
+            issue_invoice(make_draft_invoice(member=member, amount="2500.00", fiscal_year=year), actor)
+    assert refreshes == []
     db.session.commit()
-    assert refreshed == [sorted(member.id for member in members)]
+    assert refreshes == [sorted(member.id for member in members)]
     assert kept_forecasts() == recompute_forecasts()
 
 
@@ -139,31 +153,4 @@ def test_a_rolled_back_transaction_leaves_nothing_to_bring_up_to_date(
     assert forecast_totals._PENDING in db.session.info
     db.session.rollback()
     assert forecast_totals._PENDING not in db.session.info
-    assert kept_forecasts() == recompute_forecasts()
-
-
-def test_savepoints_released_inside_a_transaction_leave_the_refresh_to_its_commit(
-    make_member, make_policy, make_draft_invoice, make_user, monkeypatch
-):
-    # The annual run issues each member's invoice in a savepoint of its batch's transaction: releasing one
-    # must not compute that member's rows; the batch's commit computes them all at once, and they are right.
-    from app.pipeline import forecast_totals
-
-    year = current_fiscal_year()
-    actor = make_user("operations")
-    make_policy(fiscal_year=year, currency="USD")
-    members = [make_member(fiscal_year=year) for _ in range(3)]
-    db.session.commit()
-    refreshed = []
-    real_refresh = forecast_totals.refresh_members
-    monkeypatch.setattr(
-        forecast_totals, "refresh_members", lambda ids: (refreshed.append(sorted(ids)), real_refresh(ids))
-    )
-
-    for member in members:
-        with db.session.begin_nested():
-            issue_invoice(make_draft_invoice(member=member, amount="2500.00", fiscal_year=year), actor)
-    assert refreshed == []
-    db.session.commit()
-    assert refreshed == [sorted(member.id for member in members)]
     assert kept_forecasts() == recompute_forecasts()
